@@ -1,0 +1,358 @@
+"""Read one DICOM file's header into the per-image records that scanning and grouping need.
+
+A file yields one :class:`FrameRecord` per 2-D image it holds: one for a classic single-frame file, one per
+frame for an enhanced (multi-frame) file, and one for a Siemens mosaic (which tiles a whole volume into one
+image). Positions and orientations are in DICOM patient coordinates (LPS, mm).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from medstation.errors import UnreadableInput
+from medstation.io.dicom_pixels import expected_pixel_bytes, is_native_transfer_syntax
+from medstation.io.mosaic import MosaicLayout, mosaic_layout
+
+DICOMDIR_SOP_CLASS = "1.2.840.10008.1.3.10"
+_MAX_VOXELS_PER_FILE = 2**31
+_MAX_COMPRESSION_RATIO = 2000
+# ImageType / FrameType values that mean a different kind of pixel value (or a scout), so a separate volume.
+_VALUE_KINDS = frozenset(
+    {"M", "P", "R", "I", "MAGNITUDE", "PHASE", "REAL", "IMAGINARY", "FIELD_MAP", "LOCALIZER"}
+)
+
+
+@dataclass(frozen=True)
+class SeriesIdentity:
+    """Patient, study and series attributes shared by every image of a series."""
+
+    patient_name: str
+    patient_id: str
+    study_uid: str
+    study_description: str
+    study_date: str
+    series_uid: str
+    series_number: int | None
+    series_description: str
+    modality: str
+
+
+@dataclass
+class FrameRecord:
+    """One 2-D image (or one mosaic) inside a DICOM file, with the geometry needed to place it.
+
+    Attributes
+    ----------
+    path
+        The file holding the image.
+    frame
+        Index of the frame in a multi-frame file, or None for a single-frame file.
+    position
+        LPS position (mm) of the centre of the first transmitted voxel.
+    orientation
+        Row and column direction cosines (6 numbers, LPS), as ImageOrientationPatient.
+    pixel_spacing
+        ``(row spacing, column spacing)`` in mm: the distance between rows (sj) and between columns (si).
+    """
+
+    path: Path
+    frame: int | None
+    rows: int
+    columns: int
+    samples: int
+    position: np.ndarray
+    orientation: tuple[float, ...]
+    pixel_spacing: tuple[float, float]
+    rescale_slope: float
+    rescale_intercept: float
+    bits_stored: int
+    signed: bool
+    photometric: str
+    image_type: str  # the value-kind part of ImageType, e.g. "M" or "FIELD_MAP"
+    echo: float | None
+    instance_number: int
+    acquisition_number: int
+    temporal_index: int
+    has_geometry: bool
+    gantry_tilt: float
+    slice_thickness: float
+    window_presets: list[tuple[float, float, str]] = field(default_factory=list)
+    mosaic: MosaicLayout | None = None
+
+
+def read_file_records(path: Path) -> tuple[SeriesIdentity, list[FrameRecord]] | None:
+    """Read the header of ``path`` (pixel data is not loaded).
+
+    Returns
+    -------
+    The series identity and the image records, or None for a DICOMDIR (an index, no images).
+
+    Raises
+    ------
+    UnreadableInput
+        When the file is not DICOM, is damaged, holds no image, or its pixel size is impossible.
+    """
+    from pydicom import dcmread
+    from pydicom.errors import InvalidDicomError
+
+    try:
+        dataset = dcmread(path, stop_before_pixels=True)
+    except InvalidDicomError:
+        dataset = _read_without_preamble(path)
+    except Exception as error:
+        raise UnreadableInput(f"{path}: damaged DICOM header ({_describe(error)})") from error
+    try:
+        if _sop_class(dataset) == DICOMDIR_SOP_CLASS:
+            return None
+        if "Rows" not in dataset or "Columns" not in dataset:
+            raise UnreadableInput(f"{path}: DICOM without an image (no Rows/Columns)")
+        _check_pixel_size(path, dataset)
+        return _series_identity(dataset), _frame_records(path, dataset)
+    except UnreadableInput:
+        raise
+    except Exception as error:
+        raise UnreadableInput(f"{path}: damaged DICOM header ({_describe(error)})") from error
+
+
+def _read_without_preamble(path: Path):
+    """Accept a DICOM stream without the 128-byte preamble only when it clearly holds an image."""
+    from pydicom import dcmread
+
+    try:
+        dataset = dcmread(path, stop_before_pixels=True, force=True)
+        looks_like_image = "SOPClassUID" in dataset and "Rows" in dataset
+    except Exception as error:
+        raise UnreadableInput(f"{path}: not a DICOM file ({_describe(error)})") from error
+    if not looks_like_image:
+        raise UnreadableInput(f"{path}: not a DICOM file (no 'DICM' prefix and no image attributes)")
+    return dataset
+
+
+def _describe(error: Exception) -> str:
+    text = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {text[0]}" if text else type(error).__name__
+
+
+def _sop_class(dataset) -> str:
+    meta = getattr(dataset, "file_meta", None)
+    media_class = str(meta.get("MediaStorageSOPClassUID", "")) if meta is not None else ""
+    return media_class or str(dataset.get("SOPClassUID", ""))
+
+
+def _check_pixel_size(path: Path, dataset) -> None:
+    """Refuse headers whose image size could not fit in the file, before anything is allocated."""
+    voxels = int(dataset.Rows) * int(dataset.Columns) * _number_of_frames(dataset)
+    voxels *= int(dataset.get("SamplesPerPixel", 1) or 1)
+    if voxels <= 0:
+        raise UnreadableInput(f"{path}: empty image ({dataset.Rows} x {dataset.Columns})")
+    if voxels > _MAX_VOXELS_PER_FILE:
+        raise UnreadableInput(f"{path}: implausible image size of {voxels} samples")
+    file_size = path.stat().st_size
+    transfer_syntax = str(dataset.file_meta.get("TransferSyntaxUID", "1.2.840.10008.1.2"))
+    if is_native_transfer_syntax(transfer_syntax):
+        needed = expected_pixel_bytes(dataset)
+        if needed > file_size:
+            raise UnreadableInput(
+                f"{path}: truncated: the header describes {needed} bytes of pixel data "
+                f"but the file has {file_size} bytes"
+            )
+    elif voxels > file_size * _MAX_COMPRESSION_RATIO:
+        raise UnreadableInput(f"{path}: implausible image size for a {file_size}-byte compressed file")
+
+
+def _slice_thickness(dataset) -> float:
+    """SpacingBetweenSlices, else SliceThickness, in mm (0 when neither is given)."""
+    return float(dataset.get("SpacingBetweenSlices", 0) or dataset.get("SliceThickness", 0) or 0)
+
+
+def _number_of_frames(dataset) -> int:
+    value = dataset.get("NumberOfFrames", 1)
+    return int(value) if value not in (None, "") else 1
+
+
+def _text(dataset, keyword: str) -> str:
+    value = dataset.get(keyword, "")
+    return "" if value is None else str(value).strip()
+
+
+def _integer(dataset, keyword: str, default: int | None = 0) -> int | None:
+    value = dataset.get(keyword, None)
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return default
+
+
+def _series_identity(dataset) -> SeriesIdentity:
+    return SeriesIdentity(
+        patient_name=_text(dataset, "PatientName"),
+        patient_id=_text(dataset, "PatientID"),
+        study_uid=_text(dataset, "StudyInstanceUID"),
+        study_description=_text(dataset, "StudyDescription"),
+        study_date=_text(dataset, "StudyDate"),
+        series_uid=_text(dataset, "SeriesInstanceUID"),
+        series_number=_integer(dataset, "SeriesNumber", None),
+        series_description=_text(dataset, "SeriesDescription") or _text(dataset, "ProtocolName"),
+        modality=_text(dataset, "Modality"),
+    )
+
+
+def _window_presets(dataset) -> list[tuple[float, float, str]]:
+    """``(center, width, name)`` display windows of a header or of a FrameVOILUTSequence item."""
+    centers, widths = dataset.get("WindowCenter"), dataset.get("WindowWidth")
+    if centers is None or widths is None:
+        return []
+    centers = list(centers) if _is_multi(centers) else [centers]
+    widths = list(widths) if _is_multi(widths) else [widths]
+    names = dataset.get("WindowCenterWidthExplanation", [])
+    names = list(names) if _is_multi(names) else [names]
+    presets = []
+    for index, (center, width) in enumerate(zip(centers, widths, strict=False)):
+        name = str(names[index]) if index < len(names) else ""
+        presets.append((float(center), float(width), name))
+    return presets
+
+
+def _is_multi(value) -> bool:
+    return isinstance(value, (list, tuple)) or type(value).__name__ == "MultiValue"
+
+
+def _functional_item(dataset, frame: int, sequence: str):
+    """The first item of a functional-group ``sequence`` for ``frame`` (per-frame first, then shared)."""
+    per_frame = dataset.get("PerFrameFunctionalGroupsSequence")
+    if per_frame is not None and frame < len(per_frame):
+        group = per_frame[frame]
+        if sequence in group and len(group[sequence].value):
+            return group[sequence].value[0]
+    shared = dataset.get("SharedFunctionalGroupsSequence")
+    if shared is not None and len(shared):
+        group = shared[0]
+        if sequence in group and len(group[sequence].value):
+            return group[sequence].value[0]
+    return None
+
+
+def _frame_records(path: Path, dataset) -> list[FrameRecord]:
+    common = {
+        "path": path,
+        "rows": int(dataset.Rows),
+        "columns": int(dataset.Columns),
+        "samples": int(dataset.get("SamplesPerPixel", 1) or 1),
+        "bits_stored": int(dataset.get("BitsStored", dataset.get("BitsAllocated", 16))),
+        "signed": int(dataset.get("PixelRepresentation", 0) or 0) == 1,
+        "photometric": _text(dataset, "PhotometricInterpretation") or "MONOCHROME2",
+        "instance_number": _integer(dataset, "InstanceNumber"),
+        "acquisition_number": _integer(dataset, "AcquisitionNumber"),
+        "gantry_tilt": float(dataset.get("GantryDetectorTilt", 0) or 0),
+        "slice_thickness": _slice_thickness(dataset),
+        "window_presets": _window_presets(dataset),
+    }
+    if "PerFrameFunctionalGroupsSequence" in dataset:
+        return [_enhanced_frame(dataset, frame, common) for frame in range(_number_of_frames(dataset))]
+    geometry = _classic_geometry(dataset)
+    scalar = {
+        **common,
+        **geometry,
+        "rescale_slope": float(dataset.get("RescaleSlope", 1) or 1),
+        "rescale_intercept": float(dataset.get("RescaleIntercept", 0) or 0),
+        "image_type": _value_kind(dataset.get("ImageType")),
+        "echo": _echo_of_classic(dataset),
+        "temporal_index": _integer(dataset, "TemporalPositionIdentifier"),
+    }
+    layout = mosaic_layout(dataset)
+    if layout is not None:
+        return [FrameRecord(frame=None, mosaic=layout, **scalar)]
+    frames = _number_of_frames(dataset)
+    if frames == 1:
+        return [FrameRecord(frame=None, **scalar)]
+    return _classic_multiframe(dataset, scalar, frames)
+
+
+def _classic_geometry(dataset) -> dict:
+    position = dataset.get("ImagePositionPatient")
+    orientation = dataset.get("ImageOrientationPatient")
+    spacing = dataset.get("PixelSpacing") or dataset.get("ImagerPixelSpacing") or (1.0, 1.0)
+    has_geometry = position is not None and orientation is not None and len(orientation) == 6
+    return {
+        "position": np.array([float(v) for v in position], dtype=np.float64) if has_geometry else np.zeros(3),
+        "orientation": tuple(float(v) for v in orientation) if has_geometry else (1.0, 0, 0, 0, 1.0, 0),
+        "pixel_spacing": (float(spacing[0]), float(spacing[1])),
+        "has_geometry": has_geometry,
+    }
+
+
+def _value_kind(image_type) -> str:
+    """The ImageType values that decide what a pixel value means (magnitude, phase, field map, scout)."""
+    values = list(image_type) if _is_multi(image_type) else [image_type] if image_type else []
+    return "\\".join(str(value).upper() for value in values if str(value).upper() in _VALUE_KINDS)
+
+
+def _echo_of_classic(dataset) -> float | None:
+    echo_numbers = dataset.get("EchoNumbers")
+    if echo_numbers not in (None, ""):
+        return float(echo_numbers[0] if _is_multi(echo_numbers) else echo_numbers)
+    echo_time = dataset.get("EchoTime")
+    return float(echo_time) if echo_time not in (None, "") else None
+
+
+def _classic_multiframe(dataset, scalar: dict, frames: int) -> list[FrameRecord]:
+    """Frames of a classic multi-frame file: along GridFrameOffsetVector if present, else all at one place."""
+    offsets = dataset.get("GridFrameOffsetVector")
+    row, column = np.array(scalar["orientation"][:3]), np.array(scalar["orientation"][3:])
+    normal = np.cross(row, column)
+    records = []
+    for frame in range(frames):
+        offset = float(offsets[frame]) if offsets is not None and frame < len(offsets) else 0.0
+        record = FrameRecord(frame=frame, **{**scalar, "position": scalar["position"] + offset * normal})
+        record.temporal_index = frame if offsets is None else scalar["temporal_index"]
+        records.append(record)
+    return records
+
+
+def _enhanced_frame(dataset, frame: int, common: dict) -> FrameRecord:
+    position_item = _functional_item(dataset, frame, "PlanePositionSequence")
+    orientation_item = _functional_item(dataset, frame, "PlaneOrientationSequence")
+    measures = _functional_item(dataset, frame, "PixelMeasuresSequence")
+    rescale = _functional_item(dataset, frame, "PixelValueTransformationSequence")
+    echo = _functional_item(dataset, frame, "MREchoSequence")
+    content = _functional_item(dataset, frame, "FrameContentSequence")
+    frame_type = (
+        _functional_item(dataset, frame, "MRImageFrameTypeSequence")
+        or _functional_item(dataset, frame, "CTImageFrameTypeSequence")
+    )
+    geometry = _classic_geometry(dataset)
+    if position_item is not None and orientation_item is not None:
+        geometry["position"] = np.array([float(v) for v in position_item.ImagePositionPatient])
+        geometry["orientation"] = tuple(float(v) for v in orientation_item.ImageOrientationPatient)
+        geometry["has_geometry"] = True
+    thickness = common["slice_thickness"]
+    if measures is not None:
+        if "PixelSpacing" in measures:
+            geometry["pixel_spacing"] = (float(measures.PixelSpacing[0]), float(measures.PixelSpacing[1]))
+        thickness = _slice_thickness(measures) or thickness
+    window = _functional_item(dataset, frame, "FrameVOILUTSequence")
+    slope = float(rescale.get("RescaleSlope", 1) or 1) if rescale is not None else 1.0
+    intercept = float(rescale.get("RescaleIntercept", 0) or 0) if rescale is not None else 0.0
+    if rescale is None:
+        slope = float(dataset.get("RescaleSlope", 1) or 1)
+        intercept = float(dataset.get("RescaleIntercept", 0) or 0)
+    echo_time = echo.get("EffectiveEchoTime") if echo is not None else None
+    temporal = content.get("TemporalPositionIndex") if content is not None else None
+    return FrameRecord(
+        frame=frame,
+        **{
+            **common,
+            "slice_thickness": thickness,
+            "window_presets": common["window_presets"] or (_window_presets(window) if window else []),
+        },
+        **geometry,
+        rescale_slope=slope,
+        rescale_intercept=intercept,
+        image_type=_value_kind(frame_type.get("FrameType") if frame_type else None),
+        echo=float(echo_time) if echo_time not in (None, "") and math.isfinite(float(echo_time)) else None,
+        temporal_index=int(temporal) if temporal not in (None, "") else 0,
+    )
