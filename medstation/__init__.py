@@ -1,0 +1,3 @@
+"""MedStation: a desktop imaging workstation with offline AI analysis."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,7 @@
+"""``python -m medstation``."""
+
+import sys
+
+from medstation.cli import main
+
+sys.exit(main())

@@ -1,0 +1,188 @@
+"""Command line front end: ``medstation [PATH]`` launches the workstation, subcommands run the engine.
+
+Exit codes: 0 success; 1 a user or data error (one line on stderr naming the file, no traceback);
+2 bad usage (argparse's own).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+
+from medstation import __version__
+from medstation.errors import MedStationError, NotAvailableYet
+
+LAUNCH_EPILOG = (
+    "Run 'medstation' with no command (or with a PATH) to open the workstation; "
+    "'medstation COMMAND --help' describes a command."
+)
+
+
+def _add_json(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+
+
+def _add_series(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--series", metavar="N|UID", help="series number or SeriesInstanceUID")
+
+
+def _not_available(name: str) -> Callable[[argparse.Namespace], int]:
+    def handler(args: argparse.Namespace) -> int:
+        raise NotAvailableYet(f"'medstation {name}' is not available yet in MedStation {__version__}")
+
+    return handler
+
+
+def _run_self_test(args: argparse.Namespace) -> int:
+    from medstation.selftest import format_results, run_self_test
+
+    results = run_self_test()
+    if args.json:
+        print(json.dumps({"checks": [r.as_dict() for r in results], "passed": all(r.ok for r in results)}))
+    else:
+        print(format_results(results))
+    return 0 if all(r.ok for r in results) else 1
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full command tree of DESIGN.md §3."""
+    parser = argparse.ArgumentParser(
+        prog="medstation",
+        description="MedStation imaging workstation: DICOM/NIfTI review and offline AI analysis.",
+        epilog=LAUNCH_EPILOG,
+    )
+    parser.add_argument("--version", action="version", version=f"medstation {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("info", help="patients, studies and series found in PATH, with geometry and warnings")
+    p.add_argument("path")
+    _add_json(p)
+
+    p = sub.add_parser("convert", help="convert a series to NIfTI (.nii/.nii.gz) or NRRD")
+    p.add_argument("path")
+    p.add_argument("out")
+    _add_series(p)
+
+    p = sub.add_parser("render", help="render a slice to PNG")
+    p.add_argument("path")
+    p.add_argument("out")
+    _add_series(p)
+    p.add_argument("--view", choices=["axial", "coronal", "sagittal"], default="axial")
+    p.add_argument("--slice", type=int)
+    p.add_argument("--window", type=float)
+    p.add_argument("--level", type=float)
+    p.add_argument("--overlay", choices=["saliency"])
+    p.add_argument("--model")
+
+    p = sub.add_parser("import", help="add a folder to the local study database")
+    p.add_argument("path")
+
+    p = sub.add_parser("models", help="installed model bundles")
+    _add_json(p)
+
+    p = sub.add_parser("classify", help="classify an image or a folder of images")
+    p.add_argument("path")
+    p.add_argument("--model")
+    p.add_argument("--saliency", metavar="METHOD")
+    p.add_argument("--out", metavar="DIR")
+    _add_json(p)
+
+    p = sub.add_parser("train", help="train a classifier, forecaster or generator into a model bundle")
+    p.add_argument("kind", choices=["classifier", "forecaster", "generator"])
+    p.add_argument("--data")
+    p.add_argument("--out", metavar="BUNDLE_DIR")
+
+    p = sub.add_parser("evaluate", help="evaluate a model bundle on held-out data")
+    p.add_argument("kind", choices=["classifier", "forecaster", "generator"])
+    p.add_argument("--model", required=True, metavar="NAME|DIR")
+    p.add_argument("--data", required=True)
+    _add_json(p)
+
+    p = sub.add_parser("forecast", help="forecast a patient's trend and risk from their timeline")
+    p.add_argument("path")
+    p.add_argument("--model")
+    p.add_argument("--patient", metavar="ID")
+    _add_json(p)
+
+    p = sub.add_parser("generate", help="generate synthetic images (marked synthetic)")
+    p.add_argument("--model", required=True, metavar="NAME|DIR")
+    p.add_argument("--n", type=int, required=True)
+    p.add_argument("--label")
+    p.add_argument("--seed", type=int)
+    p.add_argument("--out", required=True, metavar="DIR")
+    p.add_argument("--format", choices=["png", "nii", "dcm"], default="png")
+
+    p = sub.add_parser("export", help="export a series as DICOM, NIfTI or PNG")
+    p.add_argument("path")
+    p.add_argument("out_dir")
+    _add_series(p)
+    p.add_argument("--format", choices=["dicom", "nifti", "png"], required=True)
+    p.add_argument("--anonymize", action="store_true")
+
+    p = sub.add_parser("pacs", help="talk to a PACS: echo, find, retrieve, send")
+    p.add_argument("action", choices=["echo", "find", "retrieve", "send"])
+    p.add_argument("rest", nargs=argparse.REMAINDER)
+
+    p = sub.add_parser("self-test", help="built-in checks of this installation")
+    _add_json(p)
+
+    return parser
+
+
+HANDLERS: dict[str, Callable[[argparse.Namespace], int]] = {
+    name: _not_available(name)
+    for name in (
+        "info",
+        "convert",
+        "render",
+        "import",
+        "models",
+        "classify",
+        "train",
+        "evaluate",
+        "forecast",
+        "generate",
+        "export",
+        "pacs",
+    )
+}
+HANDLERS["self-test"] = _run_self_test
+
+
+def _is_launch(argv: Sequence[str], commands: set[str]) -> bool:
+    """True when argv asks for the workstation: no arguments, or a PATH that is not a command or option."""
+    return not argv or (argv[0] not in commands and not argv[0].startswith("-"))
+
+
+def _launch(argv: Sequence[str]) -> int:
+    if len(argv) > 1:
+        print(f"medstation: error: expected at most one PATH to open, got {len(argv)} arguments", file=sys.stderr)
+        return 2
+    try:
+        from medstation.ui.app import run_workstation
+
+        return run_workstation(argv[0] if argv else None)
+    except MedStationError as error:
+        print(f"medstation: error: {error}", file=sys.stderr)
+        return 1
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``medstation`` and ``python -m medstation``; returns the exit code."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    if _is_launch(argv, set(HANDLERS)):
+        return _launch(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exit_:
+        return int(exit_.code or 0)
+    if args.command is None:
+        return _launch([])
+    try:
+        return HANDLERS[args.command](args)
+    except MedStationError as error:
+        print(f"medstation {args.command}: error: {error}", file=sys.stderr)
+        return 1

@@ -1,0 +1,1 @@
+"""Pure data model: numpy only, no Qt, no torch, no file formats."""

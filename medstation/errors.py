@@ -1,0 +1,34 @@
+"""The one family of errors MedStation raises for user, data and model problems.
+
+Messages say what was found, what was expected and what to do, and name the file involved.
+"""
+
+from __future__ import annotations
+
+
+class MedStationError(Exception):
+    """Base of every error meant for the user (exit code 1 on the command line, a dialog in the GUI)."""
+
+
+class UnreadableInput(MedStationError):
+    """A file or folder could not be read as the format it claims to be."""
+
+
+class GeometryError(MedStationError):
+    """Image geometry is missing, inconsistent or cannot be represented."""
+
+
+class ModelError(MedStationError):
+    """A model bundle is missing, damaged, or not made for this input."""
+
+
+class DeviceError(MedStationError):
+    """The requested compute device does not exist on this machine."""
+
+
+class NotAvailableYet(MedStationError):
+    """A command or feature that is part of the plan but not built in this version."""
+
+
+class Cancelled(MedStationError):
+    """Work stopped because the user cancelled it."""

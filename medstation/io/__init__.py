@@ -1,0 +1,1 @@
+"""Reading and writing images, studies and timelines. No Qt, no torch."""

@@ -1,0 +1,78 @@
+"""Application bootstrap: QApplication, theme, logging, main window, deterministic shutdown."""
+
+from __future__ import annotations
+
+import gc
+import logging
+import signal
+import sys
+from pathlib import Path
+
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication
+
+from medstation import __version__
+from medstation.errors import UnreadableInput
+from medstation.logs import setup_logging
+from medstation.ui.jobs import JobRunner
+from medstation.ui.main_window import MainWindow
+from medstation.ui.settings import APPLICATION, ORGANIZATION, Settings
+from medstation.ui.theme import apply_dark_theme
+
+log = logging.getLogger(__name__)
+
+
+def create_application(argv: list[str] | None = None) -> QApplication:
+    """The QApplication with MedStation's names and theme (reused if one exists)."""
+    app = QApplication.instance() or QApplication(argv if argv is not None else [sys.argv[0]])
+    app.setOrganizationName(ORGANIZATION)
+    app.setApplicationName(APPLICATION)
+    app.setApplicationVersion(__version__)
+    apply_dark_theme(app)
+    return app
+
+
+def _log_uncaught(kind, value, trace) -> None:
+    log.error("uncaught exception on the GUI thread", exc_info=(kind, value, trace))
+    sys.__excepthook__(kind, value, trace)
+
+
+def close_window(app: QApplication, window: MainWindow) -> None:
+    """Close and delete the window and flush deletions while the QApplication still exists."""
+    window.close()
+    window.deleteLater()
+    app.processEvents()
+    gc.collect()
+    app.processEvents()
+
+
+def quit_on_signals(app: QApplication, window: MainWindow) -> QTimer:
+    """Close the window cleanly on SIGINT / SIGTERM (Ctrl+C, logout); the timer lets Python see signals."""
+    for number in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(number, lambda *_: window.close())
+    timer = QTimer(app)
+    timer.start(200)
+    timer.timeout.connect(lambda: None)
+    return timer
+
+
+def run_workstation(path: str | None = None) -> int:
+    """Open the main window (with PATH when given) and run until the user quits; returns the exit code."""
+    if path is not None and not Path(path).exists():
+        raise UnreadableInput(f"{path}: no such file or folder")
+    log_file = setup_logging()
+    sys.excepthook = _log_uncaught
+    app = create_application()
+    window = MainWindow(JobRunner(), Settings())
+    window.show()
+    signal_timer = quit_on_signals(app, window)
+    log.info("MedStation %s started; log at %s", __version__, log_file)
+    if path is not None:
+        window.statusBar().showMessage(f"Opening studies is not available in MedStation {__version__}: {path}")
+    code = app.exec()
+    signal_timer.stop()
+    close_window(app, window)
+    del window
+    gc.collect()
+    log.info("MedStation exited with status %d", code)
+    return code

@@ -1,0 +1,238 @@
+"""The workstation's main window: viewer area, docks, menus, shortcuts and status bar."""
+
+from __future__ import annotations
+
+import logging
+import os
+
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, QUrl
+from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QKeySequence
+from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QMessageBox, QWidget
+
+from medstation.engine.device import ENV_VARIABLE
+from medstation.errors import MedStationError
+from medstation.paths import log_dir
+from medstation.ui.dialogs.about import AboutDialog
+from medstation.ui.dialogs.preferences import PreferencesDialog
+from medstation.ui.dialogs.shortcuts import ShortcutsDialog
+from medstation.ui.jobs import Job, JobRunner
+from medstation.ui.panels.jobs_panel import JobsPanel
+from medstation.ui.panels.placeholder import placeholder_panel
+from medstation.ui.settings import Settings
+
+log = logging.getLogger(__name__)
+
+VIEWER_PLACEHOLDER = "No study open.\nAxial, coronal and sagittal views of the open series appear here."
+STUDY_BROWSER_TEXT = (
+    "Patients, studies and series from the local study database will be listed here, "
+    "with warnings (gantry tilt, irregular spacing) shown before a series is opened."
+)
+AI_PANEL_TEXT = (
+    "Classifier results with saliency overlays, their calibration and the model card will be shown here. "
+    "No model bundle is installed in this version."
+)
+TIMELINE_TEXT = "A patient's measurements over time, with the forecast and its uncertainty, will be plotted here."
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, runner: JobRunner, settings: Settings, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.runner = runner
+        self.settings = settings
+        self.device_label = "detecting…"
+        self.engine_versions: dict[str, str] = {}
+        self.error_dialogs: list[QMessageBox] = []
+        self.setWindowTitle("MedStation")
+        self.resize(1440, 900)
+
+        self.viewer_placeholder = QLabel(VIEWER_PLACEHOLDER)
+        self.viewer_placeholder.setObjectName("viewerPlaceholder")
+        self.viewer_placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.setCentralWidget(self.viewer_placeholder)
+
+        self.jobs_panel = JobsPanel(runner)
+        area = Qt.DockWidgetArea
+        self.docks = {
+            "studies": self._add_dock("Study browser", placeholder_panel(STUDY_BROWSER_TEXT), area.LeftDockWidgetArea),
+            "ai": self._add_dock("AI", placeholder_panel(AI_PANEL_TEXT), area.RightDockWidgetArea),
+            "timeline": self._add_dock("Timeline", placeholder_panel(TIMELINE_TEXT), area.BottomDockWidgetArea),
+            "jobs": self._add_dock("Jobs", self.jobs_panel, area.BottomDockWidgetArea),
+        }
+        self.tabifyDockWidget(self.docks["timeline"], self.docks["jobs"])
+        self.docks["timeline"].raise_()
+        self.resizeDocks([self.docks["studies"], self.docks["ai"]], [280, 320], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.docks["timeline"]], [200], Qt.Orientation.Vertical)
+        self._default_state = self.saveState()
+
+        self.device_status = QLabel("Device: detecting…")
+        self.jobs_status = QLabel("")
+        self.statusBar().addPermanentWidget(self.jobs_status)
+        self.statusBar().addPermanentWidget(self.device_status)
+        self.statusBar().showMessage("Ready")
+
+        self.actions: list[QAction] = []
+        self._build_menus()
+        runner.job_added.connect(self._watch_job)
+        self._restore_layout()
+        self._first_paint_seen = False
+        self.viewer_placeholder.installEventFilter(self)
+
+    # construction -----------------------------------------------------------------------------------
+    def _add_dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(f"dock-{title.lower().replace(' ', '-')}")
+        dock.setWidget(widget)
+        self.addDockWidget(area, dock)
+        return dock
+
+    def _action(self, menu, text: str, slot, shortcut: QKeySequence | str | None = None) -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+        action.triggered.connect(slot)
+        menu.addAction(action)
+        self.actions.append(action)
+        return action
+
+    def _build_menus(self) -> None:
+        bar = self.menuBar()
+        file_menu = bar.addMenu("&File")
+        self._action(file_menu, "&Preferences…", self.show_preferences, QKeySequence.StandardKey.Preferences)
+        file_menu.addSeparator()
+        self._action(file_menu, "&Quit", self.close, "Ctrl+Q")
+
+        view_menu = bar.addMenu("&View")
+        dock_keys = {
+            "studies": "Ctrl+Shift+B",
+            "ai": "Ctrl+Shift+A",
+            "timeline": "Ctrl+Shift+T",
+            "jobs": "Ctrl+Shift+J",
+        }
+        for key, shortcut in dock_keys.items():
+            toggle = self.docks[key].toggleViewAction()
+            toggle.setShortcut(QKeySequence(shortcut))
+            view_menu.addAction(toggle)
+            self.actions.append(toggle)
+        view_menu.addSeparator()
+        self._action(view_menu, "&Reset layout", self.reset_layout, "Ctrl+Shift+R")
+        self._action(view_menu, "&Full screen", self.toggle_full_screen, "F11")
+
+        tools_menu = bar.addMenu("&Tools")
+        self._action(tools_menu, "Open &log folder", self.open_log_folder)
+
+        ai_menu = bar.addMenu("&AI")
+        self._action(ai_menu, "&Verify compute engine", self.verify_engine, "Ctrl+Shift+V")
+        self._action(ai_menu, "Compute &device…", self.show_preferences)
+
+        help_menu = bar.addMenu("&Help")
+        self._action(help_menu, "&Keyboard shortcuts", self.show_shortcuts, "F1")
+        self._action(help_menu, "&About MedStation", self.show_about)
+
+    def _restore_layout(self) -> None:
+        geometry, state = self.settings.window_layout()
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        if state is not None:
+            self.restoreState(state)
+
+    # engine start-up -------------------------------------------------------------------------------
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if watched is self.viewer_placeholder and event.type() == QEvent.Type.Paint and not self._first_paint_seen:
+            self._first_paint_seen = True
+            self.viewer_placeholder.removeEventFilter(self)
+            QTimer.singleShot(0, self.start_engine)
+        return super().eventFilter(watched, event)
+
+    def start_engine(self) -> Job:
+        """Import the engine and detect the compute device in a worker (after the first paint)."""
+        from medstation.engine.warmup import warm_engine
+
+        self.device_status.setText("Device: detecting…")
+        job = self.runner.submit("Start compute engine", warm_engine, self.settings.device)
+        job.succeeded.connect(self._engine_ready)
+        job.failed.connect(lambda error: self.device_status.setText("Device: unavailable"))
+        return job
+
+    def _engine_ready(self, result) -> None:
+        info, versions = result
+        self.device_label = info.label()
+        self.engine_versions = versions
+        self.device_status.setText(f"Device: {self.device_label}")
+        self.device_status.setToolTip(f"{info.name}; chosen by {info.source}; torch {versions['torch']}")
+        log.info("compute device %s (%s)", info.device, info.source)
+
+    # jobs --------------------------------------------------------------------------------------------
+    def _watch_job(self, job: Job) -> None:
+        job.failed.connect(lambda error, job=job: self.show_job_error(job, error))
+        job.finished.connect(self._update_jobs_status)
+        self._update_jobs_status()
+
+    def _update_jobs_status(self) -> None:
+        running = len(self.runner.active_jobs())
+        self.jobs_status.setText(f"{running} job{'s' if running != 1 else ''} running" if running else "")
+
+    def show_job_error(self, job: Job, error: BaseException) -> QMessageBox:
+        """A non-blocking error dialog; the application carries on."""
+        expected = isinstance(error, MedStationError)
+        text = str(error) if expected else f"Unexpected error: {type(error).__name__}: {error}"
+        box = QMessageBox(QMessageBox.Icon.Critical, f"{job.title} failed", text, QMessageBox.StandardButton.Ok, self)
+        if not expected:
+            box.setInformativeText(f"Details were written to the log in {log_dir()}.")
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.finished.connect(lambda _=None, box=box: self.error_dialogs.remove(box))
+        self.error_dialogs.append(box)
+        box.open()
+        self.statusBar().showMessage(f"{job.title} failed: {text}", 10_000)
+        return box
+
+    def verify_engine(self) -> Job:
+        """Run the training check on the selected device as a job."""
+        from medstation.engine.smoke import run_training_check
+
+        job = self.runner.submit("Verify compute engine", run_training_check)
+        job.succeeded.connect(
+            lambda result: self.statusBar().showMessage(
+                f"Compute engine {'works' if result.learned else 'FAILED to learn'}: accuracy {result.accuracy:.2f} "
+                f"on {result.device} in {result.seconds:.1f} s",
+                15_000,
+            )
+        )
+        return job
+
+    # dialogs and view --------------------------------------------------------------------------------
+    def show_preferences(self) -> None:
+        dialog = PreferencesDialog(self.settings.device, os.environ.get(ENV_VARIABLE), self)
+        if dialog.exec() and dialog.chosen_device() != self.settings.device:
+            self.settings.device = dialog.chosen_device()
+            self.start_engine()
+        dialog.deleteLater()
+
+    def show_shortcuts(self) -> None:
+        dialog = ShortcutsDialog(self.actions, self)
+        dialog.exec()
+        dialog.deleteLater()
+
+    def show_about(self) -> None:
+        dialog = AboutDialog(self.device_label, self)
+        dialog.exec()
+        dialog.deleteLater()
+
+    def open_log_folder(self) -> None:
+        QDesktopServices.openUrl(QUrl.fromLocalFile(str(log_dir())))
+
+    def reset_layout(self) -> None:
+        self.restoreState(self._default_state)
+
+    def toggle_full_screen(self) -> None:
+        self.showNormal() if self.isFullScreen() else self.showFullScreen()
+
+    # shutdown ----------------------------------------------------------------------------------------
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self.settings.save_window_layout(self.saveGeometry(), self.saveState())
+        self.settings.sync()
+        if self.runner.active_jobs():
+            self.statusBar().showMessage("Cancelling running jobs…")
+        self.runner.shutdown()
+        for box in list(self.error_dialogs):
+            box.close()
+        event.accept()

@@ -1,0 +1,1 @@
+"""Slice views, MPR layout, viewer tools and overlay layers."""
