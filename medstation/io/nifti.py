@@ -1,0 +1,177 @@
+"""NIfTI (nibabel) and NRRD / MetaImage (SimpleITK) volumes to and from :class:`Volume`.
+
+NIfTI stores voxels ``data[x, y, z(, t)]`` with a voxel-to-RAS affine; MedStation holds ``[(t,) k, j, i]``
+with a voxel-to-LPS affine, where ``(i, j, k) = (x, y, z)``. The RAS <-> LPS change (negate the first two
+rows) happens here and nowhere else. nibabel keeps a sheared sform, so a gantry-tilted volume round-trips
+exactly; SimpleITK's formats cannot hold shear and refuse such a volume.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from medstation.core.volume import Volume, VolumeInfo
+from medstation.errors import GeometryError, UnreadableInput
+from medstation.io.dicom_rescale import rescale_frames
+
+LPS_FROM_RAS = np.diag([-1.0, -1.0, 1.0, 1.0])
+_NIFTI_SUFFIXES = (".nii", ".nii.gz")
+_SIMPLEITK_SUFFIXES = (".nrrd", ".nhdr", ".mha", ".mhd")
+_RGB24 = np.dtype([("R", "u1"), ("G", "u1"), ("B", "u1")])
+
+
+def _suffix(path: Path) -> str:
+    name = path.name.lower()
+    for suffix in (*_NIFTI_SUFFIXES, *_SIMPLEITK_SUFFIXES):
+        if name.endswith(suffix):
+            return suffix
+    return path.suffix.lower()
+
+
+def read_volume(path: str | os.PathLike) -> Volume:
+    """Read a ``.nii``, ``.nii.gz``, ``.nrrd``, ``.nhdr``, ``.mha`` or ``.mhd`` file as a Volume (LPS, mm).
+
+    Raises
+    ------
+    UnreadableInput
+        When the file is missing, of an unknown type or damaged.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise UnreadableInput(f"{path}: no such file")
+    suffix = _suffix(path)
+    if suffix in _NIFTI_SUFFIXES:
+        return _read_nifti(path)
+    if suffix in _SIMPLEITK_SUFFIXES:
+        return _read_with_simpleitk(path)
+    raise UnreadableInput(f"{path}: unknown volume format (expected .nii, .nii.gz, .nrrd, .mha or .mhd)")
+
+
+def write_volume(volume: Volume, path: str | os.PathLike) -> Path:
+    """Write ``volume`` to ``path`` (format from the suffix); the file appears complete or not at all.
+
+    Raises
+    ------
+    GeometryError
+        When the format cannot hold the volume's geometry (a sheared affine in NRRD / MetaImage).
+    UnreadableInput
+        When the suffix names no supported format.
+    """
+    path = Path(path)
+    suffix = _suffix(path)
+    if suffix not in (*_NIFTI_SUFFIXES, *_SIMPLEITK_SUFFIXES):
+        raise UnreadableInput(f"{path}: cannot write this format (use .nii, .nii.gz, .nrrd, .mha or .mhd)")
+    if suffix in (".nhdr", ".mhd"):
+        _write_with_simpleitk(volume, path)
+        return path
+    handle, temporary = tempfile.mkstemp(prefix=".partial-", suffix=suffix, dir=path.parent)
+    os.close(handle)
+    try:
+        if suffix in _NIFTI_SUFFIXES:
+            _write_nifti(volume, Path(temporary))
+        else:
+            _write_with_simpleitk(volume, Path(temporary))
+        os.replace(temporary, path)
+    finally:
+        if os.path.exists(temporary):
+            os.remove(temporary)
+    return path
+
+
+def _read_nifti(path: Path) -> Volume:
+    import nibabel
+
+    try:
+        image = nibabel.load(path)
+        stored = np.asanyarray(image.dataobj.get_unscaled())
+        slope, intercept = image.dataobj.slope, image.dataobj.inter
+        affine = LPS_FROM_RAS @ image.affine
+    except Exception as error:
+        raise UnreadableInput(f"{path}: damaged NIfTI file ({type(error).__name__}: {error})") from error
+    if stored.ndim > 4:
+        stored = stored.reshape(stored.shape[:4]) if all(n == 1 for n in stored.shape[4:]) else stored
+    if stored.ndim not in (3, 4):
+        raise UnreadableInput(f"{path}: a NIfTI volume of shape {stored.shape} is not 3-D or 4-D")
+    is_rgb = stored.dtype.names is not None
+    if is_rgb:
+        stored = np.stack([stored[name] for name in stored.dtype.names], axis=-1)
+    array = np.ascontiguousarray(_nifti_to_kji(stored, is_rgb))
+    if not array.dtype.isnative:
+        array = array.astype(array.dtype.newbyteorder("="))
+    if not is_rgb and (slope, intercept) != (1.0, 0.0):
+        array = rescale_frames(array, np.float64(slope), np.float64(intercept))
+    description = image.header["descrip"].tobytes().rstrip(b"\0").decode("ascii", "replace")
+    return Volume(array=array, affine=affine, info=VolumeInfo(series_description=description), is_rgb=is_rgb)
+
+
+def _nifti_to_kji(data: np.ndarray, is_rgb: bool) -> np.ndarray:
+    """``[x, y, z(, t)(, c)]`` to ``[(t,) k, j, i(, c)]`` (a view)."""
+    spatial = data.ndim - (1 if is_rgb else 0)
+    order = [2, 1, 0] if spatial == 3 else [3, 2, 1, 0]
+    return data.transpose(order + ([spatial] if is_rgb else []))
+
+
+def _kji_to_nifti(array: np.ndarray, is_rgb: bool) -> np.ndarray:
+    """``[(t,) k, j, i(, c)]`` to ``[x, y, z(, t)(, c)]`` (a view)."""
+    spatial = array.ndim - (1 if is_rgb else 0)
+    order = [2, 1, 0] if spatial == 3 else [3, 2, 1, 0]
+    return array.transpose(order + ([spatial] if is_rgb else []))
+
+
+def _write_nifti(volume: Volume, path: Path) -> None:
+    import nibabel
+
+    data = _kji_to_nifti(volume.array, volume.is_rgb)
+    if volume.is_rgb:
+        data = np.ascontiguousarray(data.astype(np.uint8)).view(_RGB24)[..., 0]
+    ras_affine = LPS_FROM_RAS @ volume.affine
+    image = nibabel.Nifti1Image(data, ras_affine)
+    header = image.header
+    header.set_sform(ras_affine, code=1)
+    header.set_qform(ras_affine, code=1)
+    header.set_xyzt_units("mm", "sec")
+    header["descrip"] = volume.info.series_description[:79].encode("ascii", "replace")
+    nibabel.save(image, path)
+
+
+def _read_with_simpleitk(path: Path) -> Volume:
+    import SimpleITK as sitk
+
+    try:
+        image = sitk.ReadImage(str(path))
+    except Exception as error:
+        raise UnreadableInput(f"{path}: damaged image file ({type(error).__name__}: {error})") from error
+    dimension = image.GetDimension()
+    if dimension not in (3, 4):
+        raise UnreadableInput(f"{path}: a {dimension}-D image is not a volume")
+    array = sitk.GetArrayFromImage(image)
+    if not array.dtype.isnative:
+        array = array.astype(array.dtype.newbyteorder("="))
+    direction = np.array(image.GetDirection()).reshape(dimension, dimension)[:3, :3]
+    affine = np.eye(4)
+    affine[:3, :3] = direction * np.array(image.GetSpacing()[:3])
+    affine[:3, 3] = image.GetOrigin()[:3]
+    return Volume(array=array, affine=affine, is_rgb=image.GetNumberOfComponentsPerPixel() > 1)
+
+
+def _write_with_simpleitk(volume: Volume, path: Path) -> None:
+    import SimpleITK as sitk
+
+    if volume.is_sheared:
+        raise GeometryError(
+            f"{path}: NRRD and MetaImage cannot hold a sheared (gantry-tilted) affine; write NIfTI, or "
+            "resample with medstation.io.tilt.correct_gantry_tilt first"
+        )
+    image = sitk.GetImageFromArray(volume.array, isVector=volume.is_rgb)
+    dimension = image.GetDimension()
+    direction, spacing, origin = np.eye(dimension), [1.0] * dimension, [0.0] * dimension
+    direction[:3, :3] = volume.direction
+    spacing[:3], origin[:3] = volume.spacing, volume.origin.tolist()
+    image.SetDirection(direction.ravel().tolist())
+    image.SetSpacing(spacing)
+    image.SetOrigin(origin)
+    sitk.WriteImage(image, str(path))
