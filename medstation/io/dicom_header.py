@@ -8,6 +8,7 @@ image). Positions and orientations are in DICOM patient coordinates (LPS, mm).
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,6 +21,8 @@ from medstation.io.mosaic import MosaicLayout, mosaic_layout
 DICOMDIR_SOP_CLASS = "1.2.840.10008.1.3.10"
 _MAX_VOXELS_PER_FILE = 2**31
 _MAX_COMPRESSION_RATIO = 2000
+# Values larger than this are not loaded while scanning, only located (the pixel data, mostly).
+_DEFER_BYTES = 4096
 # ImageType / FrameType values that mean a different kind of pixel value (or a scout), so a separate volume.
 _VALUE_KINDS = frozenset(
     {"M", "P", "R", "I", "MAGNITUDE", "PHASE", "REAL", "IMAGINARY", "FIELD_MAP", "LOCALIZER"}
@@ -99,18 +102,20 @@ def read_file_records(path: Path) -> tuple[SeriesIdentity, list[FrameRecord]] | 
     from pydicom import dcmread
     from pydicom.errors import InvalidDicomError
 
-    try:
-        dataset = dcmread(path, stop_before_pixels=True)
-    except InvalidDicomError:
-        dataset = _read_without_preamble(path)
-    except Exception as error:
-        raise UnreadableInput(f"{path}: damaged DICOM header ({_describe(error)})") from error
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            dataset = dcmread(path, defer_size=_DEFER_BYTES)
+        except InvalidDicomError:
+            dataset = _read_without_preamble(path)
+        except Exception as error:
+            raise UnreadableInput(f"{path}: damaged DICOM header ({_describe(error)})") from error
     try:
         if _sop_class(dataset) == DICOMDIR_SOP_CLASS:
             return None
         if "Rows" not in dataset or "Columns" not in dataset:
             raise UnreadableInput(f"{path}: DICOM without an image (no Rows/Columns)")
-        _check_pixel_size(path, dataset)
+        _check_pixel_data(path, dataset)
         return _series_identity(dataset), _frame_records(path, dataset)
     except UnreadableInput:
         raise
@@ -123,7 +128,7 @@ def _read_without_preamble(path: Path):
     from pydicom import dcmread
 
     try:
-        dataset = dcmread(path, stop_before_pixels=True, force=True)
+        dataset = dcmread(path, defer_size=_DEFER_BYTES, force=True)
         looks_like_image = "SOPClassUID" in dataset and "Rows" in dataset
     except Exception as error:
         raise UnreadableInput(f"{path}: not a DICOM file ({_describe(error)})") from error
@@ -143,8 +148,10 @@ def _sop_class(dataset) -> str:
     return media_class or str(dataset.get("SOPClassUID", ""))
 
 
-def _check_pixel_size(path: Path, dataset) -> None:
-    """Refuse headers whose image size could not fit in the file, before anything is allocated."""
+def _check_pixel_data(path: Path, dataset) -> None:
+    """Refuse missing or truncated pixel data and impossible image sizes, before anything is allocated."""
+    if "PixelData" not in dataset:
+        raise UnreadableInput(f"{path}: the file has no pixel data")
     voxels = int(dataset.Rows) * int(dataset.Columns) * _number_of_frames(dataset)
     voxels *= int(dataset.get("SamplesPerPixel", 1) or 1)
     if voxels <= 0:
@@ -155,10 +162,14 @@ def _check_pixel_size(path: Path, dataset) -> None:
     transfer_syntax = str(dataset.file_meta.get("TransferSyntaxUID", "1.2.840.10008.1.2"))
     if is_native_transfer_syntax(transfer_syntax):
         needed = expected_pixel_bytes(dataset)
-        if needed > file_size:
+        element = dataset.get_item("PixelData")
+        length = element.length if hasattr(element, "length") else len(element.value)
+        stored_end = getattr(element, "value_tell", 0) + length
+        if length < needed or stored_end > file_size:
+            available = min(length, max(0, file_size - getattr(element, "value_tell", 0)))
             raise UnreadableInput(
-                f"{path}: truncated: the header describes {needed} bytes of pixel data "
-                f"but the file has {file_size} bytes"
+                f"{path}: truncated pixel data: {available} bytes present, {needed} expected for "
+                f"{dataset.Rows} x {dataset.Columns} x {_number_of_frames(dataset)} frames"
             )
     elif voxels > file_size * _MAX_COMPRESSION_RATIO:
         raise UnreadableInput(f"{path}: implausible image size for a {file_size}-byte compressed file")
