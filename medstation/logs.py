@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import logging.handlers
+import re
 import threading
 from pathlib import Path
 
@@ -26,6 +27,7 @@ class IdentityRedactor(logging.Filter):
     def __init__(self) -> None:
         super().__init__()
         self._secrets: set[str] = set()
+        self._pattern: re.Pattern[str] | None = None
         self._lock = threading.Lock()
 
     def register(self, *values: str) -> None:
@@ -34,14 +36,14 @@ class IdentityRedactor(logging.Filter):
                 text = str(value or "").strip()
                 if len(text) >= 2:
                     self._secrets.add(text)
-                    self._secrets.update(part for part in text.replace("^", " ").split() if len(part) >= 3)
+                    self._secrets.update(part for part in re.split(r"[\s^,]+", text) if len(part) >= 3)
+            alternatives = sorted(self._secrets, key=len, reverse=True)
+            self._pattern = re.compile("|".join(map(re.escape, alternatives)), re.IGNORECASE)
 
     def redact(self, text: str) -> str:
-        with self._lock:
-            secrets = sorted(self._secrets, key=len, reverse=True)
-        for secret in secrets:
-            text = text.replace(secret, "[redacted]")
-        return text
+        """``text`` with every registered name or ID, in any letter case, replaced by ``[redacted]``."""
+        pattern = self._pattern
+        return pattern.sub("[redacted]", text) if pattern is not None else text
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()

@@ -38,8 +38,10 @@ def _log_uncaught(kind, value, trace) -> None:
 
 
 def close_window(app: QApplication, window: MainWindow) -> None:
-    """Close and delete the window and flush deletions while the QApplication still exists."""
+    """Close the window, join its jobs, delete it and flush deletions while the QApplication exists."""
     window.close()
+    app.processEvents()
+    window.runner.shutdown()
     window.deleteLater()
     app.processEvents()
     gc.collect()

@@ -171,9 +171,12 @@ class JobRunner(QObject):
         self._pool = QThreadPool(self)
         self._pool.setMaxThreadCount(max_threads)
         self.jobs: list[Job] = []
+        self.closed = False
 
     def submit(self, title: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Job:
         """Run ``fn(*args, progress=..., cancel=..., **kwargs)`` in a worker; returns its Job."""
+        if self.closed:
+            raise RuntimeError(f"cannot start {title!r}: the job runner has shut down")
         job = Job(title, lambda progress, cancel: fn(*args, progress=progress, cancel=cancel, **kwargs), self)
         self.jobs.append(job)
         log.info("job %d (%s) submitted", job.id, title)
@@ -192,7 +195,8 @@ class JobRunner(QObject):
             job.deleteLater()
 
     def shutdown(self, timeout_ms: int = 30_000) -> bool:
-        """Cancel every job and wait for the workers; True when all of them stopped in time."""
+        """Refuse new jobs, cancel every job and wait for the workers; True when all stopped in time."""
+        self.closed = True
         for job in self.active_jobs():
             job.cancel()
         stopped = self._pool.waitForDone(timeout_ms)

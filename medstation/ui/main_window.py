@@ -35,7 +35,13 @@ TIMELINE_TEXT = "A patient's measurements over time, with the forecast and its u
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, runner: JobRunner, settings: Settings, parent: QWidget | None = None):
+    def __init__(
+        self,
+        runner: JobRunner,
+        settings: Settings,
+        start_engine_on_first_paint: bool = True,
+        parent: QWidget | None = None,
+    ):
         super().__init__(parent)
         self.runner = runner
         self.settings = settings
@@ -74,8 +80,8 @@ class MainWindow(QMainWindow):
         self._build_menus()
         runner.job_added.connect(self._watch_job)
         self._restore_layout()
-        self._first_paint_seen = False
-        self.viewer_placeholder.installEventFilter(self)
+        if start_engine_on_first_paint:
+            self.viewer_placeholder.installEventFilter(self)
 
     # construction -----------------------------------------------------------------------------------
     def _add_dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
@@ -137,15 +143,17 @@ class MainWindow(QMainWindow):
 
     # engine start-up -------------------------------------------------------------------------------
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if watched is self.viewer_placeholder and event.type() == QEvent.Type.Paint and not self._first_paint_seen:
-            self._first_paint_seen = True
+        if watched is self.viewer_placeholder and event.type() == QEvent.Type.Paint:
             self.viewer_placeholder.removeEventFilter(self)
             QTimer.singleShot(0, self.start_engine)
         return super().eventFilter(watched, event)
 
-    def start_engine(self) -> Job:
+    def start_engine(self) -> Job | None:
         """Import the engine and detect the compute device in a worker (after the first paint)."""
         from medstation.engine.warmup import warm_engine
+
+        if self.runner.closed:
+            return None
 
         self.device_status.setText("Device: detecting…")
         job = self.runner.submit("Start compute engine", warm_engine, self.settings.device)

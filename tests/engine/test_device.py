@@ -1,0 +1,64 @@
+"""Device choice: environment over settings over auto; absent devices are errors, not fallbacks."""
+
+from __future__ import annotations
+
+import pytest
+
+from medstation.engine import device
+from medstation.errors import DeviceError
+
+
+def test_environment_wins_over_settings(monkeypatch):
+    monkeypatch.setenv(device.ENV_VARIABLE, "cpu")
+    assert device.requested_device("cuda") == ("cpu", "environment")
+    assert device.select_device("cuda") == "cpu"
+
+
+def test_settings_used_when_environment_is_auto_or_unset(monkeypatch):
+    monkeypatch.setenv(device.ENV_VARIABLE, "auto")
+    assert device.requested_device("cpu") == ("cpu", "settings")
+    monkeypatch.delenv(device.ENV_VARIABLE)
+    assert device.requested_device(None) == ("auto", "auto")
+
+
+def test_invalid_environment_value_is_a_clear_error(monkeypatch):
+    monkeypatch.setenv(device.ENV_VARIABLE, "gpu0")
+    with pytest.raises(DeviceError, match="MEDSTATION_DEVICE='gpu0'"):
+        device.select_device()
+
+
+def test_auto_prefers_cuda_then_mps_then_cpu(monkeypatch):
+    monkeypatch.delenv(device.ENV_VARIABLE, raising=False)
+    monkeypatch.setattr(device, "_cuda_count", lambda: 1)
+    monkeypatch.setattr(device, "_mps_available", lambda: True)
+    assert device.select_device() == "cuda"
+    monkeypatch.setattr(device, "_cuda_count", lambda: 0)
+    assert device.select_device() == "mps"
+    monkeypatch.setattr(device, "_mps_available", lambda: False)
+    assert device.select_device() == "cpu"
+
+
+def test_requested_cuda_index_beyond_the_machine_is_refused(monkeypatch):
+    monkeypatch.setenv(device.ENV_VARIABLE, "cuda:3")
+    monkeypatch.setattr(device, "_cuda_count", lambda: 1)
+    with pytest.raises(DeviceError, match="has 1 CUDA device"):
+        device.select_device()
+
+
+def test_detected_device_on_this_machine(monkeypatch):
+    import torch
+
+    monkeypatch.delenv(device.ENV_VARIABLE, raising=False)
+    info = device.detect_device()
+    expected = "cuda" if torch.cuda.is_available() else ("mps" if device._mps_available() else "cpu")
+    assert info.device == expected
+    assert info.threads >= 1
+    assert info.label()
+
+
+def test_gui_leaves_a_core_free_on_small_machines(monkeypatch):
+    monkeypatch.setattr(device.os, "cpu_count", lambda: 2)
+    assert device.recommended_threads(reserve_for_gui=True) == 1
+    assert device.recommended_threads(reserve_for_gui=False) == 2
+    monkeypatch.setattr(device.os, "cpu_count", lambda: 1)
+    assert device.recommended_threads(reserve_for_gui=True) == 1

@@ -1,0 +1,98 @@
+"""The workstation shell: docks, menus, shortcuts, dialogs, settings, errors, device status."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QSettings, Qt
+from PySide6.QtWidgets import QMessageBox
+
+from medstation.errors import UnreadableInput
+from medstation.ui.dialogs.about import AboutDialog
+from medstation.ui.dialogs.shortcuts import ShortcutsDialog, shortcut_rows
+from medstation.ui.settings import Settings
+
+
+def test_docks_sit_where_a_radiologist_expects_them(make_window):
+    window = make_window()
+    area = Qt.DockWidgetArea
+    assert window.dockWidgetArea(window.docks["studies"]) == area.LeftDockWidgetArea
+    assert window.dockWidgetArea(window.docks["ai"]) == area.RightDockWidgetArea
+    assert window.dockWidgetArea(window.docks["timeline"]) == area.BottomDockWidgetArea
+    assert window.dockWidgetArea(window.docks["jobs"]) == area.BottomDockWidgetArea
+    titles = [a.text().replace("&", "") for a in window.menuBar().actions()]
+    assert titles == ["File", "View", "Tools", "AI", "Help"]
+
+
+def test_shortcuts_dialog_lists_every_shortcut_of_the_window(make_window):
+    window = make_window()
+    rows = dict(shortcut_rows(window.actions))
+    assert rows["Quit"] == "Ctrl+Q"
+    assert rows["Keyboard shortcuts"] == "F1"
+    assert "Study browser" in rows
+    dialog = ShortcutsDialog(window.actions, window)
+    assert dialog.table.rowCount() == len(rows) >= 8
+    dialog.deleteLater()
+
+
+def test_about_names_versions_device_and_licences(make_window):
+    window = make_window()
+    dialog = AboutDialog("CUDA: Test GPU", window)
+    text = dialog.text.text()
+    for needle in ("MedStation 0.", "CUDA: Test GPU", "PySide6-Essentials", "torch", "LGPL-3.0", "Apache-2.0"):
+        assert needle in text
+    dialog.deleteLater()
+
+
+def test_settings_and_layout_persist_across_sessions(make_window, tmp_path, settings):
+    window = make_window()
+    window.docks["ai"].hide()
+    settings.device = "cpu"
+    window.close()
+    reopened = Settings(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
+    assert reopened.device == "cpu"
+    second = make_window()
+    assert second.settings.device == "cpu"
+    assert second.docks["ai"].isHidden()
+
+
+def test_a_failing_job_shows_an_error_dialog_and_the_app_lives_on(make_window, qtbot):
+    window = make_window()
+    window.show()
+
+    def broken(progress, cancel):
+        raise UnreadableInput("/studies/ct/IM0001: not a DICOM file")
+
+    job = window.runner.submit("Open study", broken)
+    qtbot.waitUntil(lambda: len(window.error_dialogs) == 1, timeout=10_000)
+    box = window.error_dialogs[0]
+    assert isinstance(box, QMessageBox) and box.isVisible()
+    assert "IM0001: not a DICOM file" in box.text()
+    assert job.state.value == "failed"
+    box.accept()
+    qtbot.waitUntil(lambda: not window.error_dialogs, timeout=5_000)
+    follow_up = window.runner.submit("Next", lambda progress, cancel: 42)
+    qtbot.waitUntil(lambda: follow_up.result == 42, timeout=10_000)
+
+
+def test_engine_starts_after_first_paint_and_shows_the_device(make_window, qtbot):
+    window = make_window(start_engine=True)
+    assert window.device_status.text() == "Device: detecting…"
+    window.show()
+    qtbot.waitUntil(lambda: bool(window.runner.jobs), timeout=5_000)
+    assert window.runner.jobs[0].title == "Start compute engine"
+    qtbot.waitUntil(lambda: window.device_status.text() != "Device: detecting…", timeout=120_000)
+    assert window.device_status.text() == f"Device: {window.device_label}"
+    assert window.device_label.startswith(("CPU (", "CUDA: ", "Apple MPS"))
+    assert "torch" in window.engine_versions
+
+
+def test_jobs_panel_shows_progress_and_cancels(make_window, qtbot):
+    window = make_window()
+    job = window.verify_engine()
+    row = window.jobs_panel.rows[-1]
+    qtbot.waitUntil(lambda: row.bar.value() > 100, timeout=60_000)
+    assert row.cancel_button.isEnabled()
+    row.cancel_button.click()
+    qtbot.waitUntil(lambda: job.state.finished, timeout=5_000)
+    assert row.item.text(1) == "cancelled" and not row.cancel_button.isEnabled()
+    window.jobs_panel.clear_finished()
+    assert window.jobs_panel.tree.topLevelItemCount() == 0

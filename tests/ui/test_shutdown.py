@@ -1,0 +1,59 @@
+"""The application exits with status 0 and no fatal error, also while a job is running or on SIGTERM."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+QUIT_DURING_JOB = """
+import sys
+from PySide6.QtCore import QTimer
+from medstation.engine.smoke import run_training_check
+from medstation.ui import app as workstation
+
+show = workstation.MainWindow.show
+
+def show_then_quit_mid_job(window):
+    show(window)
+    def start():
+        job = window.runner.submit("long training", run_training_check, steps=100_000)
+        job.progressed.connect(lambda f, m: m.startswith("training step 5/") and window.close())
+    QTimer.singleShot(0, start)
+
+workstation.MainWindow.show = show_then_quit_mid_job
+sys.exit(workstation.run_workstation())
+"""
+
+
+def _env(tmp_path: Path) -> dict:
+    return {**os.environ, "MEDSTATION_HOME": str(tmp_path / "home"), "XDG_CONFIG_HOME": str(tmp_path / "cfg")}
+
+
+def test_quitting_while_a_job_runs_cancels_it_and_exits_cleanly(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-c", QUIT_DURING_JOB], capture_output=True, text=True, timeout=180, env=_env(tmp_path)
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Fatal Python error" not in result.stderr
+    log = (tmp_path / "home" / "logs" / "medstation.log").read_text()
+    assert "(long training) cancelled" in log
+    assert "exited with status 0" in log
+
+
+def test_sigterm_closes_the_workstation_cleanly(tmp_path):
+    process = subprocess.Popen(
+        [sys.executable, "-m", "medstation"], stderr=subprocess.PIPE, text=True, env=_env(tmp_path)
+    )
+    log = tmp_path / "home" / "logs" / "medstation.log"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not (log.exists() and "compute device" in log.read_text()):
+        time.sleep(0.2)
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 0, stderr
+    assert "Fatal Python error" not in stderr
+    assert "exited with status 0" in log.read_text()
