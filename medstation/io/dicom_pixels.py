@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -41,20 +42,10 @@ def read_pixel_frames(path: Path) -> np.ndarray:
     UnreadableInput
         When the file is damaged, truncated or its pixel data cannot be decoded.
     """
-    from pydicom import dcmread
-
-    try:
-        dataset = dcmread(path)
-    except Exception as error:
-        raise UnreadableInput(f"{path}: damaged DICOM file ({type(error).__name__}: {error})") from error
-    if "PixelData" not in dataset:
-        raise UnreadableInput(f"{path}: the file has no pixel data")
-    _check_pixel_data_length(path, dataset)
-    try:
-        pixels = dataset.pixel_array
-    except Exception as error:
-        reason = f"{type(error).__name__}: {error}"
-        raise UnreadableInput(f"{path}: pixel data cannot be decoded ({reason})") from error
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        dataset = _read_dataset(path)
+        pixels = _decode(path, dataset)
     frames = dataset.get("NumberOfFrames", 1)
     frames = int(frames) if frames not in (None, "") else 1
     samples = int(dataset.get("SamplesPerPixel", 1) or 1)
@@ -68,6 +59,29 @@ def read_pixel_frames(path: Path) -> np.ndarray:
     if not pixels.dtype.isnative:
         pixels = pixels.astype(pixels.dtype.newbyteorder("="))
     return pixels
+
+
+def _read_dataset(path: Path):
+    from pydicom import dcmread
+
+    try:
+        dataset = dcmread(path)
+    except Exception as error:
+        raise UnreadableInput(f"{path}: damaged DICOM file ({type(error).__name__}: {error})") from error
+    if "PixelData" not in dataset:
+        raise UnreadableInput(f"{path}: the file has no pixel data")
+    _check_pixel_data_length(path, dataset)
+    return dataset
+
+
+def _decode(path: Path, dataset) -> np.ndarray:
+    try:
+        return dataset.pixel_array
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException as error:  # decoder plugins written in Rust raise PanicException, a BaseException
+        reason = f"{type(error).__name__}: {error}"
+        raise UnreadableInput(f"{path}: pixel data cannot be decoded ({reason})") from error
 
 
 def _check_pixel_data_length(path: Path, dataset) -> None:
