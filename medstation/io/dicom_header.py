@@ -99,26 +99,31 @@ def read_file_records(path: Path) -> tuple[SeriesIdentity, list[FrameRecord]] | 
     UnreadableInput
         When the file is not DICOM, is damaged, holds no image, or its pixel size is impossible.
     """
+    with warnings.catch_warnings():
+        # pydicom warns about odd values as it converts them lazily; damaged values surface as errors below.
+        warnings.simplefilter("ignore")
+        dataset = _read_header(path)
+        try:
+            if _sop_class(dataset) == DICOMDIR_SOP_CLASS:
+                return None
+            if "Rows" not in dataset or "Columns" not in dataset:
+                raise UnreadableInput(f"{path}: DICOM without an image (no Rows/Columns)")
+            _check_pixel_data(path, dataset)
+            return _series_identity(dataset), _frame_records(path, dataset)
+        except UnreadableInput:
+            raise
+        except Exception as error:
+            raise UnreadableInput(f"{path}: damaged DICOM header ({_describe(error)})") from error
+
+
+def _read_header(path: Path):
     from pydicom import dcmread
     from pydicom.errors import InvalidDicomError
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        try:
-            dataset = dcmread(path, defer_size=_DEFER_BYTES)
-        except InvalidDicomError:
-            dataset = _read_without_preamble(path)
-        except Exception as error:
-            raise UnreadableInput(f"{path}: damaged DICOM header ({_describe(error)})") from error
     try:
-        if _sop_class(dataset) == DICOMDIR_SOP_CLASS:
-            return None
-        if "Rows" not in dataset or "Columns" not in dataset:
-            raise UnreadableInput(f"{path}: DICOM without an image (no Rows/Columns)")
-        _check_pixel_data(path, dataset)
-        return _series_identity(dataset), _frame_records(path, dataset)
-    except UnreadableInput:
-        raise
+        return dcmread(path, defer_size=_DEFER_BYTES)
+    except InvalidDicomError:
+        return _read_without_preamble(path)
     except Exception as error:
         raise UnreadableInput(f"{path}: damaged DICOM header ({_describe(error)})") from error
 
