@@ -103,7 +103,7 @@ class MainWindow(QMainWindow):
     def _build_menus(self) -> None:
         bar = self.menuBar()
         file_menu = bar.addMenu("&File")
-        self._action(file_menu, "&Preferences…", self.show_preferences, QKeySequence.StandardKey.Preferences)
+        self._action(file_menu, "&Preferences…", self.show_preferences, "Ctrl+,")
         file_menu.addSeparator()
         self._action(file_menu, "&Quit", self.close, "Ctrl+Q")
 
