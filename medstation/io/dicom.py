@@ -122,7 +122,7 @@ def _read_stored_voxels(
     for number, (path, places) in enumerate(destinations.items()):
         check_cancelled(cancel)
         report(progress, number / len(destinations), f"reading {path.name}")
-        pixels = read_pixel_frames(path)
+        pixels = read_pixel_frames(path, places[0][2].stored_pixels)
         if stored is None:
             stored = np.empty(shape, dtype=pixels.dtype)
         for t, k, frame in places:

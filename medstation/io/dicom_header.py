@@ -15,7 +15,12 @@ from pathlib import Path
 import numpy as np
 
 from medstation.errors import UnreadableInput
-from medstation.io.dicom_pixels import expected_pixel_bytes, is_native_transfer_syntax
+from medstation.io.dicom_pixels import (
+    StoredPixels,
+    expected_pixel_bytes,
+    is_native_transfer_syntax,
+    locate_stored_pixels,
+)
 from medstation.io.mosaic import MosaicLayout, mosaic_layout
 
 DICOMDIR_SOP_CLASS = "1.2.840.10008.1.3.10"
@@ -85,6 +90,7 @@ class FrameRecord:
     slice_thickness: float
     window_presets: list[tuple[float, float, str]] = field(default_factory=list)
     mosaic: MosaicLayout | None = None
+    stored_pixels: StoredPixels | None = None
 
 
 def read_file_records(path: Path) -> tuple[SeriesIdentity, list[FrameRecord]] | None:
@@ -266,6 +272,7 @@ def _frame_records(path: Path, dataset) -> list[FrameRecord]:
         "gantry_tilt": float(dataset.get("GantryDetectorTilt", 0) or 0),
         "slice_thickness": _slice_thickness(dataset),
         "window_presets": _window_presets(dataset),
+        "stored_pixels": locate_stored_pixels(dataset, dataset.get_item("PixelData")),
     }
     if "PerFrameFunctionalGroupsSequence" in dataset:
         return [_enhanced_frame(dataset, frame, common) for frame in range(_number_of_frames(dataset))]

@@ -1,8 +1,13 @@
-"""Decode DICOM pixel data safely: check its length against the header first, then let pydicom decode."""
+"""Decode DICOM pixel data safely: check its length against the header first.
+
+Uncompressed pixel data that the scan located (:class:`StoredPixels`) is read straight from the file with
+numpy, masked to BitsStored as pydicom does; anything else is decoded by pydicom and its plugins.
+"""
 
 from __future__ import annotations
 
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +20,64 @@ _NATIVE_TRANSFER_SYNTAXES = {
     "1.2.840.10008.1.2.1.99",  # deflated explicit VR little endian
     "1.2.840.10008.1.2.2",  # explicit VR big endian
 }
+
+
+_LITTLE_ENDIAN_NATIVE = {"1.2.840.10008.1.2", "1.2.840.10008.1.2.1"}
+_BIG_ENDIAN_NATIVE = "1.2.840.10008.1.2.2"
+
+
+@dataclass(frozen=True)
+class StoredPixels:
+    """Where a file's uncompressed pixel data lies and how its values are stored.
+
+    Attributes
+    ----------
+    offset
+        Byte offset of the pixel data value in the file.
+    dtype
+        Stored element type with its byte order, e.g. ``"<u2"`` or ``">i2"``.
+    shape
+        ``(frames, rows, columns)`` or ``(frames, rows, columns, samples)``.
+    bits_stored
+        Significant low bits of each value; the others are masked off (and the sign extended).
+    """
+
+    offset: int
+    dtype: str
+    shape: tuple[int, ...]
+    bits_stored: int
+
+
+def locate_stored_pixels(dataset, element) -> StoredPixels | None:
+    """Describe ``dataset``'s pixel data for a direct read, or None when pydicom must decode it."""
+    meta = getattr(dataset, "file_meta", None)
+    transfer_syntax = str(meta.get("TransferSyntaxUID", "")) if meta is not None else ""
+    if transfer_syntax not in _LITTLE_ENDIAN_NATIVE and transfer_syntax != _BIG_ENDIAN_NATIVE:
+        return None
+    bits_allocated = int(dataset.get("BitsAllocated", 0) or 0)
+    bits_stored = int(dataset.get("BitsStored", bits_allocated) or bits_allocated)
+    samples = int(dataset.get("SamplesPerPixel", 1) or 1)
+    colour_ok = samples == 1 or (
+        samples == 3
+        and int(dataset.get("PlanarConfiguration", 0) or 0) == 0
+        and str(dataset.get("PhotometricInterpretation", "")) == "RGB"
+    )
+    offset = getattr(element, "value_tell", None) or getattr(element, "file_tell", None)
+    if (
+        bits_allocated not in (8, 16, 32)
+        or int(dataset.get("HighBit", bits_stored - 1)) != bits_stored - 1
+        or not colour_ok
+        or not offset
+        or getattr(element, "is_undefined_length", False)
+    ):
+        return None
+    signed = int(dataset.get("PixelRepresentation", 0) or 0) == 1
+    order = ">" if transfer_syntax == _BIG_ENDIAN_NATIVE else "<"
+    frames = dataset.get("NumberOfFrames", 1)
+    frames = int(frames) if frames not in (None, "") else 1
+    shape = (frames, int(dataset.Rows), int(dataset.Columns)) + ((samples,) if samples > 1 else ())
+    dtype = f"{order}{'i' if signed else 'u'}{bits_allocated // 8}"
+    return StoredPixels(offset=int(offset), dtype=dtype, shape=shape, bits_stored=bits_stored)
 
 
 def is_native_transfer_syntax(uid: str) -> bool:
@@ -32,16 +95,19 @@ def expected_pixel_bytes(dataset) -> int:
     return (pixels * bits + 7) // 8
 
 
-def read_pixel_frames(path: Path) -> np.ndarray:
+def read_pixel_frames(path: Path, stored: StoredPixels | None = None) -> np.ndarray:
     """Decode every frame of ``path`` as stored values, shaped ``[frame, row, column(, sample)]``.
 
     The array is in native byte order; no rescale is applied. YBR colour is converted to RGB.
+    With ``stored`` (found by the scan) uncompressed data is read directly, without parsing the header again.
 
     Raises
     ------
     UnreadableInput
         When the file is damaged, truncated or its pixel data cannot be decoded.
     """
+    if stored is not None:
+        return _read_stored(path, stored)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         dataset = _read_dataset(path)
@@ -59,6 +125,30 @@ def read_pixel_frames(path: Path) -> np.ndarray:
     if not pixels.dtype.isnative:
         pixels = pixels.astype(pixels.dtype.newbyteorder("="))
     return pixels
+
+
+def _read_stored(path: Path, stored: StoredPixels) -> np.ndarray:
+    dtype = np.dtype(stored.dtype)
+    count = int(np.prod(stored.shape))
+    try:
+        with open(path, "rb") as file:
+            file.seek(stored.offset)
+            buffer = file.read(count * dtype.itemsize)
+    except OSError as error:
+        raise UnreadableInput(f"{path}: cannot read pixel data ({error})") from error
+    if len(buffer) < count * dtype.itemsize:
+        raise UnreadableInput(
+            f"{path}: truncated pixel data: {len(buffer)} bytes present, {count * dtype.itemsize} expected"
+        )
+    values = np.frombuffer(buffer, dtype=dtype).astype(dtype.newbyteorder("="))
+    unused_bits = dtype.itemsize * 8 - stored.bits_stored
+    if unused_bits > 0:
+        if dtype.kind == "i":
+            np.left_shift(values, unused_bits, out=values)
+            np.right_shift(values, unused_bits, out=values)
+        else:
+            np.bitwise_and(values, (1 << stored.bits_stored) - 1, out=values)
+    return values.reshape(stored.shape)
 
 
 def _read_dataset(path: Path):

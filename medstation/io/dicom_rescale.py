@@ -47,9 +47,14 @@ def _fits_int16(stored: np.ndarray, slopes: np.ndarray, intercepts: np.ndarray) 
 
 
 def _rescale_to_int16(stored: np.ndarray, slopes: np.ndarray, intercepts: np.ndarray) -> np.ndarray:
-    identity = bool(np.all(slopes == 1) and np.all(intercepts == 0))
-    if stored.dtype == np.int16 and identity:
+    if stored.dtype == np.int16 and np.all(slopes == 1) and np.all(intercepts == 0):
         return stored
+    if stored.dtype.isnative and stored.dtype.itemsize == 2 and np.all(slopes == 1) and stored.max() <= _INT16.max:
+        # Stored values and results both fit int16, so the sum is exact in place.
+        result = stored.view(np.int16)
+        for index in np.ndindex(stored.shape[:-2]):
+            np.add(result[index], np.int16(intercepts[index]), out=result[index])
+        return result
     result = stored.view(np.int16) if stored.dtype.itemsize == 2 else np.empty(stored.shape, np.int16)
     for index in np.ndindex(stored.shape[:-2]):
         # Read the stored frame into a wide temporary before the shared buffer is overwritten.
