@@ -101,6 +101,9 @@ def scan_dicom(
     for index, file in enumerate(files):
         check_cancelled(cancel)
         report(progress, index / max(1, len(files)), f"scanning {file.name}")
+        if not file.is_file():
+            skipped.append((file, f"{file}: listed in the DICOMDIR but not found; scan its folder instead"))
+            continue
         try:
             result = read_file_records(file)
         except UnreadableInput as error:
@@ -142,14 +145,17 @@ def _is_dicomdir(path: Path) -> bool:
 
 
 def _files_referenced_by_dicomdir(path: Path) -> list[Path]:
+    """Files named by the DICOMDIR's directory records (ReferencedFileID, relative to its folder)."""
     from pydicom import dcmread
-    from pydicom.fileset import FileSet
 
     try:
-        file_set = FileSet(dcmread(path))
+        records = dcmread(path).get("DirectoryRecordSequence", [])
+        file_ids = [record.ReferencedFileID for record in records if "ReferencedFileID" in record]
     except Exception as error:
         raise UnreadableInput(f"{path}: damaged DICOMDIR ({type(error).__name__}: {error})") from error
-    return sorted({Path(instance.path) for instance in file_set})
+    components = [[str(file_id)] if isinstance(file_id, str) else [str(part) for part in file_id]
+                  for file_id in file_ids]
+    return sorted({path.parent.joinpath(*parts) for parts in components})
 
 
 def _split_key(frame: FrameRecord) -> tuple:

@@ -11,7 +11,7 @@ import pytest
 from pydicom import dcmread
 
 from medstation.errors import MedStationError, UnreadableInput
-from medstation.io.dicom import load_series, scan_dicom
+from medstation.io.dicom import largest_series, load_series, scan_dicom
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
 DICOM = SHARED_DATA / "dicom"
@@ -116,8 +116,18 @@ def test_folder_with_damaged_files_loads_the_good_ones_exactly(tmp_path):
     assert {path.name: path.read_bytes() for path in damaged.iterdir()} == before
 
 
-def test_dicomdir_index_is_neither_an_image_nor_a_skipped_file():
+def test_dicomdir_index_in_a_folder_is_neither_an_image_nor_a_skipped_file():
     folder = DICOM / "dcm_qa_ct" / "In" / "Philips_tilt_neg18"
     scan = scan_dicom(folder)
     assert scan.skipped == []
     assert [series.n_files for series in scan.series] == [54]
+
+
+def test_dicomdir_whose_folder_tree_was_flattened_names_each_missing_file():
+    dicomdir = DICOM / "dcm_qa_ct" / "In" / "Philips_tilt_neg18" / "DIRFILE"
+    scan = scan_dicom(dicomdir)
+    assert scan.series == []
+    assert len(scan.skipped) == 54
+    assert all("listed in the DICOMDIR but not found" in reason for _, reason in scan.skipped)
+    with pytest.raises(UnreadableInput, match="no DICOM image series found"):
+        largest_series(scan)

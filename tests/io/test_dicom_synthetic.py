@@ -53,6 +53,8 @@ def write_slice(
     dataset.StudyInstanceUID, dataset.SeriesInstanceUID = STUDY_UID, series_uid
     dataset.SeriesNumber, dataset.InstanceNumber, dataset.AcquisitionNumber = series_number, instance, acquisition
     dataset.Modality, dataset.SeriesDescription = "CT", f"series {series_number}"
+    dataset.StudyDate, dataset.StudyTime, dataset.StudyID, dataset.AccessionNumber = "20240102", "101010", "1", ""
+    dataset.ReferringPhysicianName = ""
     dataset.ImagePositionPatient = [f"{value:g}" for value in position]
     dataset.ImageOrientationPatient = [f"{value:g}" for value in orientation]
     dataset.PixelSpacing = ["0.5", "0.75"]
@@ -272,3 +274,34 @@ def test_series_description_is_json_ready(tmp_path):
     assert description["orientation"] == "LPS"
     assert description["files"] == 3 and description["series_number"] == 1
     assert description == json.loads(json.dumps(describe_series(series, load_series(series))))
+
+
+def test_dicomdir_lists_the_series_and_is_ignored_in_a_folder_scan(tmp_path):
+    from pydicom.fileset import FileSet
+
+    sources = write_series(tmp_path / "export", n_slices=3)
+    file_set = FileSet()
+    for path in sources:
+        file_set.add(path)
+    file_set.write(tmp_path / "media")
+    dicomdir = tmp_path / "media" / "DICOMDIR"
+    via_index = scan_dicom(dicomdir)
+    via_folder = scan_dicom(tmp_path / "media")
+    assert via_index.skipped == [] and via_folder.skipped == []
+    assert [s.n_files for s in via_index.series] == [s.n_files for s in via_folder.series] == [3]
+    np.testing.assert_array_equal(load_series(via_index.series[0]).array, expected_hu(3))
+
+
+def test_files_a_dicomdir_names_but_lacks_are_skipped_with_a_reason(tmp_path):
+    from pydicom.fileset import FileSet
+
+    file_set = FileSet()
+    for path in write_series(tmp_path / "export", n_slices=2):
+        file_set.add(path)
+    file_set.write(tmp_path / "media")
+    missing = next(path for path in (tmp_path / "media").rglob("*") if path.is_file() and path.name != "DICOMDIR")
+    missing.unlink()
+    scan = scan_dicom(tmp_path / "media" / "DICOMDIR")
+    assert [Path(path) for path, _ in scan.skipped] == [missing]
+    assert "listed in the DICOMDIR but not found" in scan.skipped[0][1]
+    assert [s.n_files for s in scan.series] == [1]
