@@ -19,6 +19,7 @@ from __future__ import annotations
 import os
 import threading
 from collections import defaultdict
+from pathlib import Path
 
 import numpy as np
 
@@ -113,7 +114,7 @@ def _read_stored_voxels(
     layout: StackLayout, progress: ProgressCallback | None, cancel: threading.Event | None
 ) -> np.ndarray:
     """Decode every file once and place its images in a ``[t, k, row, column(, sample)]`` buffer."""
-    destinations: dict[object, list[tuple[int, int, FrameRecord]]] = defaultdict(list)
+    destinations: dict[Path, list[tuple[int, int, FrameRecord]]] = defaultdict(list)
     for t, volume_frames in enumerate(layout.frames):
         for k, frame in enumerate(volume_frames):
             destinations[frame.path].append((t, k, frame))
@@ -125,6 +126,9 @@ def _read_stored_voxels(
         pixels = read_pixel_frames(path, places[0][2].stored_pixels)
         if stored is None:
             stored = np.empty(shape, dtype=pixels.dtype)
+        elif not np.can_cast(pixels.dtype, stored.dtype, casting="safe"):
+            # Files of one series stored with different types (signed and unsigned): widen, never wrap.
+            stored = stored.astype(np.result_type(stored.dtype, pixels.dtype))
         for t, k, frame in places:
             image = pixels[frame.frame or 0]
             if frame.mosaic is not None:
@@ -134,7 +138,7 @@ def _read_stored_voxels(
     return stored
 
 
-def _checked(image: np.ndarray, shape: tuple[int, ...], path) -> np.ndarray:
+def _checked(image: np.ndarray, shape: tuple[int, ...], path: Path) -> np.ndarray:
     if image.shape != shape:
         raise GeometryError(f"{path}: image of shape {image.shape} does not fit a series of shape {shape}")
     return image

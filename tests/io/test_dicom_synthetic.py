@@ -305,3 +305,17 @@ def test_files_a_dicomdir_names_but_lacks_are_skipped_with_a_reason(tmp_path):
     assert [Path(path) for path, _ in scan.skipped] == [missing]
     assert "listed in the DICOMDIR but not found" in scan.skipped[0][1]
     assert [s.n_files for s in scan.series] == [1]
+
+
+def test_signed_and_unsigned_files_in_one_series_are_widened_not_wrapped(tmp_path):
+    from pydicom import dcmread
+
+    paths = write_series(tmp_path, n_slices=2, intercept=0)
+    dataset = dcmread(paths[0])
+    dataset.PixelRepresentation = 1
+    dataset.PixelData = np.full((ROWS, COLUMNS), -5, dtype="<i2").tobytes()
+    dataset.save_as(paths[0])
+    volume = load_series(scan_dicom(tmp_path).series[0])
+    assert volume.array.dtype == np.int16
+    np.testing.assert_array_equal(volume.array[0], -5)
+    np.testing.assert_array_equal(volume.array[1], slice_pixels(1))
