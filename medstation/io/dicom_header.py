@@ -20,6 +20,8 @@ from medstation.io.dicom_pixels import (
     expected_pixel_bytes,
     is_native_transfer_syntax,
     locate_stored_pixels,
+    number_of_frames,
+    pixel_data_extent,
 )
 from medstation.io.mosaic import MosaicLayout, mosaic_layout
 
@@ -163,7 +165,7 @@ def _check_pixel_data(path: Path, dataset) -> None:
     """Refuse missing or truncated pixel data and impossible image sizes, before anything is allocated."""
     if "PixelData" not in dataset:
         raise UnreadableInput(f"{path}: the file has no pixel data")
-    voxels = int(dataset.Rows) * int(dataset.Columns) * _number_of_frames(dataset)
+    voxels = int(dataset.Rows) * int(dataset.Columns) * number_of_frames(dataset)
     voxels *= int(dataset.get("SamplesPerPixel", 1) or 1)
     if voxels <= 0:
         raise UnreadableInput(f"{path}: empty image ({dataset.Rows} x {dataset.Columns})")
@@ -173,14 +175,13 @@ def _check_pixel_data(path: Path, dataset) -> None:
     transfer_syntax = str(dataset.file_meta.get("TransferSyntaxUID", "1.2.840.10008.1.2"))
     if is_native_transfer_syntax(transfer_syntax):
         needed = expected_pixel_bytes(dataset)
-        element = dataset.get_item("PixelData")
-        length = element.length if hasattr(element, "length") else len(element.value)
-        stored_end = getattr(element, "value_tell", 0) + length
-        if length < needed or stored_end > file_size:
-            available = min(length, max(0, file_size - getattr(element, "value_tell", 0)))
+        offset, length = pixel_data_extent(dataset.get_item("PixelData"))
+        offset = offset or 0
+        if length < needed or offset + length > file_size:
+            available = min(length, max(0, file_size - offset))
             raise UnreadableInput(
                 f"{path}: truncated pixel data: {available} bytes present, {needed} expected for "
-                f"{dataset.Rows} x {dataset.Columns} x {_number_of_frames(dataset)} frames"
+                f"{dataset.Rows} x {dataset.Columns} x {number_of_frames(dataset)} frames"
             )
     elif voxels > file_size * _MAX_COMPRESSION_RATIO:
         raise UnreadableInput(f"{path}: implausible image size for a {file_size}-byte compressed file")
@@ -189,11 +190,6 @@ def _check_pixel_data(path: Path, dataset) -> None:
 def _slice_thickness(dataset) -> float:
     """SpacingBetweenSlices, else SliceThickness, in mm (0 when neither is given)."""
     return float(dataset.get("SpacingBetweenSlices", 0) or dataset.get("SliceThickness", 0) or 0)
-
-
-def _number_of_frames(dataset) -> int:
-    value = dataset.get("NumberOfFrames", 1)
-    return int(value) if value not in (None, "") else 1
 
 
 def _text(dataset, keyword: str) -> str:
@@ -275,7 +271,7 @@ def _frame_records(path: Path, dataset) -> list[FrameRecord]:
         "stored_pixels": locate_stored_pixels(dataset, dataset.get_item("PixelData")),
     }
     if "PerFrameFunctionalGroupsSequence" in dataset:
-        return [_enhanced_frame(dataset, frame, common) for frame in range(_number_of_frames(dataset))]
+        return [_enhanced_frame(dataset, frame, common) for frame in range(number_of_frames(dataset))]
     geometry = _classic_geometry(dataset)
     scalar = {
         **common,
@@ -289,7 +285,7 @@ def _frame_records(path: Path, dataset) -> list[FrameRecord]:
     layout = mosaic_layout(dataset)
     if layout is not None:
         return [FrameRecord(frame=None, mosaic=layout, **scalar)]
-    frames = _number_of_frames(dataset)
+    frames = number_of_frames(dataset)
     if frames == 1:
         return [FrameRecord(frame=None, **scalar)]
     return _classic_multiframe(dataset, scalar, frames)

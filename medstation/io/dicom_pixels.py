@@ -48,6 +48,22 @@ class StoredPixels:
     bits_stored: int
 
 
+def number_of_frames(dataset) -> int:
+    """NumberOfFrames, or 1 when absent or empty."""
+    value = dataset.get("NumberOfFrames", 1)
+    return int(value) if value not in (None, "") else 1
+
+
+def pixel_data_extent(element) -> tuple[int | None, int]:
+    """``(offset, length)`` in bytes of a pixel data element's value in its file (offset None if unknown).
+
+    Works for a deferred (raw) element and for one whose value was loaded.
+    """
+    offset = getattr(element, "value_tell", None) or getattr(element, "file_tell", None)
+    length = element.length if hasattr(element, "length") else len(element.value or b"")
+    return offset, length
+
+
 def locate_stored_pixels(dataset, element) -> StoredPixels | None:
     """Describe ``dataset``'s pixel data for a direct read, or None when pydicom must decode it."""
     meta = getattr(dataset, "file_meta", None)
@@ -62,7 +78,7 @@ def locate_stored_pixels(dataset, element) -> StoredPixels | None:
         and int(dataset.get("PlanarConfiguration", 0) or 0) == 0
         and str(dataset.get("PhotometricInterpretation", "")) == "RGB"
     )
-    offset = getattr(element, "value_tell", None) or getattr(element, "file_tell", None)
+    offset, _ = pixel_data_extent(element)
     if (
         bits_allocated not in (8, 16, 32)
         or int(dataset.get("HighBit", bits_stored - 1)) != bits_stored - 1
@@ -73,9 +89,7 @@ def locate_stored_pixels(dataset, element) -> StoredPixels | None:
         return None
     signed = int(dataset.get("PixelRepresentation", 0) or 0) == 1
     order = ">" if transfer_syntax == _BIG_ENDIAN_NATIVE else "<"
-    frames = dataset.get("NumberOfFrames", 1)
-    frames = int(frames) if frames not in (None, "") else 1
-    shape = (frames, int(dataset.Rows), int(dataset.Columns)) + ((samples,) if samples > 1 else ())
+    shape = (number_of_frames(dataset), int(dataset.Rows), int(dataset.Columns)) + ((samples,) if samples > 1 else ())
     dtype = f"{order}{'i' if signed else 'u'}{bits_allocated // 8}"
     return StoredPixels(offset=int(offset), dtype=dtype, shape=shape, bits_stored=bits_stored)
 
@@ -87,8 +101,7 @@ def is_native_transfer_syntax(uid: str) -> bool:
 
 def expected_pixel_bytes(dataset) -> int:
     """Bytes of uncompressed pixel data described by Rows x Columns x Frames x Samples x BitsAllocated."""
-    frames = dataset.get("NumberOfFrames", 1)
-    frames = int(frames) if frames not in (None, "") else 1
+    frames = number_of_frames(dataset)
     samples = int(dataset.get("SamplesPerPixel", 1) or 1)
     bits = int(dataset.get("BitsAllocated", 16))
     pixels = int(dataset.Rows) * int(dataset.Columns) * frames * samples
@@ -112,8 +125,7 @@ def read_pixel_frames(path: Path, stored: StoredPixels | None = None) -> np.ndar
         warnings.simplefilter("ignore")
         dataset = _read_dataset(path)
         pixels = _decode(path, dataset)
-    frames = dataset.get("NumberOfFrames", 1)
-    frames = int(frames) if frames not in (None, "") else 1
+    frames = number_of_frames(dataset)
     samples = int(dataset.get("SamplesPerPixel", 1) or 1)
     if frames == 1:
         pixels = pixels[np.newaxis]
@@ -183,6 +195,6 @@ def _check_pixel_data_length(path: Path, dataset) -> None:
     if available < needed:
         raise UnreadableInput(
             f"{path}: truncated pixel data: {available} bytes, expected {needed} for "
-            f"{dataset.Rows} x {dataset.Columns} x {dataset.get('NumberOfFrames', 1)} frames "
+            f"{dataset.Rows} x {dataset.Columns} x {number_of_frames(dataset)} frames "
             f"x {dataset.get('SamplesPerPixel', 1)} samples at {dataset.get('BitsAllocated')} bits"
         )
