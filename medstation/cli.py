@@ -46,6 +46,12 @@ def _run_self_test(args: argparse.Namespace) -> int:
     return 0 if all(r.ok for r in results) else 1
 
 
+def _imaging():
+    from medstation.commands import imaging
+
+    return imaging
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The full command tree of DESIGN.md §3."""
     parser = argparse.ArgumentParser(
@@ -76,8 +82,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--overlay", choices=["saliency"])
     p.add_argument("--model")
 
-    p = sub.add_parser("import", help="add a folder to the local study database")
+    p = sub.add_parser("import", help="add a folder to the local study database (files stay where they are)")
     p.add_argument("path")
+    _add_json(p)
 
     p = sub.add_parser("models", help="installed model bundles")
     _add_json(p)
@@ -149,6 +156,9 @@ HANDLERS: dict[str, Callable[[argparse.Namespace], int]] = {
     )
 }
 HANDLERS["self-test"] = _run_self_test
+HANDLERS["info"] = lambda args: _imaging().run_info(args)
+HANDLERS["convert"] = lambda args: _imaging().run_convert(args)
+HANDLERS["import"] = lambda args: _imaging().run_import(args)
 
 
 def _is_launch(argv: Sequence[str], commands: set[str]) -> bool:

@@ -4,9 +4,28 @@ from __future__ import annotations
 
 import os
 import tempfile
+from pathlib import Path
+
+import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 _sandbox = tempfile.mkdtemp(prefix="medstation-tests-")
 os.environ["MEDSTATION_HOME"] = os.path.join(_sandbox, "home")
 os.environ["XDG_CONFIG_HOME"] = os.path.join(_sandbox, "config")
 os.environ.pop("MEDSTATION_DEVICE", None)
+
+
+SHARED_DATA = (Path(__file__).resolve().parents[1] / ".." / "shared" / "data").resolve()
+
+
+@pytest.fixture(scope="session")
+def shared_path():
+    """``shared_path(*parts)``: a path under ``../shared/data``; skips the test, saying why, when it is absent."""
+
+    def locate(*parts: str) -> Path:
+        path = SHARED_DATA.joinpath(*parts)
+        if not path.exists():
+            pytest.skip(f"needs the shared real data at {path} (see DATA.md)")
+        return path
+
+    return locate

@@ -1,0 +1,123 @@
+"""``medstation info``, ``convert`` and ``import``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from medstation.cli_progress import ProgressBar
+from medstation.commands.output import print_json, skipped_entries
+
+VOLUME_SUFFIXES = (".nii", ".nii.gz", ".nrrd", ".nhdr", ".mha", ".mhd")
+
+
+def is_volume_file(path: Path) -> bool:
+    return path.is_file() and path.name.lower().endswith(VOLUME_SUFFIXES)
+
+
+def _volume_description(path: Path) -> dict:
+    from medstation.io.nifti import read_volume
+
+    volume = read_volume(path)
+    return {
+        "path": str(path),
+        "shape": list(volume.array.shape),
+        "spacing": [round(value, 6) for value in volume.spacing],
+        "origin": [round(float(value), 6) for value in volume.origin],
+        "orientation": volume.orientation,
+        "tilt_degrees": round(volume.shear_angle_degrees, 3),
+        "dtype": str(volume.array.dtype),
+        "warnings": list(volume.warnings),
+    }
+
+
+def _format_series(description: dict) -> str:
+    shape = "x".join(str(n) for n in description["shape"])
+    spacing = " x ".join(f"{value:g}" for value in description["spacing"])
+    number = description.get("series_number")
+    head = f"series {number if number is not None else '-'}"
+    if description.get("split"):
+        head += f" [{description['split']}]"
+    name = f"{description.get('modality', '')} {description.get('series_description', '')}".strip()
+    lines = [f"{head}: {name}  shape {shape}  spacing {spacing} mm  orientation {description['orientation']}"]
+    lines += [f"    warning: {warning}" for warning in description["warnings"]]
+    return "\n".join(lines)
+
+
+def run_info(args: argparse.Namespace) -> int:
+    path = Path(args.path)
+    if is_volume_file(path):
+        description = _volume_description(path)
+        if args.json:
+            print_json({"path": str(path), "series": [description], "skipped": []})
+        else:
+            print(_format_series(description))
+        return 0
+    from medstation.io.dicom import describe_series, scan_dicom
+
+    with ProgressBar() as bar:
+        scan = scan_dicom(path, progress=bar)
+    skipped = skipped_entries(scan.skipped)
+    descriptions = [describe_series(series) for series in scan.series]
+    if args.json:
+        print_json({"path": str(path), "series": descriptions, "skipped": skipped})
+        return 0
+    if not descriptions:
+        print(f"{path}: no DICOM image series found")
+    studies: dict[str, list[dict]] = {}
+    for description in descriptions:
+        studies.setdefault(description["study_uid"], []).append(description)
+    for study in studies.values():
+        first = study[0]
+        print(f"patient {first['patient_id']}  study {first['study_date']} {first['study_description']}".rstrip())
+        for description in study:
+            print("  " + _format_series(description).replace("\n", "\n  "))
+    return 0
+
+
+def run_convert(args: argparse.Namespace) -> int:
+    from medstation.io.nifti import read_volume, write_volume
+
+    path = Path(args.path)
+    with ProgressBar() as bar:
+        if is_volume_file(path):
+            volume = read_volume(path)
+        else:
+            from medstation.io.dicom import load_series, scan_dicom
+            from medstation.io.series_selection import select_series
+
+            scan = scan_dicom(path, progress=lambda f, m: bar(0.3 * f, m))
+            skipped_entries(scan.skipped)
+            series = select_series(scan, args.series, str(path))
+            volume = load_series(series, progress=lambda f, m: bar(0.3 + 0.6 * f, m))
+        bar(0.95, f"writing {args.out}")
+        written = write_volume(volume, args.out)
+    for warning in volume.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    print(f"wrote {written} ({'x'.join(map(str, volume.array.shape))}, orientation {volume.orientation})")
+    return 0
+
+
+def run_import(args: argparse.Namespace) -> int:
+    from medstation.io.database import StudyDatabase
+
+    with StudyDatabase() as database, ProgressBar() as bar:
+        result = database.import_folder(args.path, progress=bar)
+    skipped_entries([(Path(path), reason) for path, reason in result.unreadable])
+    summary = {
+        "root": result.root,
+        "read": result.read,
+        "unchanged": result.unchanged,
+        "removed": result.removed,
+        "unreadable": len(result.unreadable),
+        "database": str(database.path),
+    }
+    if args.json:
+        print_json(summary)
+    else:
+        print(
+            f"imported {result.root}: {result.read} files read, {result.unchanged} unchanged, "
+            f"{result.removed} removed, {len(result.unreadable)} unreadable (database {database.path})"
+        )
+    return 0

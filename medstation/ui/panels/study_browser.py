@@ -1,0 +1,68 @@
+"""The study browser: patients, studies and series from the local study database."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QHeaderView, QLineEdit, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
+
+from medstation.io.database import SeriesRow, StudyDatabase
+
+SERIES_ROLE = Qt.ItemDataRole.UserRole
+
+
+class StudyBrowser(QWidget):
+    """Tree of patient > study > series; double-clicking a series asks for it to be opened."""
+
+    series_activated = Signal(object)
+
+    def __init__(self, database: StudyDatabase, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.database = database
+        self.search = QLineEdit()
+        self.search.setPlaceholderText("Search patient name or ID")
+        self.search.setClearButtonEnabled(True)
+        self.search.textChanged.connect(self.refresh)
+        self.tree = QTreeWidget()
+        self.tree.setHeaderLabels(["Patient / study / series", "Images"])
+        self.tree.header().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.tree.header().setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
+        self.tree.itemActivated.connect(self._activated)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(self.search)
+        layout.addWidget(self.tree)
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Reload the tree from the database (it is small: one row per series)."""
+        self.tree.clear()
+        for patient in self.database.patients(self.search.text().strip()):
+            name = patient.patient_name.replace("^", " ").strip() or "(no name)"
+            patient_item = QTreeWidgetItem([f"{name}  [{patient.patient_id or 'no ID'}]", ""])
+            self.tree.addTopLevelItem(patient_item)
+            for study in self.database.studies(patient.patient_id):
+                date = _format_date(study.study_date)
+                study_item = QTreeWidgetItem([f"{date}  {study.study_description}".strip(), ""])
+                patient_item.addChild(study_item)
+                for series in self.database.series(study.study_uid):
+                    study_item.addChild(self._series_item(series))
+            patient_item.setExpanded(True)
+
+    @staticmethod
+    def _series_item(series: SeriesRow) -> QTreeWidgetItem:
+        number = "-" if series.series_number is None else str(series.series_number)
+        item = QTreeWidgetItem(
+            [f"{number}  {series.modality}  {series.series_description}".strip(), str(series.images)]
+        )
+        item.setData(0, SERIES_ROLE, series)
+        item.setToolTip(0, f"{series.files} file(s); double-click to open")
+        return item
+
+    def _activated(self, item: QTreeWidgetItem) -> None:
+        series = item.data(0, SERIES_ROLE)
+        if series is not None:
+            self.series_activated.emit(series)
+
+
+def _format_date(value: str) -> str:
+    return f"{value[:4]}-{value[4:6]}-{value[6:8]}" if len(value) == 8 and value.isdigit() else value

@@ -1,0 +1,103 @@
+"""``medstation info``, ``convert`` and ``import`` on real scanner data, damaged files included."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from medstation.cli import main
+from medstation.io.nifti import read_volume
+
+
+def _json(capsys) -> dict:
+    return json.loads(capsys.readouterr().out)
+
+
+@pytest.fixture
+def damaged_ct(tmp_path, shared_path):
+    """The GE head CT with one slice truncated and a stray text file beside it."""
+    source = shared_path("dicom", "dcm_qa_ct", "In", "GE")
+    folder = tmp_path / "ct"
+    shutil.copytree(source, folder)
+    files = sorted(p for p in folder.rglob("*") if p.is_file())
+    victim = files[len(files) // 2]
+    victim.write_bytes(victim.read_bytes()[:3000])
+    (folder / "notes.txt").write_text("reported by phone")
+    return folder, victim
+
+
+def test_info_lists_the_nine_transfer_syntax_series(capsys, shared_path):
+    path = shared_path("dicom", "dcm_qa_ts", "In")
+    assert main(["info", str(path), "--json"]) == 0
+    report = _json(capsys)
+    assert len(report["series"]) == 9
+    assert {tuple(s["shape"]) for s in report["series"]} == {tuple(report["series"][0]["shape"])}
+    assert report["skipped"] == []
+
+
+def test_info_on_a_damaged_folder_succeeds_and_names_each_skipped_file(damaged_ct, capsys):
+    folder, victim = damaged_ct
+    assert main(["info", str(folder), "--json"]) == 0
+    captured = capsys.readouterr()
+    report = json.loads(captured.out)
+    skipped = {entry["path"]: entry["reason"] for entry in report["skipped"]}
+    assert set(skipped) == {str(victim), str(folder / "notes.txt")}
+    assert all(reason for reason in skipped.values())
+    assert str(victim) in captured.err and "notes.txt" in captured.err
+    assert len(report["series"]) == 1
+    assert any("tilt" in warning for warning in report["series"][0]["warnings"])
+
+
+def test_convert_of_a_damaged_folder_equals_the_folder_without_the_bad_files(damaged_ct, tmp_path, capsys):
+    folder, victim = damaged_ct
+    clean = tmp_path / "clean"
+    shutil.copytree(folder, clean)
+    (clean / victim.relative_to(folder)).unlink()
+    (clean / "notes.txt").unlink()
+    assert main(["convert", str(folder), str(tmp_path / "damaged.nii.gz")]) == 0
+    assert main(["convert", str(clean), str(tmp_path / "clean.nii.gz")]) == 0
+    damaged, reference = read_volume(tmp_path / "damaged.nii.gz"), read_volume(tmp_path / "clean.nii.gz")
+    assert damaged.array.shape == reference.array.shape
+    np.testing.assert_array_equal(damaged.array, reference.array)
+    np.testing.assert_allclose(damaged.affine, reference.affine, atol=1e-6)
+
+
+def test_convert_picks_a_series_by_number_and_refuses_unknown_ones(tmp_path, capsys, shared_path):
+    path = shared_path("dicom", "dcm_qa_ts", "In")
+    assert main(["info", str(path), "--json"]) == 0
+    numbers = [s["series_number"] for s in _json(capsys)["series"]]
+    out = tmp_path / "s.nii"
+    assert main(["convert", str(path), str(out), "--series", str(numbers[1])]) == 0
+    assert read_volume(out).array.shape[-2:] == (64, 64)
+    assert main(["convert", str(path), str(tmp_path / "x.nii"), "--series", "999"]) == 1
+    err = capsys.readouterr().err
+    assert "no series '999'" in err and str(path) in err
+    assert not (tmp_path / "x.nii").exists()
+
+
+def _digest(folder) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        digest.update(path.name.encode() + path.read_bytes())
+    return digest.hexdigest()
+
+
+def test_import_indexes_by_reference_and_rescans_incrementally(damaged_ct, capsys):
+    folder, victim = damaged_ct
+    before = _digest(folder)
+    assert main(["import", str(folder), "--json"]) == 0
+    first = _json(capsys)
+    total = sum(1 for p in folder.rglob("*") if p.is_file())
+    assert first["read"] == total and first["unreadable"] == 2
+    assert main(["import", str(folder), "--json"]) == 0
+    second = _json(capsys)
+    assert (second["read"], second["unchanged"], second["removed"]) == (0, total, 0)
+    assert _digest(folder) == before, "importing changed the source folder"
+    (folder / "notes.txt").unlink()
+    assert main(["import", str(folder), "--json"]) == 0
+    third = _json(capsys)
+    assert (third["read"], third["removed"]) == (0, 1)
