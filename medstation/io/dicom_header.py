@@ -79,8 +79,6 @@ class FrameRecord:
     pixel_spacing: tuple[float, float]
     rescale_slope: float
     rescale_intercept: float
-    bits_stored: int
-    signed: bool
     photometric: str
     image_type: str  # the value-kind part of ImageType, e.g. "M" or "FIELD_MAP"
     echo: float | None
@@ -260,8 +258,6 @@ def _frame_records(path: Path, dataset) -> list[FrameRecord]:
         "rows": int(dataset.Rows),
         "columns": int(dataset.Columns),
         "samples": int(dataset.get("SamplesPerPixel", 1) or 1),
-        "bits_stored": int(dataset.get("BitsStored", dataset.get("BitsAllocated", 16))),
-        "signed": int(dataset.get("PixelRepresentation", 0) or 0) == 1,
         "photometric": _text(dataset, "PhotometricInterpretation") or "MONOCHROME2",
         "instance_number": _integer(dataset, "InstanceNumber"),
         "acquisition_number": _integer(dataset, "AcquisitionNumber"),
@@ -354,11 +350,7 @@ def _enhanced_frame(dataset, frame: int, common: dict) -> FrameRecord:
             geometry["pixel_spacing"] = (float(measures.PixelSpacing[0]), float(measures.PixelSpacing[1]))
         thickness = _slice_thickness(measures) or thickness
     window = _functional_item(dataset, frame, "FrameVOILUTSequence")
-    slope = float(rescale.get("RescaleSlope", 1) or 1) if rescale is not None else 1.0
-    intercept = float(rescale.get("RescaleIntercept", 0) or 0) if rescale is not None else 0.0
-    if rescale is None:
-        slope = float(dataset.get("RescaleSlope", 1) or 1)
-        intercept = float(dataset.get("RescaleIntercept", 0) or 0)
+    rescale_source = rescale if rescale is not None else dataset
     echo_time = echo.get("EffectiveEchoTime") if echo is not None else None
     temporal = content.get("TemporalPositionIndex") if content is not None else None
     return FrameRecord(
@@ -369,8 +361,8 @@ def _enhanced_frame(dataset, frame: int, common: dict) -> FrameRecord:
             "window_presets": common["window_presets"] or (_window_presets(window) if window else []),
         },
         **geometry,
-        rescale_slope=slope,
-        rescale_intercept=intercept,
+        rescale_slope=float(rescale_source.get("RescaleSlope", 1) or 1),
+        rescale_intercept=float(rescale_source.get("RescaleIntercept", 0) or 0),
         image_type=_value_kind(frame_type.get("FrameType") if frame_type else None),
         echo=float(echo_time) if echo_time not in (None, "") and math.isfinite(float(echo_time)) else None,
         temporal_index=int(temporal) if temporal not in (None, "") else 0,

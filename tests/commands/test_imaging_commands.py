@@ -87,7 +87,7 @@ def _digest(folder) -> str:
 
 
 def test_import_indexes_by_reference_and_rescans_incrementally(damaged_ct, capsys):
-    folder, victim = damaged_ct
+    folder, _ = damaged_ct
     before = _digest(folder)
     assert main(["import", str(folder), "--json"]) == 0
     first = _json(capsys)

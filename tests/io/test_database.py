@@ -53,6 +53,6 @@ def test_an_interrupted_import_leaves_the_database_as_it_was(two_studies, tmp_pa
 def test_a_file_that_is_not_a_database_is_refused_with_its_name(tmp_path):
     bogus = tmp_path / "studies.sqlite"
     bogus.write_bytes(b"this is not sqlite" * 100)
-    with pytest.raises(UnreadableInput, match="studies.sqlite"):
+    with pytest.raises(UnreadableInput, match=r"studies\.sqlite"):
         StudyDatabase(bogus)
     assert bogus.read_bytes() == b"this is not sqlite" * 100
