@@ -101,7 +101,7 @@ class Volume:
     @property
     def spacing(self) -> tuple[float, float, float]:
         """Voxel size ``(si, sj, sk)`` in mm (length of each affine column)."""
-        return tuple(float(s) for s in np.linalg.norm(self.affine[:3, :3], axis=0))
+        return affine_spacing(self.affine)
 
     @property
     def origin(self) -> np.ndarray:
@@ -154,6 +154,11 @@ class Volume:
             warnings=list(self.warnings),
             slice_positions=None if affine is not None else self.slice_positions,
         )
+
+
+def affine_spacing(affine: np.ndarray) -> tuple[float, float, float]:
+    """Voxel size ``(si, sj, sk)`` in mm of a voxel-to-LPS affine: the lengths of its i, j, k columns."""
+    return tuple(float(s) for s in np.linalg.norm(np.asarray(affine, dtype=np.float64)[:3, :3], axis=0))
 
 
 def orientation_code(affine: np.ndarray) -> str:

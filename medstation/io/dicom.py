@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from medstation.core.volume import Volume, VolumeInfo, WindowPreset
+from medstation.core.volume import Volume, VolumeInfo, WindowPreset, affine_spacing, orientation_code
 from medstation.errors import GeometryError, UnreadableInput
 from medstation.io.dicom_geometry import StackLayout, arrange_frames, tilt_angle_degrees
 from medstation.io.dicom_header import FrameRecord
@@ -198,12 +198,11 @@ def describe_series(series: SeriesRecord, volume: Volume | None = None) -> dict:
         affine, warnings = layout.affine, [*series.warnings, *layout.warnings]
     else:
         shape, affine, warnings = list(volume.array.shape), volume.affine, volume.warnings
-    geometry = Volume(array=np.empty((1, 1, 1)), affine=affine)
     description.update({
         "shape": shape,
-        "spacing": [round(value, 6) for value in geometry.spacing],
-        "origin": [round(float(value), 6) for value in geometry.origin],
-        "orientation": geometry.orientation,
+        "spacing": [round(value, 6) for value in affine_spacing(affine)],
+        "origin": [round(float(value), 6) for value in affine[:3, 3]],
+        "orientation": orientation_code(affine),
         "tilt_degrees": round(tilt_angle_degrees(affine), 3),
         "warnings": list(warnings),
     })

@@ -190,6 +190,6 @@ def _tilt_warnings(affine: np.ndarray, header_tilt: float) -> list[str]:
         return []
     stated = f" (GantryDetectorTilt {header_tilt:g})" if header_tilt else ""
     return [
-        f"gantry tilt of {angle:.2f} degrees{stated}: the affine is sheared; "
-        "medstation.io.tilt.correct_gantry_tilt resamples it onto an orthogonal grid"
+        f"gantry tilt of {angle:.2f} degrees{stated}: the k axis is not perpendicular to the slices and "
+        "the affine is sheared; tilt correction (correct_gantry_tilt) resamples onto an orthogonal grid"
     ]
