@@ -57,23 +57,21 @@ def _shift_image(
     image: np.ndarray, shift_rows: float, shift_columns: float, shape: tuple[int, int], fill
 ) -> np.ndarray:
     """``out[r, c] = image[r - shift_rows, c - shift_columns]`` with bilinear weights, ``fill`` outside."""
-    source_rows = np.arange(shape[0]) - shift_rows
-    source_columns = np.arange(shape[1]) - shift_columns
-    row0, column0 = np.floor(source_rows).astype(int), np.floor(source_columns).astype(int)
-    row_weight, column_weight = source_rows - row0, source_columns - column0
-    result = np.zeros(shape, dtype=np.float64)
-    for row_step, weights_r in ((0, 1.0 - row_weight), (1, row_weight)):
-        for column_step, weights_c in ((0, 1.0 - column_weight), (1, column_weight)):
-            result += np.outer(weights_r, weights_c) * _gather(image, row0 + row_step, column0 + column_step, fill)
+    row_offset, column_offset = int(np.floor(-shift_rows)), int(np.floor(-shift_columns))
+    row_weight, column_weight = -shift_rows - row_offset, -shift_columns - column_offset
+    # canvas[x, y] = image[x + row_offset, y + column_offset], one extra row and column for the 2x2 stencil.
+    canvas = np.full((shape[0] + 1, shape[1] + 1), fill, dtype=np.float64)
+    x0, y0 = max(0, -row_offset), max(0, -column_offset)
+    x1 = min(canvas.shape[0], image.shape[0] - row_offset)
+    y1 = min(canvas.shape[1], image.shape[1] - column_offset)
+    if x1 > x0 and y1 > y0:
+        canvas[x0:x1, y0:y1] = image[x0 + row_offset : x1 + row_offset, y0 + column_offset : y1 + column_offset]
+    result = (
+        (1 - row_weight) * (1 - column_weight) * canvas[:-1, :-1]
+        + (1 - row_weight) * column_weight * canvas[:-1, 1:]
+        + row_weight * (1 - column_weight) * canvas[1:, :-1]
+        + row_weight * column_weight * canvas[1:, 1:]
+    )
     if np.issubdtype(image.dtype, np.integer):
         result = np.rint(result)
     return result.astype(image.dtype)
-
-
-def _gather(image: np.ndarray, rows: np.ndarray, columns: np.ndarray, fill) -> np.ndarray:
-    inside_rows = (rows >= 0) & (rows < image.shape[0])
-    inside_columns = (columns >= 0) & (columns < image.shape[1])
-    values = image[np.ix_(np.clip(rows, 0, image.shape[0] - 1), np.clip(columns, 0, image.shape[1] - 1))]
-    values = values.astype(np.float64)
-    values[~np.outer(inside_rows, inside_columns)] = fill
-    return values
