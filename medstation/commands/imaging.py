@@ -8,12 +8,7 @@ from pathlib import Path
 
 from medstation.cli_progress import ProgressBar
 from medstation.commands.output import print_json, skipped_entries
-
-VOLUME_SUFFIXES = (".nii", ".nii.gz", ".nrrd", ".nhdr", ".mha", ".mhd")
-
-
-def is_volume_file(path: Path) -> bool:
-    return path.is_file() and path.name.lower().endswith(VOLUME_SUFFIXES)
+from medstation.io.formats import is_volume_file
 
 
 def _volume_description(path: Path) -> dict:

@@ -14,5 +14,6 @@ def test_event_loop_keeps_answering_during_a_training_job():
     result = subprocess.run([sys.executable, str(BENCHMARK), "--json"], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
-    assert report["ticks"] > 50
-    assert report["max_gap_ms"] < 500, report
+    for phase in ("cold", "warm"):
+        assert report[phase]["ticks"] > 20, report
+        assert report[phase]["max_gap_ms"] < 500, report
