@@ -29,6 +29,7 @@ from medstation.io.nifti import read_volume
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
 DICOM_SUITES = SHARED_DATA / "dicom"
+COMMITTED_DICOM = Path(__file__).resolve().parents[1] / "data" / "dicom"
 SUITES = ["dcm_qa_12bit", "dcm_qa_ct", "dcm_qa_enh", "dcm_qa_nih", "dcm_qa_orientation", "dcm_qa_ts"]
 DCM2NIIX = shutil.which("dcm2niix") or str(Path(sys.executable).parent / "dcm2niix")
 
@@ -47,6 +48,7 @@ EXPECTED_DIFFERENCES = {
         "one k step, the first gap scaled by cos(tilt); MedStation's affine uses the mean step, keeps every "
         "true slice position in Volume.slice_positions and warns about the irregular spacing and the tilt."
     ),
+    "committed/2_.nii": "The same GE CT as dcm_qa_ct/2_.nii, three of its slices (tests/data/dicom/ge_tilt).",
     "dcm_qa_ct/201_1F_STEREOTAXIS_Head.nii": (
         "Philips CT, gantry tilt -18.5 deg: positions step 2.5 mm along z. dcm2niix's uncorrected affine "
         "scales the k column by cos(tilt) (2.3708 mm), which puts the last slice 6.8 mm away from its "
@@ -59,23 +61,27 @@ def _dcm2niix_available() -> bool:
     return Path(DCM2NIIX).exists()
 
 
-pytestmark = [
-    pytest.mark.skipif(not DICOM_SUITES.is_dir(), reason=f"real DICOM suites not found at {DICOM_SUITES}"),
-    pytest.mark.skipif(not _dcm2niix_available(), reason="dcm2niix (PyPI package 'dcm2niix') is not installed"),
-]
+pytestmark = pytest.mark.skipif(not _dcm2niix_available(), reason="dcm2niix (PyPI package 'dcm2niix') is not installed")
+needs_shared_suites = pytest.mark.skipif(
+    not DICOM_SUITES.is_dir(), reason=f"real DICOM suites not found at {DICOM_SUITES}"
+)
+
+
+def convert_with_dcm2niix(folder: Path, out: Path) -> list[Path]:
+    """dcm2niix's uncorrected NIfTI files for ``folder`` (its ``_Tilt`` / ``_Eq`` resamplings left out)."""
+    command = [DCM2NIIX, "-p", "n", "-z", "n", "-f", "%s_%p", "-o", str(out), str(folder)]
+    subprocess.run(command, check=True, capture_output=True, timeout=120)
+    return sorted(path for path in out.glob("*.nii") if "_Tilt" not in path.name and "_Eq" not in path.name)
 
 
 @pytest.fixture(scope="session")
 def dcm2niix_output(tmp_path_factory):
-    """Convert each suite once per session; returns a function suite -> output folder."""
-    converted: dict[str, Path] = {}
+    """Convert each suite once per session; returns a function suite -> reference NIfTI files."""
+    converted: dict[str, list[Path]] = {}
 
-    def convert(suite: str) -> Path:
+    def convert(suite: str) -> list[Path]:
         if suite not in converted:
-            out = tmp_path_factory.mktemp(suite)
-            command = [DCM2NIIX, "-p", "n", "-z", "n", "-f", "%s_%p", "-o", str(out), str(DICOM_SUITES / suite / "In")]
-            subprocess.run(command, check=True, capture_output=True, timeout=120)
-            converted[suite] = out
+            converted[suite] = convert_with_dcm2niix(DICOM_SUITES / suite / "In", tmp_path_factory.mktemp(suite))
         return converted[suite]
 
     return convert
@@ -142,12 +148,8 @@ def medstation_volumes():
     return load
 
 
-@pytest.mark.parametrize("suite", SUITES)
-def test_every_dcm2niix_volume_has_one_matching_medstation_volume(suite, dcm2niix_output, medstation_volumes):
-    references = sorted(
-        path for path in dcm2niix_output(suite).glob("*.nii") if "_Tilt" not in path.name and "_Eq" not in path.name
-    )
-    volumes = medstation_volumes(suite)
+def assert_conformance(suite: str, references: list[Path], volumes: list) -> None:
+    """Each dcm2niix volume matches exactly one MedStation volume, and every MedStation volume is matched."""
     assert references, f"dcm2niix wrote nothing for {suite}"
     matched_volumes = set()
     for path in references:
@@ -173,6 +175,21 @@ def test_every_dcm2niix_volume_has_one_matching_medstation_volume(suite, dcm2nii
     assert matched_volumes == set(range(len(volumes))), f"{suite}: MedStation found series dcm2niix did not"
 
 
+@needs_shared_suites
+@pytest.mark.parametrize("suite", SUITES)
+def test_every_dcm2niix_volume_has_one_matching_medstation_volume(suite, dcm2niix_output, medstation_volumes):
+    assert_conformance(suite, dcm2niix_output(suite), medstation_volumes(suite))
+
+
+@pytest.mark.parametrize("folder", ["ge_tilt", "siemens_mosaic"])
+def test_committed_real_subset_matches_dcm2niix(folder, tmp_path):
+    scan = scan_dicom(COMMITTED_DICOM / folder)
+    volumes = [(series, load_series(series)) for series in scan.series]
+    assert [Path(path).name for path, _ in scan.skipped] == ["LICENSE"]
+    assert_conformance("committed", convert_with_dcm2niix(COMMITTED_DICOM / folder, tmp_path), volumes)
+
+
+@needs_shared_suites
 def test_all_nine_transfer_syntaxes_decode_to_the_same_voxels(medstation_volumes):
     volumes = medstation_volumes("dcm_qa_ts")
     assert [series.identity.series_number for series, _ in volumes] == list(range(1, 10))
@@ -183,6 +200,7 @@ def test_all_nine_transfer_syntaxes_decode_to_the_same_voxels(medstation_volumes
         np.testing.assert_allclose(volume.affine, first.affine)
 
 
+@needs_shared_suites
 def test_ge_tilted_ct_keeps_true_positions_and_warns(medstation_volumes):
     ge = [volume for series, volume in medstation_volumes("dcm_qa_ct") if series.identity.series_number == 2]
     (volume,) = ge
