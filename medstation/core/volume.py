@@ -36,6 +36,7 @@ class VolumeInfo:
     patient_name: str = ""
     patient_id: str = ""
     study_uid: str = ""
+    study_date: str = ""
     study_description: str = ""
     series_uid: str = ""
     series_number: int | None = None

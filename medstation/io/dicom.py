@@ -94,7 +94,7 @@ def load_series(
         array=array,
         affine=layout.affine,
         info=_volume_info(series),
-        warnings=[*series.warnings, *layout.warnings],
+        warnings=[*series.warnings, *layout.warnings, *_content_warnings(series)],
         slice_positions=layout.slice_positions,
         is_rgb=is_rgb,
     )
@@ -154,12 +154,19 @@ def _rescale_grid(layout: StackLayout) -> tuple[np.ndarray, np.ndarray]:
     return slopes, intercepts
 
 
+def _content_warnings(series: SeriesRecord) -> list[str]:
+    if series.frames[0].photometric == "PALETTE COLOR":
+        return ["PALETTE COLOR image: the voxels are palette indices, not colours or intensities"]
+    return []
+
+
 def _volume_info(series: SeriesRecord) -> VolumeInfo:
     identity, first = series.identity, series.frames[0]
     return VolumeInfo(
         patient_name=identity.patient_name,
         patient_id=identity.patient_id,
         study_uid=identity.study_uid,
+        study_date=identity.study_date,
         study_description=identity.study_description,
         series_uid=identity.series_uid,
         series_number=identity.series_number,

@@ -54,6 +54,9 @@ def read_volume(path: str | os.PathLike) -> Volume:
 def write_volume(volume: Volume, path: str | os.PathLike) -> Path:
     """Write ``volume`` to ``path`` (format from the suffix); the file appears complete or not at all.
 
+    The affine's regular grid is written: irregular slice positions (``volume.slice_positions``) cannot be
+    stored in these formats, and the volume's warnings say so.
+
     Raises
     ------
     GeometryError
