@@ -18,6 +18,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from pathlib import Path
 
 BARE_QT = (
     "import sys\nfrom PySide6.QtWidgets import QApplication, QMainWindow\n"
@@ -37,11 +38,12 @@ def _visible(display: str, name: str) -> bool:
 def time_to_window(command: list[str], name: str, display: str, home: str) -> float:
     env = {**os.environ, "DISPLAY": display, "QT_QPA_PLATFORM": "xcb", "MEDSTATION_HOME": home}
     started = time.perf_counter()
-    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
         while not _visible(display, name):
             if process.poll() is not None or time.perf_counter() - started > 60:
-                raise RuntimeError(f"{name} never appeared (exit status {process.returncode})")
+                process.kill()
+                raise RuntimeError(f"{name} never appeared (exit status {process.returncode}): {process.stderr.read()}")
             time.sleep(0.01)
         return time.perf_counter() - started
     finally:
@@ -57,9 +59,11 @@ def main() -> None:
     for tool in ("Xvfb", "xdotool"):
         if shutil.which(tool) is None:
             sys.exit(f"{tool} is needed: apt-get install xvfb xdotool (and Qt's xcb libraries, DESIGN.md §6)")
-    display = ":57"
-    server = subprocess.Popen(["Xvfb", display, "-screen", "0", "1600x1000x24"], stderr=subprocess.DEVNULL)
-    time.sleep(1)
+    number = next(n for n in range(50, 200) if not Path(f"/tmp/.X11-unix/X{n}").exists())
+    display = f":{number}"
+    server = subprocess.Popen(["Xvfb", display, "-noreset", "-screen", "0", "1600x1000x24"], stderr=subprocess.DEVNULL)
+    while not Path(f"/tmp/.X11-unix/X{number}").exists():
+        time.sleep(0.05)
     medstation = [sys.executable, "-m", "medstation"]
     try:
         with tempfile.TemporaryDirectory() as home:
@@ -68,6 +72,7 @@ def main() -> None:
             bare = [time_to_window([sys.executable, "-c", BARE_QT], "BareQt", display, home) for _ in range(args.runs)]
     finally:
         server.terminate()
+        server.wait(30)
     result = {
         "medstation_median_s": round(statistics.median(ours), 3),
         "medstation_max_s": round(max(ours), 3),
