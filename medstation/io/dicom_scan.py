@@ -96,18 +96,32 @@ def scan_dicom(
         raise UnreadableInput(f"{root}: no such file or folder")
     files = _candidate_files(root)
     single_file = root.is_file() and len(files) == 1 and files[0] == root
+    return scan_files(files, progress, cancel, strict=single_file)
+
+
+def scan_files(
+    files: Iterable[Path],
+    progress: ProgressCallback | None = None,
+    cancel: threading.Event | None = None,
+    strict: bool = False,
+) -> ScanResult:
+    """Group the images of these files into series; unreadable files are skipped with their reason.
+
+    With ``strict``, an unreadable file raises :class:`UnreadableInput` instead of being skipped.
+    """
+    files = list(files)
     by_series: dict[tuple, tuple[SeriesIdentity, list[FrameRecord]]] = {}
     skipped: list[tuple[Path, str]] = []
     for index, file in enumerate(files):
         check_cancelled(cancel)
         report(progress, index / max(1, len(files)), f"scanning {file.name}")
         if not file.is_file():
-            skipped.append((file, f"{file}: listed in the DICOMDIR but not found; scan its folder instead"))
+            skipped.append((file, f"{file}: not found (moved or deleted since it was listed); scan its folder"))
             continue
         try:
             result = read_file_records(file)
         except UnreadableInput as error:
-            if single_file:
+            if strict:
                 raise
             skipped.append((file, str(error)))
             continue

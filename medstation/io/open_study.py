@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from medstation.core.volume import Volume
+from medstation.errors import UnreadableInput
 from medstation.io.database import ImportReport, StudyDatabase
 from medstation.io.formats import is_volume_file
 from medstation.progress import CancelToken, ProgressCallback, report
@@ -48,3 +49,17 @@ def open_path(
     volume = load_series(largest_series(scan), lambda f, m: report(progress, 0.5 + 0.5 * f, m), cancel)
     skipped = [(str(p), reason) for p, reason in scan.skipped]
     return OpenedStudy(volume, source, skipped, imported)
+
+
+def open_files(
+    paths: list[Path], progress: ProgressCallback | None = None, cancel: CancelToken = None
+) -> OpenedStudy:
+    """Load the largest image series formed by ``paths`` (one series' files, as the study database lists them)."""
+    from medstation.io.dicom import largest_series, load_series
+    from medstation.io.dicom_scan import scan_files
+
+    if not paths:
+        raise UnreadableInput("the series has no files left in the study database; import its folder again")
+    scan = scan_files(paths, lambda f, m: report(progress, 0.3 * f, m), cancel)
+    volume = load_series(largest_series(scan), lambda f, m: report(progress, 0.3 + 0.7 * f, m), cancel)
+    return OpenedStudy(volume, paths[0].parent, [(str(p), reason) for p, reason in scan.skipped])

@@ -303,7 +303,7 @@ def test_files_a_dicomdir_names_but_lacks_are_skipped_with_a_reason(tmp_path):
     missing.unlink()
     scan = scan_dicom(tmp_path / "media" / "DICOMDIR")
     assert [Path(path) for path, _ in scan.skipped] == [missing]
-    assert "listed in the DICOMDIR but not found" in scan.skipped[0][1]
+    assert "not found (moved or deleted since it was listed)" in scan.skipped[0][1]
     assert [s.n_files for s in scan.series] == [1]
 
 
