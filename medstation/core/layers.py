@@ -1,0 +1,103 @@
+"""Overlay layers drawn over a volume: heat maps (saliency) and label maps (segmentations), as RGBA.
+
+Layer data is aligned voxel for voxel with the volume: ``[k, j, i]`` with the volume's spatial shape.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+HEAT_COLORMAPS: dict[str, tuple[tuple[float, tuple[int, int, int]], ...]] = {
+    "hot": ((0.0, (0, 0, 0)), (0.4, (230, 0, 0)), (0.8, (255, 210, 0)), (1.0, (255, 255, 255))),
+    "jet": ((0.0, (0, 0, 143)), (0.125, (0, 0, 255)), (0.375, (0, 255, 255)), (0.625, (255, 255, 0)),
+            (0.875, (255, 0, 0)), (1.0, (128, 0, 0))),
+    "viridis": ((0.0, (68, 1, 84)), (0.25, (59, 82, 139)), (0.5, (33, 145, 140)), (0.75, (94, 201, 98)),
+                (1.0, (253, 231, 37))),
+}
+LABEL_COLORS = np.array(
+    [(230, 25, 75), (60, 180, 75), (255, 225, 25), (0, 130, 200), (245, 130, 48), (145, 30, 180), (70, 240, 240),
+     (240, 50, 230), (210, 245, 60), (250, 190, 212), (0, 128, 128), (220, 190, 255)],
+    dtype=np.uint8,
+)
+"""Colour of label value ``v > 0`` is ``LABEL_COLORS[(v - 1) % 12]``; label 0 is transparent."""
+
+
+@dataclass(eq=False)
+class OverlayLayer:
+    """One overlay: voxels ``[k, j, i]`` aligned with the volume and how to colour them.
+
+    For a heat map, values between ``low`` and ``high`` run through ``colormap``; values below
+    ``threshold`` are transparent. For a label map, each positive integer label gets its own colour.
+    """
+
+    name: str
+    data: np.ndarray
+    kind: Literal["heat", "label"] = "heat"
+    opacity: float = 0.5
+    colormap: str = "hot"
+    threshold: float | None = None
+    low: float | None = None
+    high: float | None = None
+    visible: bool = True
+
+    def __post_init__(self) -> None:
+        if self.kind == "heat":
+            finite = self.data[np.isfinite(self.data)] if self.data.dtype.kind == "f" else self.data
+            self.low = float(finite.min()) if self.low is None else self.low
+            self.high = float(finite.max()) if self.high is None else self.high
+            self.threshold = self.low if self.threshold is None else self.threshold
+
+    def rgba(self, image: np.ndarray) -> np.ndarray:
+        """Colour a 2-D slice of this layer's data as uint8 RGBA ``[row, col, 4]``."""
+        if self.kind == "label":
+            return label_rgba(image, self.opacity)
+        return heat_rgba(image, self.low, self.high, self.threshold, self.opacity, self.colormap)
+
+
+def colormap_table(name: str) -> np.ndarray:
+    """A 256 x 3 uint8 colour table interpolated from the named colormap's control points."""
+    points = HEAT_COLORMAPS[name]
+    positions = np.array([p for p, _ in points])
+    colours = np.array([c for _, c in points], dtype=np.float64)
+    x = np.linspace(0.0, 1.0, 256)
+    return np.stack([np.interp(x, positions, colours[:, c]) for c in range(3)], axis=1).round().astype(np.uint8)
+
+
+def heat_table(low: float, high: float, threshold: float, opacity: float, colormap: str = "hot") -> np.ndarray:
+    """256 RGBA colours (uint8 ``[256, 4]``) for ``low..high``; bins starting below ``threshold`` are clear."""
+    table = np.empty((256, 4), dtype=np.uint8)
+    table[:, :3] = colormap_table(colormap)
+    bin_starts = low + np.arange(256) * (high - low) / 255.0
+    table[:, 3] = np.where(bin_starts >= threshold, round(255 * opacity), 0)
+    return table
+
+
+def heat_index(image: np.ndarray, low: float, high: float) -> np.ndarray:
+    """Bin (uint8, 0..255) of each value between ``low`` and ``high``; NaN goes to bin 0."""
+    scale = np.float32(255.0 / max(high - low, 1e-12))
+    scaled = (image.astype(np.float32, copy=False) - np.float32(low)) * scale
+    return np.fmin(np.fmax(scaled, 0.0, out=scaled), 255.0, out=scaled).astype(np.uint8)
+
+
+def heat_rgba(
+    image: np.ndarray, low: float, high: float, threshold: float, opacity: float, colormap: str = "hot"
+) -> np.ndarray:
+    """RGBA ``[row, col, 4]`` uint8 heat-map slice: ``low..high`` through ``colormap``, clear below ``threshold``.
+
+    The threshold acts on 1/255 bins of ``low..high``.
+    """
+    table = heat_table(low, high, threshold, opacity, colormap).view(np.uint32).reshape(256)
+    return table[heat_index(image, low, high)].view(np.uint8).reshape(*image.shape, 4)
+
+
+def label_rgba(image: np.ndarray, opacity: float) -> np.ndarray:
+    """RGBA ``[row, col, 4]`` uint8 of a label-map slice: one colour per positive label, 0 transparent."""
+    labels = image.astype(np.int64, copy=False)
+    rgba = np.zeros((*image.shape, 4), dtype=np.uint8)
+    inside = labels > 0
+    rgba[inside, :3] = LABEL_COLORS[(labels[inside] - 1) % len(LABEL_COLORS)]
+    rgba[inside, 3] = np.uint8(round(255 * opacity))
+    return rgba
