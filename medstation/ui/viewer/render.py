@@ -1,0 +1,134 @@
+"""Headless rendering of one slice view to PNG: the same widget as the GUI, drawn offscreen.
+
+Used by ``medstation render``: orientation letters, corner annotations and the window are exactly what the
+workstation shows, because the picture is a :class:`SliceView` grabbed without being shown on screen.
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+from pathlib import Path
+
+from medstation.core.reslice import VIEWS
+from medstation.core.volume import Volume
+from medstation.core.window_level import Window
+from medstation.errors import UnreadableInput
+
+DEFAULT_SIZE = (768, 768)
+_VOLUME_SUFFIXES = (".nii", ".nii.gz", ".nrrd", ".nhdr", ".mha", ".mhd")
+
+
+def load_for_viewing(path: str | os.PathLike, series: str | int | None = None) -> Volume:
+    """A volume file (NIfTI, NRRD, MetaImage) or a DICOM series: the one numbered or UID'd ``series``, else
+    the largest.
+
+    Raises
+    ------
+    UnreadableInput
+        When nothing loadable is found, or no series matches ``series``.
+    """
+    path = Path(path)
+    if path.is_file() and path.name.lower().endswith(_VOLUME_SUFFIXES):
+        from medstation.io.nifti import read_volume
+
+        return read_volume(path)
+    from medstation.io.dicom import largest_series, load_series, scan_dicom
+
+    scan = scan_dicom(path)
+    if series is None:
+        return load_series(largest_series(scan))
+    wanted = str(series)
+    for record in scan.series:
+        identity = record.identity
+        if wanted == identity.series_uid or wanted == str(identity.series_number):
+            return load_series(record)
+    found = ", ".join(f"{r.identity.series_number} ({r.identity.series_uid})" for r in scan.series) or "none"
+    raise UnreadableInput(f"{path}: no series {wanted!r}; series found: {found}")
+
+
+def render_png(
+    source: str | os.PathLike | Volume,
+    out_png: str | os.PathLike,
+    series: str | int | None = None,
+    view: str = "axial",
+    slice_index: int | None = None,
+    window: float | None = None,
+    level: float | None = None,
+    size: tuple[int, int] = DEFAULT_SIZE,
+    annotations: bool = True,
+) -> Path:
+    """Draw one view of a volume as the workstation shows it and save it as PNG.
+
+    Parameters
+    ----------
+    source
+        A :class:`Volume`, a volume file or a DICOM file or folder.
+    series
+        DICOM series number or SeriesInstanceUID (default: the largest series).
+    view
+        ``"axial"``, ``"coronal"`` or ``"sagittal"`` (radiological convention).
+    slice_index
+        0-based voxel index along the view's normal axis (shown as "Im K+1/N"); default the middle slice.
+    window, level
+        Window width and center in real-world units (HU for CT); default the header's window (or a
+        percentile window when the header has none).
+    size
+        Picture size in pixels ``(width, height)``.
+
+    Returns
+    -------
+    Path
+        ``out_png``.
+    """
+    if view not in VIEWS:
+        raise ValueError(f"unknown view {view!r}; expected one of {', '.join(VIEWS)}")
+    volume = source if isinstance(source, Volume) else load_for_viewing(source, series)
+    app = _application()
+
+    from PySide6.QtCore import Qt
+
+    from medstation.core.view_state import ViewState
+    from medstation.ui.viewer.slice_view import SliceView
+
+    state = ViewState(volume)
+    n_slices = state.planes[view].n_slices
+    if slice_index is not None:
+        if not 0 <= slice_index < n_slices:
+            raise UnreadableInput(f"slice {slice_index} is outside the {view} view's 0..{n_slices - 1}")
+        state.set_slice(view, slice_index)
+    if window is not None or level is not None:
+        current = state.window
+        state.set_window(Window(current.width if window is None else float(window),
+                                current.center if level is None else float(level), current.inverted))
+    widget = SliceView(state, view)
+    widget.setAttribute(Qt.WidgetAttribute.WA_DontShowOnScreen)
+    widget.resize(*size)
+    widget.set_annotations_visible(annotations)
+    widget.show()
+    app.processEvents()
+    widget.refresh(force=True)
+    out_png = Path(out_png)
+    try:
+        if not widget.grab().save(str(out_png), "PNG"):
+            raise UnreadableInput(f"{out_png}: could not write the PNG (check the folder exists and is writable)")
+    finally:
+        widget.detach()
+        widget.close()
+        widget.deleteLater()
+        app.processEvents()
+        del widget
+        gc.collect()
+        app.processEvents()
+    return out_png
+
+
+def _application():
+    """The running QApplication, or a new one on the offscreen platform when there is none."""
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance()
+    if app is None:
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+        app = QApplication(["medstation-render"])
+    return app
