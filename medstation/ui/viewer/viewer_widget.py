@@ -44,7 +44,11 @@ PAGE_STEP = 10
 
 
 class ViewerWidget(QWidget):
-    """Linked slice views of one volume with their toolbar; empty until :meth:`set_volume`."""
+    """Linked slice views of one volume with their toolbar; empty until :meth:`set_volume`.
+
+    ``layers_panel`` and ``measurements_panel`` are made without a parent, for the caller to dock;
+    they are deleted with the viewer.
+    """
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -53,6 +57,8 @@ class ViewerWidget(QWidget):
         self.layout_name = "1x3"
         self.layers_panel = LayersPanel()
         self.measurements_panel = MeasurementsPanel()
+        for panel in (self.layers_panel, self.measurements_panel):
+            self.destroyed.connect(panel.deleteLater)
         self.cine_timer = QTimer(self)
         self.cine_timer.timeout.connect(self._cine_step)
 
