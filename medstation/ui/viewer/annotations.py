@@ -52,7 +52,13 @@ def window_text(state: ViewState, view: str) -> str:
     window = state.window
     inverted = " (inverted)" if window.inverted else ""
     name = f" {window.name}" if window.name else ""
-    return f"W {window.width:g} L {window.center:g}{name}{inverted}\nZoom {state.cameras[view].zoom:.2f}x"
+    return (f"W {_short(window.width)} L {_short(window.center)}{name}{inverted}\n"
+            f"Zoom {state.cameras[view].zoom:.2f}x")
+
+
+def _short(value: float) -> str:
+    """A window value with at most one decimal: ``80``, ``-600``, ``816.8``."""
+    return f"{value:.1f}".rstrip("0").rstrip(".")
 
 
 def readout_text(state: ViewState, ijk: np.ndarray | None) -> str:

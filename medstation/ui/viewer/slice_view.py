@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QColor, QPen, QTransform
+from PySide6.QtGui import QColor, QFontMetrics, QPen, QTransform
 from PySide6.QtWidgets import QGraphicsEllipseItem, QGraphicsRectItem, QLabel, QVBoxLayout, QWidget
 
 from medstation.core.layers import OverlayLayer
@@ -208,8 +208,12 @@ class SliceView(QWidget):
             "bottom_left": bottom_left,
             "bottom_right": annotations.window_text(state, self.view),
         }
+        room = max(60, self.width() // 2 - 28)
         for corner, text in texts.items():
-            self.corner_labels[corner].setText(text)
+            label = self.corner_labels[corner]
+            metrics = QFontMetrics(label.font())
+            label.setText("\n".join(metrics.elidedText(line, Qt.TextElideMode.ElideRight, room)
+                                     for line in text.split("\n")))
         self._place_labels()
 
     def set_annotations_visible(self, visible: bool) -> None:
@@ -222,7 +226,7 @@ class SliceView(QWidget):
 
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
-        self._place_labels()
+        self._update_texts()
 
     def _place_labels(self) -> None:
         width, height, margin = self.width(), self.height(), 4
@@ -371,16 +375,16 @@ class SliceView(QWidget):
             (x0, y0), (x1, y1) = plane.screen_of_patient(np.stack([measurement.start, measurement.end]))
             shape = self._shape_item("ruler", x0, y0, x1, y1)
             text = f"{measurement.length_mm:.1f} mm"
-            anchor_point = (x1, y1)
+            position, anchor = ((x0 + x1) / 2, min(y0, y1)), (0.5, 1.0)
         else:
             x0, y0, x1, y1 = measurement.bounds
             shape = self._shape_item(measurement.shape, x0, y0, x1, y1)
             stats = measurement.statistics
             text = (f"mean {stats.mean:.1f} SD {stats.sd:.1f}\nmin {stats.minimum:g} max {stats.maximum:g}\n"
                     f"area {stats.area_mm2:.1f} mm²")
-            anchor_point = (max(x0, x1), max(y0, y1))
-        label = pg.TextItem(f"#{measurement.id} {text}", color=_MEASURE_COLOR, anchor=(0, 0))
-        label.setPos(*anchor_point)
+            position, anchor = ((x0 + x1) / 2, max(y0, y1)), (0.5, 0.0)
+        label = pg.TextItem(f"#{measurement.id} {text}", color=_MEASURE_COLOR, anchor=anchor, fill=(0, 0, 0, 140))
+        label.setPos(*position)
         items = [shape, label]
         for item in items:
             item.setZValue(30)

@@ -21,9 +21,11 @@ from PySide6.QtWidgets import (
     QGridLayout,
     QHBoxLayout,
     QLabel,
+    QMenu,
     QSlider,
     QSpinBox,
     QToolBar,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -226,16 +228,26 @@ class ViewerWidget(QWidget):
         self._action("Zoom in", lambda: self._zoom(ZOOM_STEP), ["+", "="])
         self._action("Zoom out", lambda: self._zoom(1 / ZOOM_STEP), "-")
         self.toolbar.addAction(self._action("Reset zoom and pan", self._reset_view, "Home"))
+        presets = QMenu("Window presets", self)
         for number, preset in enumerate(CT_PRESETS, start=1):
-            self._action(f"Window: {preset.name} {preset.width:g}/{preset.center:g}",
-                         lambda _=False, n=number: self.state and self.state.apply_preset(n), str(number))
-        self._action("Window: from the image header", lambda: self.state and self.state.apply_default_window(), "0")
+            presets.addAction(self._action(f"Window: {preset.name} {preset.width:g}/{preset.center:g}",
+                                           lambda _=False, n=number: self.state and self.state.apply_preset(n),
+                                           str(number)))
+        presets.addAction(self._action("Window: from the image header",
+                                       lambda: self.state and self.state.apply_default_window(), "0"))
+        presets_button = QToolButton()
+        presets_button.setText("W/L presets")
+        presets_button.setMenu(presets)
+        presets_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.toolbar.addWidget(presets_button)
         self.toolbar.addAction(self._action("Auto window", lambda: self.state and self.state.apply_auto_window(),
                                             "A"))
         self.toolbar.addAction(self._action("Invert", lambda: self.state and self.state.toggle_invert(), "I"))
         self.cine_action = self._action("Cine", self._toggle_cine, "Space", True)
         self.toolbar.addAction(self.cine_action)
-        self.toolbar.addAction(self._action("Save screenshot…", self._ask_screenshot, "Ctrl+Shift+S"))
+        self.toolbar.addAction(self._action("Save screenshot…", lambda: self._ask_screenshot(), "Ctrl+Shift+S"))
+        self._action("Save screenshot without annotations…", lambda: self._ask_screenshot(annotations=False),
+                     "Ctrl+Alt+S")
 
     # commands ----------------------------------------------------------------------------------------
     def _active(self) -> SliceView | None:
@@ -282,9 +294,9 @@ class ViewerWidget(QWidget):
         self.time_slider.setVisible(n_volumes > 1)
         self.time_label.setVisible(n_volumes > 1)
 
-    def _ask_screenshot(self) -> None:
+    def _ask_screenshot(self, annotations: bool = True) -> None:
         if self.state is None:
             return
         path, _ = QFileDialog.getSaveFileName(self, "Save screenshot", "screenshot.png", "PNG (*.png)")
         if path:
-            self.save_screenshot(path)
+            self.save_screenshot(path, annotations=annotations)
