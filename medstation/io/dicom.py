@@ -12,6 +12,8 @@ load_dicom(path, progress, cancel) -> Volume
     Scan ``path`` and load its largest series.
 describe_series(series, volume=None) -> dict
     JSON-able summary: identity, shape, spacing (mm), orientation code, warnings.
+volume_info(series) -> VolumeInfo
+    Patient, study, series and display windows of a scanned series.
 """
 
 from __future__ import annotations
@@ -27,14 +29,14 @@ from medstation.core.volume import Volume, VolumeInfo, WindowPreset, affine_spac
 from medstation.errors import GeometryError, UnreadableInput
 from medstation.io.dicom_geometry import StackLayout, arrange_frames, tilt_angle_degrees
 from medstation.io.dicom_header import FrameRecord
-from medstation.io.dicom_pixels import read_pixel_frames
+from medstation.io.dicom_pixels import native_dtype, read_pixel_frames, read_stored_into
 from medstation.io.dicom_rescale import rescale_frames
 from medstation.io.dicom_scan import ScanResult, SeriesRecord, scan_dicom
 from medstation.io.mosaic import untile_mosaic
 from medstation.progress import ProgressCallback, check_cancelled, report
 
 __all__ = ["ScanResult", "SeriesRecord", "describe_series", "largest_series", "load_dicom", "load_series",
-           "scan_dicom"]
+           "scan_dicom", "volume_info"]
 
 
 def largest_series(scan: ScanResult) -> SeriesRecord:
@@ -93,7 +95,7 @@ def load_series(
     return Volume(
         array=array,
         affine=layout.affine,
-        info=_volume_info(series),
+        info=volume_info(series),
         warnings=[*series.warnings, *layout.warnings, *_content_warnings(series)],
         slice_positions=layout.slice_positions,
         is_rgb=is_rgb,
@@ -113,17 +115,25 @@ def _volume_shape(layout: StackLayout) -> tuple[int, ...]:
 def _read_stored_voxels(
     layout: StackLayout, progress: ProgressCallback | None, cancel: threading.Event | None
 ) -> np.ndarray:
-    """Decode every file once and place its images in a ``[t, k, row, column(, sample)]`` buffer."""
+    """Decode every file once and place its images in a ``[t, k, row, column(, sample)]`` buffer.
+
+    Uncompressed single images are read from the file straight into their place in the buffer.
+    """
     destinations: dict[Path, list[tuple[int, int, FrameRecord]]] = defaultdict(list)
     for t, volume_frames in enumerate(layout.frames):
         for k, frame in enumerate(volume_frames):
             destinations[frame.path].append((t, k, frame))
     shape = _volume_shape(layout)
-    stored: np.ndarray | None = None
+    first = layout.frames[0][0].stored_pixels
+    stored = np.empty(shape, dtype=native_dtype(first)) if first is not None else None
     for number, (path, places) in enumerate(destinations.items()):
         check_cancelled(cancel)
         report(progress, number / len(destinations), f"reading {path.name}")
-        pixels = read_pixel_frames(path, places[0][2].stored_pixels)
+        t, k, frame = places[0]
+        if stored is not None and _fits_directly(frame, stored) and len(places) == 1:
+            read_stored_into(path, frame.stored_pixels, stored[t, k])
+            continue
+        pixels = read_pixel_frames(path, frame.stored_pixels)
         if stored is None:
             stored = np.empty(shape, dtype=pixels.dtype)
         elif not np.can_cast(pixels.dtype, stored.dtype, casting="safe"):
@@ -136,6 +146,18 @@ def _read_stored_voxels(
             else:
                 stored[t, k] = _checked(image, stored.shape[2:], path)
     return stored
+
+
+def _fits_directly(frame: FrameRecord, stored: np.ndarray) -> bool:
+    """True when ``frame``'s file holds just this one uncompressed image, of the buffer's type and size."""
+    pixels = frame.stored_pixels
+    return (
+        pixels is not None
+        and frame.mosaic is None
+        and pixels.shape[0] == 1
+        and pixels.shape[1:] == stored.shape[2:]
+        and native_dtype(pixels) == stored.dtype
+    )
 
 
 def _checked(image: np.ndarray, shape: tuple[int, ...], path: Path) -> np.ndarray:
@@ -160,7 +182,8 @@ def _content_warnings(series: SeriesRecord) -> list[str]:
     return []
 
 
-def _volume_info(series: SeriesRecord) -> VolumeInfo:
+def volume_info(series: SeriesRecord) -> VolumeInfo:
+    """Patient, study and series description and display windows of a scanned series."""
     identity, first = series.identity, series.frames[0]
     return VolumeInfo(
         patient_name=identity.patient_name,

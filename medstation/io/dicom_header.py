@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from medstation.errors import UnreadableInput
+from medstation.io.dicom_lean_header import read_lean_header
 from medstation.io.dicom_pixels import (
     StoredPixels,
     expected_pixel_bytes,
@@ -105,21 +106,32 @@ def read_file_records(path: Path) -> tuple[SeriesIdentity, list[FrameRecord]] | 
     UnreadableInput
         When the file is not DICOM, is damaged, holds no image, or its pixel size is impossible.
     """
+    lean = read_lean_header(path)
+    if lean is not None:
+        try:
+            return _records(path, lean)
+        except Exception:  # pydicom reads the file again and gives the precise reason
+            pass
     with warnings.catch_warnings():
         # pydicom warns about odd values as it converts them lazily; damaged values surface as errors below.
         warnings.simplefilter("ignore")
         dataset = _read_header(path)
         try:
-            if _sop_class(dataset) == DICOMDIR_SOP_CLASS:
-                return None
-            if "Rows" not in dataset or "Columns" not in dataset:
-                raise UnreadableInput(f"{path}: DICOM without an image (no Rows/Columns)")
-            _check_pixel_data(path, dataset)
-            return _series_identity(dataset), _frame_records(path, dataset)
+            return _records(path, dataset)
         except UnreadableInput:
             raise
         except Exception as error:
             raise UnreadableInput(f"{path}: damaged DICOM header ({_describe(error)})") from error
+
+
+def _records(path: Path, dataset) -> tuple[SeriesIdentity, list[FrameRecord]] | None:
+    """Records of a pydicom Dataset or a :class:`LeanDataset` (both are read the same way)."""
+    if _sop_class(dataset) == DICOMDIR_SOP_CLASS:
+        return None
+    if "Rows" not in dataset or "Columns" not in dataset:
+        raise UnreadableInput(f"{path}: DICOM without an image (no Rows/Columns)")
+    _check_pixel_data(path, dataset)
+    return _series_identity(dataset), _frame_records(path, dataset)
 
 
 def _read_header(path: Path):

@@ -140,27 +140,49 @@ def read_pixel_frames(path: Path, stored: StoredPixels | None = None) -> np.ndar
 
 
 def _read_stored(path: Path, stored: StoredPixels) -> np.ndarray:
-    dtype = np.dtype(stored.dtype)
-    count = int(np.prod(stored.shape))
+    values = np.empty(stored.shape, dtype=native_dtype(stored))
+    read_stored_into(path, stored, values)
+    return values
+
+
+def native_dtype(stored: StoredPixels) -> np.dtype:
+    """The stored element type in native byte order."""
+    return np.dtype(stored.dtype).newbyteorder("=")
+
+
+def read_stored_into(path: Path, stored: StoredPixels, out: np.ndarray) -> None:
+    """Read uncompressed pixel data straight into ``out``, masked to BitsStored, without a temporary copy.
+
+    ``out`` is C-contiguous, of :func:`native_dtype` and holds exactly ``stored.shape`` values (any shape).
+
+    Raises
+    ------
+    UnreadableInput
+        When the file cannot be read or ends before the pixel data does.
+    """
+    target = memoryview(out).cast("B")
+    filled = 0
     try:
-        with open(path, "rb") as file:
+        with open(path, "rb", buffering=0) as file:
             file.seek(stored.offset)
-            buffer = file.read(count * dtype.itemsize)
+            while filled < len(target):
+                count = file.readinto(target[filled:])
+                if not count:
+                    break
+                filled += count
     except OSError as error:
         raise UnreadableInput(f"{path}: cannot read pixel data ({error})") from error
-    if len(buffer) < count * dtype.itemsize:
-        raise UnreadableInput(
-            f"{path}: truncated pixel data: {len(buffer)} bytes present, {count * dtype.itemsize} expected"
-        )
-    values = np.frombuffer(buffer, dtype=dtype).astype(dtype.newbyteorder("="))
-    unused_bits = dtype.itemsize * 8 - stored.bits_stored
+    if filled < len(target):
+        raise UnreadableInput(f"{path}: truncated pixel data: {filled} bytes present, {len(target)} expected")
+    if not np.dtype(stored.dtype).isnative:
+        out.byteswap(inplace=True)
+    unused_bits = out.dtype.itemsize * 8 - stored.bits_stored
     if unused_bits > 0:
-        if dtype.kind == "i":
-            np.left_shift(values, unused_bits, out=values)
-            np.right_shift(values, unused_bits, out=values)
+        if out.dtype.kind == "i":
+            np.left_shift(out, unused_bits, out=out)
+            np.right_shift(out, unused_bits, out=out)
         else:
-            np.bitwise_and(values, (1 << stored.bits_stored) - 1, out=values)
-    return values.reshape(stored.shape)
+            np.bitwise_and(out, (1 << stored.bits_stored) - 1, out=out)
 
 
 def _read_dataset(path: Path):

@@ -21,7 +21,6 @@ from medstation.io.dicom_rescale import rescale_frames
 LPS_FROM_RAS = np.diag([-1.0, -1.0, 1.0, 1.0])
 _NIFTI_SUFFIXES = (".nii", ".nii.gz")
 _SIMPLEITK_SUFFIXES = (".nrrd", ".nhdr", ".mha", ".mhd")
-_RGB24 = np.dtype([("R", "u1"), ("G", "u1"), ("B", "u1")])
 
 
 def _suffix(path: Path) -> str:
@@ -118,27 +117,10 @@ def _nifti_to_kji(data: np.ndarray, is_rgb: bool) -> np.ndarray:
     return data.transpose(order + ([spatial] if is_rgb else []))
 
 
-def _kji_to_nifti(array: np.ndarray, is_rgb: bool) -> np.ndarray:
-    """``[(t,) k, j, i(, c)]`` to ``[x, y, z(, t)(, c)]`` (a view)."""
-    spatial = array.ndim - (1 if is_rgb else 0)
-    order = [2, 1, 0] if spatial == 3 else [3, 2, 1, 0]
-    return array.transpose(order + ([spatial] if is_rgb else []))
-
-
 def _write_nifti(volume: Volume, path: Path) -> None:
-    import nibabel
+    from medstation.io.nifti_write import write_nifti
 
-    data = _kji_to_nifti(volume.array, volume.is_rgb)
-    if volume.is_rgb:
-        data = np.ascontiguousarray(data.astype(np.uint8)).view(_RGB24)[..., 0]
-    ras_affine = LPS_FROM_RAS @ volume.affine
-    image = nibabel.Nifti1Image(data, ras_affine)
-    header = image.header
-    header.set_sform(ras_affine, code=1)
-    header.set_qform(ras_affine, code=1)
-    header.set_xyzt_units("mm", "sec")
-    header["descrip"] = volume.info.series_description[:79].encode("ascii", "replace")
-    nibabel.save(image, path)
+    write_nifti(volume.array, LPS_FROM_RAS @ volume.affine, path, volume.info.series_description, volume.is_rgb)
 
 
 def _read_with_simpleitk(path: Path) -> Volume:
