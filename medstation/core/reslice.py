@@ -5,7 +5,9 @@ coronal shows the patient's left on the screen's right and superior up; sagittal
 screen's left and superior up. Each display plane is the voxel plane closest to the wanted one, taken from
 ``Volume.array`` ``[k, j, i]`` as a numpy view (transpose and negative strides, no copy). Screen coordinates
 are millimetres in the plane: ``x`` to the right, ``y`` down, from the true LPS geometry, so oblique and
-sheared (gantry-tilt) volumes are drawn with their real shape and the edge labels say where each edge points.
+sheared (gantry-tilt) volumes are drawn with their real shape (the pixel grid may then be rotated or skewed on
+screen). The screen axes are the wanted directions projected onto the plane, so a plane that only holds a
+rotated pixel grid keeps plain letters, and a truly oblique plane gets composite ones (``"AI"``).
 """
 
 from __future__ import annotations
@@ -70,7 +72,7 @@ class DisplayPlane:
     slice_step: np.ndarray
     """LPS step (mm) from slice ``s`` to ``s + 1``."""
     screen_x: np.ndarray
-    """Unit LPS direction of the screen's right."""
+    """Unit LPS direction of the screen's right: the wanted direction (L, or P in sagittal) projected on the plane."""
     screen_y: np.ndarray
     """Unit LPS direction of the screen's bottom (in the plane, perpendicular to ``screen_x``)."""
 
@@ -102,8 +104,10 @@ class DisplayPlane:
 
     @property
     def is_skewed(self) -> bool:
-        """True when screen rows and columns are not perpendicular in the patient (drawn as a parallelogram)."""
-        return abs(float(np.dot(self.row_step, self.screen_x))) > _GEOMETRY_TOLERANCE * np.linalg.norm(self.row_step)
+        """True when the pixel rows and columns are not perpendicular in the patient (drawn as parallelograms)."""
+        cosine = np.dot(self.row_step, self.column_step) / (np.linalg.norm(self.row_step) *
+                                                            np.linalg.norm(self.column_step))
+        return abs(float(cosine)) > _GEOMETRY_TOLERANCE
 
     def pixel_to_screen(self, slice_index: float) -> np.ndarray:
         """2x3 matrix taking ``(col, row, 1)`` of slice ``slice_index`` to screen ``(x, y)`` in mm."""
@@ -176,8 +180,10 @@ def display_plane(affine: np.ndarray, shape_kji: tuple[int, int, int], view: str
     first_voxel = np.zeros(3)
     first_voxel[column_axis] = sizes[column_axis] - 1 if column_flipped else 0
     first_voxel[row_axis] = sizes[row_axis] - 1 if row_flipped else 0
-    screen_x = column_step / np.linalg.norm(column_step)
-    row_in_plane = row_step - np.dot(row_step, screen_x) * screen_x
+    normal = np.cross(column_step, row_step)
+    normal /= np.linalg.norm(normal)
+    right_in_plane = right - np.dot(right, normal) * normal
+    screen_x = right_in_plane / np.linalg.norm(right_in_plane)
     return DisplayPlane(
         view=view,
         normal_axis=normal_axis,
@@ -193,7 +199,7 @@ def display_plane(affine: np.ndarray, shape_kji: tuple[int, int, int], view: str
         row_step=row_step,
         slice_step=steps[:, normal_axis].copy(),
         screen_x=screen_x,
-        screen_y=row_in_plane / np.linalg.norm(row_in_plane),
+        screen_y=np.cross(normal, screen_x),
     )
 
 

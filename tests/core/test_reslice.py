@@ -162,7 +162,7 @@ def test_oblique_ct_pitch_labels_and_pixels():
     labels = {view: display_plane(volume.affine, volume.spatial_shape, view).labels for view in VIEWS}
     assert labels["axial"] == {"left": "R", "right": "L", "top": "AI", "bottom": "PS"}
     assert labels["coronal"] == {"left": "R", "right": "L", "top": "SA", "bottom": "IP"}
-    assert labels["sagittal"] == {"left": "AI", "right": "PS", "top": "SA", "bottom": "IP"}
+    assert labels["sagittal"] == EXPECTED_LABELS["sagittal"], "the pitch rotates the grid inside the sagittal plane"
     for view in VIEWS:
         assert_screen_follows_patient(volume, view)
         assert_marker_drawn_on_patient_side(volume, view)

@@ -40,6 +40,7 @@ from medstation.ui.panels.measurements_panel import MeasurementsPanel
 from medstation.ui.viewer.slice_view import TOOLS, ZOOM_STEP, SliceView
 
 LAYOUTS = {"single": "Single view", "1x3": "Axial / coronal / sagittal (1x3)", "2x2": "Three planes + MIP (2x2)"}
+_LAYOUT_BUTTONS = {"single": "Single", "1x3": "1x3", "2x2": "2x2 MIP"}
 _LAYOUT_KEYS = {"single": "Ctrl+1", "1x3": "Ctrl+2", "2x2": "Ctrl+3"}
 _TOOL_KEYS = {"crosshair": "X", "ruler": "D", "rectangle": "R", "ellipse": "E"}
 PAGE_STEP = 10
@@ -74,15 +75,16 @@ class ViewerWidget(QWidget):
         self.cine_fps.valueChanged.connect(self._cine_rate_changed)
         self.mip_thickness = QDoubleSpinBox()
         self.mip_thickness.setRange(0.0, 500.0)
-        self.mip_thickness.setSuffix(" mm slab")
+        self.mip_thickness.setSuffix(" mm")
+        self.mip_thickness.setToolTip("Slab thickness of the maximum-intensity projection (2x2 layout)")
         self.mip_thickness.valueChanged.connect(lambda value: self.state and self.state.set_mip_thickness(value))
         self.time_slider = QSlider(Qt.Orientation.Horizontal)
         self.time_slider.valueChanged.connect(lambda value: self.state and self.state.set_time(value))
         self.time_label = QLabel("Time")
         self.toolbar.addSeparator()
-        self.toolbar.addWidget(QLabel(" Cine "))
+        self.toolbar.addWidget(QLabel(" "))
         self.toolbar.addWidget(self.cine_fps)
-        self.toolbar.addWidget(QLabel(" MIP "))
+        self.toolbar.addWidget(QLabel(" MIP slab "))
         self.toolbar.addWidget(self.mip_thickness)
         time_row = QHBoxLayout()
         time_row.addWidget(self.time_label)
@@ -207,6 +209,7 @@ class ViewerWidget(QWidget):
         self.layout_actions = {}
         for name, text in LAYOUTS.items():
             action = self._action(text, lambda _=False, name=name: self.set_layout(name), _LAYOUT_KEYS[name], True)
+            action.setIconText(_LAYOUT_BUTTONS[name])
             group.addAction(action)
             self.toolbar.addAction(action)
             self.layout_actions[name] = action
@@ -216,6 +219,7 @@ class ViewerWidget(QWidget):
         for tool in TOOLS:
             action = self._action(f"{tool.capitalize()} tool", lambda _=False, tool=tool: self.set_tool(tool),
                                   _TOOL_KEYS[tool], True)
+            action.setIconText(tool.capitalize())
             tools.addAction(action)
             self.toolbar.addAction(action)
             self.tool_actions[tool] = action
@@ -227,7 +231,9 @@ class ViewerWidget(QWidget):
         self._action(f"{PAGE_STEP} slices back", lambda: self._step(-PAGE_STEP), "PgDown")
         self._action("Zoom in", lambda: self._zoom(ZOOM_STEP), ["+", "="])
         self._action("Zoom out", lambda: self._zoom(1 / ZOOM_STEP), "-")
-        self.toolbar.addAction(self._action("Reset zoom and pan", self._reset_view, "Home"))
+        reset = self._action("Reset zoom and pan", self._reset_view, "Home")
+        reset.setIconText("Reset")
+        self.toolbar.addAction(reset)
         presets = QMenu("Window presets", self)
         for number, preset in enumerate(CT_PRESETS, start=1):
             presets.addAction(self._action(f"Window: {preset.name} {preset.width:g}/{preset.center:g}",
@@ -236,7 +242,7 @@ class ViewerWidget(QWidget):
         presets.addAction(self._action("Window: from the image header",
                                        lambda: self.state and self.state.apply_default_window(), "0"))
         presets_button = QToolButton()
-        presets_button.setText("W/L presets")
+        presets_button.setText("W/L")
         presets_button.setMenu(presets)
         presets_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         self.toolbar.addWidget(presets_button)
@@ -245,7 +251,9 @@ class ViewerWidget(QWidget):
         self.toolbar.addAction(self._action("Invert", lambda: self.state and self.state.toggle_invert(), "I"))
         self.cine_action = self._action("Cine", self._toggle_cine, "Space", True)
         self.toolbar.addAction(self.cine_action)
-        self.toolbar.addAction(self._action("Save screenshot…", lambda: self._ask_screenshot(), "Ctrl+Shift+S"))
+        screenshot = self._action("Save screenshot…", lambda: self._ask_screenshot(), "Ctrl+Shift+S")
+        screenshot.setIconText("Screenshot")
+        self.toolbar.addAction(screenshot)
         self._action("Save screenshot without annotations…", lambda: self._ask_screenshot(annotations=False),
                      "Ctrl+Alt+S")
 
