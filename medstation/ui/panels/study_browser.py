@@ -46,7 +46,7 @@ class StudyBrowser(QWidget):
                 patient_item.addChild(study_item)
                 for series in self.database.series(study.study_uid):
                     study_item.addChild(self._series_item(series))
-            patient_item.setExpanded(True)
+        self.tree.expandAll()
 
     @staticmethod
     def _series_item(series: SeriesRow) -> QTreeWidgetItem:
