@@ -70,7 +70,7 @@ def run_workstation(path: str | None = None) -> int:
     signal_timer = quit_on_signals(app, window)
     log.info("MedStation %s started; log at %s", __version__, log_file)
     if path is not None:
-        window.statusBar().showMessage(f"Opening studies is not available in MedStation {__version__}: {path}")
+        window.opener.open_path(path)
     code = app.exec()
     signal_timer.stop()
     close_window(app, window)

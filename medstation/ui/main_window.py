@@ -7,10 +7,12 @@ import os
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, QUrl
 from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QKeySequence
-from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QMessageBox, QWidget
+from PySide6.QtWidgets import QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox, QWidget
 
 from medstation.engine.device import ENV_VARIABLE
 from medstation.errors import MedStationError
+from medstation.io.database import StudyDatabase
+from medstation.io.open_study import OpenedStudy
 from medstation.paths import log_dir
 from medstation.ui.dialogs.about import AboutDialog
 from medstation.ui.dialogs.preferences import PreferencesDialog
@@ -18,15 +20,14 @@ from medstation.ui.dialogs.shortcuts import ShortcutsDialog
 from medstation.ui.jobs import Job, JobRunner
 from medstation.ui.panels.jobs_panel import JobsPanel
 from medstation.ui.panels.placeholder import placeholder_panel
+from medstation.ui.panels.study_browser import StudyBrowser
 from medstation.ui.settings import Settings
+from medstation.ui.study_opening import StudyOpener
+from medstation.ui.viewer.viewer_widget import ViewerWidget
 
 log = logging.getLogger(__name__)
 
-VIEWER_PLACEHOLDER = "No study open.\nAxial, coronal and sagittal views of the open series appear here."
-STUDY_BROWSER_TEXT = (
-    "Patients, studies and series from the local study database will be listed here, "
-    "with warnings (gantry tilt, irregular spacing) shown before a series is opened."
-)
+VOLUME_FILE_FILTER = "Images (*.dcm *.nii *.nii.gz *.nrrd *.nhdr *.mha *.mhd);;All files (*)"
 AI_PANEL_TEXT = (
     "Classifier results with saliency overlays, their calibration and the model card will be shown here. "
     "No model bundle is installed in this version."
@@ -39,31 +40,40 @@ class MainWindow(QMainWindow):
         self,
         runner: JobRunner,
         settings: Settings,
+        database: StudyDatabase | None = None,
         start_engine_on_first_paint: bool = True,
         parent: QWidget | None = None,
     ):
         super().__init__(parent)
         self.runner = runner
         self.settings = settings
+        self.database = database or StudyDatabase()
         self.device_label = "detecting…"
         self.engine_versions: dict[str, str] = {}
         self.error_dialogs: list[QMessageBox] = []
         self.setWindowTitle("MedStation")
         self.resize(1440, 900)
 
-        self.viewer_placeholder = QLabel(VIEWER_PLACEHOLDER)
-        self.viewer_placeholder.setObjectName("viewerPlaceholder")
-        self.viewer_placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.setCentralWidget(self.viewer_placeholder)
+        self.viewer = ViewerWidget()
+        self.setCentralWidget(self.viewer)
+        self.study_browser = StudyBrowser(self.database, runner)
+        self.opener = StudyOpener(runner, self.database, self)
+        self.opener.opened.connect(self.show_study)
+        self.study_browser.series_activated.connect(self.opener.open_series)
 
         self.jobs_panel = JobsPanel(runner)
         area = Qt.DockWidgetArea
         self.docks = {
-            "studies": self._add_dock("Study browser", placeholder_panel(STUDY_BROWSER_TEXT), area.LeftDockWidgetArea),
+            "studies": self._add_dock("Study browser", self.study_browser, area.LeftDockWidgetArea),
             "ai": self._add_dock("AI", placeholder_panel(AI_PANEL_TEXT), area.RightDockWidgetArea),
+            "layers": self._add_dock("Layers", self.viewer.layers_panel, area.RightDockWidgetArea),
+            "measurements": self._add_dock("Measurements", self.viewer.measurements_panel, area.RightDockWidgetArea),
             "timeline": self._add_dock("Timeline", placeholder_panel(TIMELINE_TEXT), area.BottomDockWidgetArea),
             "jobs": self._add_dock("Jobs", self.jobs_panel, area.BottomDockWidgetArea),
         }
+        self.tabifyDockWidget(self.docks["ai"], self.docks["layers"])
+        self.tabifyDockWidget(self.docks["layers"], self.docks["measurements"])
+        self.docks["ai"].raise_()
         self.tabifyDockWidget(self.docks["timeline"], self.docks["jobs"])
         self.docks["timeline"].raise_()
         self.resizeDocks([self.docks["studies"], self.docks["ai"]], [280, 320], Qt.Orientation.Horizontal)
@@ -81,7 +91,7 @@ class MainWindow(QMainWindow):
         runner.job_added.connect(self._watch_job)
         self._restore_layout()
         if start_engine_on_first_paint:
-            self.viewer_placeholder.installEventFilter(self)
+            self.statusBar().installEventFilter(self)
 
     # construction -----------------------------------------------------------------------------------
     def _add_dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
@@ -103,6 +113,9 @@ class MainWindow(QMainWindow):
     def _build_menus(self) -> None:
         bar = self.menuBar()
         file_menu = bar.addMenu("&File")
+        self._action(file_menu, "&Open folder…", self.ask_open_folder, "Ctrl+O")
+        self._action(file_menu, "Open &file…", self.ask_open_file, "Ctrl+Shift+O")
+        file_menu.addSeparator()
         self._action(file_menu, "&Preferences…", self.show_preferences, "Ctrl+,")
         file_menu.addSeparator()
         self._action(file_menu, "&Quit", self.close, "Ctrl+Q")
@@ -124,6 +137,9 @@ class MainWindow(QMainWindow):
         self._action(view_menu, "&Full screen", self.toggle_full_screen, "F11")
 
         tools_menu = bar.addMenu("&Tools")
+        for action in self.viewer.actions():
+            tools_menu.addAction(action)
+        tools_menu.addSeparator()
         self._action(tools_menu, "Open &log folder", self.open_log_folder)
 
         ai_menu = bar.addMenu("&AI")
@@ -143,8 +159,8 @@ class MainWindow(QMainWindow):
 
     # engine start-up -------------------------------------------------------------------------------
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if watched is self.viewer_placeholder and event.type() == QEvent.Type.Paint:
-            self.viewer_placeholder.removeEventFilter(self)
+        if watched is self.statusBar() and event.type() == QEvent.Type.Paint:
+            self.statusBar().removeEventFilter(self)
             QTimer.singleShot(0, self.start_engine)
         return super().eventFilter(watched, event)
 
@@ -207,6 +223,29 @@ class MainWindow(QMainWindow):
         )
         return job
 
+    # studies ---------------------------------------------------------------------------------------------
+    def ask_open_folder(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Open a DICOM folder")
+        if folder:
+            self.opener.open_path(folder)
+
+    def ask_open_file(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open an image file", "", VOLUME_FILE_FILTER)
+        if path:
+            self.opener.open_path(path)
+
+    def show_study(self, opened: OpenedStudy) -> None:
+        """Show a loaded volume in the viewer and list its study in the browser."""
+        self.viewer.set_volume(opened.volume)
+        self.study_browser.refresh()
+        info = opened.volume.info
+        name = info.series_description or opened.source.name
+        self.setWindowTitle(f"MedStation — {name}")
+        self.statusBar().showMessage(
+            f"Opened {name}: {'x'.join(map(str, opened.volume.array.shape))}, orientation {opened.volume.orientation}",
+            10_000,
+        )
+
     # dialogs and view --------------------------------------------------------------------------------
     def show_preferences(self) -> None:
         dialog = PreferencesDialog(self.settings.device, os.environ.get(ENV_VARIABLE), self)
@@ -216,7 +255,7 @@ class MainWindow(QMainWindow):
         dialog.deleteLater()
 
     def show_shortcuts(self) -> None:
-        dialog = ShortcutsDialog(self.actions, self)
+        dialog = ShortcutsDialog([*self.actions, *self.viewer.actions()], self)
         dialog.exec()
         dialog.deleteLater()
 
@@ -241,6 +280,8 @@ class MainWindow(QMainWindow):
         if self.runner.active_jobs():
             self.statusBar().showMessage("Cancelling running jobs…")
         self.runner.shutdown()
-        for box in list(self.error_dialogs):
+        for box in [*self.error_dialogs, *self.opener.warning_dialogs]:
             box.close()
+        self.viewer.close_volume()
+        self.database.close()
         event.accept()

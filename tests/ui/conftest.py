@@ -8,6 +8,7 @@ import pytest
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QApplication
 
+from medstation.io.database import StudyDatabase
 from medstation.ui.app import close_window, create_application
 from medstation.ui.jobs import JobRunner
 from medstation.ui.main_window import MainWindow
@@ -20,14 +21,15 @@ def settings(tmp_path) -> Settings:
 
 
 @pytest.fixture
-def make_window(qapp, settings):
+def make_window(qapp, settings, tmp_path):
     """Build main windows; on teardown close them, join their jobs and fail on leaked widgets."""
     create_application()
     windows: list[MainWindow] = []
     before = {id(w) for w in QApplication.topLevelWidgets()}
 
     def make(start_engine: bool = False) -> MainWindow:
-        window = MainWindow(JobRunner(), settings, start_engine_on_first_paint=start_engine)
+        database = StudyDatabase(tmp_path / f"studies-{len(windows)}.sqlite")
+        window = MainWindow(JobRunner(), settings, database, start_engine_on_first_paint=start_engine)
         windows.append(window)
         return window
 

@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QHeaderView, QLineEdit, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import QIcon, QImage, QPixmap
+from PySide6.QtWidgets import (
+    QHeaderView,
+    QLineEdit,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QTreeWidgetItemIterator,
+    QVBoxLayout,
+    QWidget,
+)
 
 from medstation.io.database import SeriesRow, StudyDatabase
+from medstation.io.thumbnails import THUMBNAIL_PIXELS, series_thumbnails
+from medstation.ui.jobs import JobRunner
 
 SERIES_ROLE = Qt.ItemDataRole.UserRole
 
@@ -15,9 +26,11 @@ class StudyBrowser(QWidget):
 
     series_activated = Signal(object)
 
-    def __init__(self, database: StudyDatabase, parent: QWidget | None = None):
+    def __init__(self, database: StudyDatabase, runner: JobRunner, parent: QWidget | None = None):
         super().__init__(parent)
         self.database = database
+        self.runner = runner
+        self.thumbnails: dict[tuple, QIcon] = {}
         self.search = QLineEdit()
         self.search.setPlaceholderText("Search patient name or ID")
         self.search.setClearButtonEnabled(True)
@@ -26,6 +39,7 @@ class StudyBrowser(QWidget):
         self.tree.setHeaderLabels(["Patient / study / series", "Images"])
         self.tree.header().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         self.tree.header().setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
+        self.tree.setIconSize(QSize(THUMBNAIL_PIXELS, THUMBNAIL_PIXELS))
         self.tree.itemActivated.connect(self._activated)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
@@ -36,6 +50,7 @@ class StudyBrowser(QWidget):
     def refresh(self) -> None:
         """Reload the tree from the database (it is small: one row per series)."""
         self.tree.clear()
+        missing: dict[tuple, list] = {}
         for patient in self.database.patients(self.search.text().strip()):
             name = patient.patient_name.replace("^", " ").strip() or "(no name)"
             patient_item = QTreeWidgetItem([f"{name}  [{patient.patient_id or 'no ID'}]", ""])
@@ -46,22 +61,44 @@ class StudyBrowser(QWidget):
                 patient_item.addChild(study_item)
                 for series in self.database.series(study.study_uid):
                     study_item.addChild(self._series_item(series))
+                    if _key(series) not in self.thumbnails:
+                        missing[_key(series)] = self.database.series_files(series)
         self.tree.expandAll()
+        if missing and not self.runner.closed:
+            job = self.runner.submit("Series thumbnails", series_thumbnails, missing)
+            job.succeeded.connect(self._thumbnails_ready)
 
-    @staticmethod
-    def _series_item(series: SeriesRow) -> QTreeWidgetItem:
+    def _thumbnails_ready(self, images: dict) -> None:
+        for key, image in images.items():
+            height, width = image.shape
+            qimage = QImage(image.tobytes(), width, height, width, QImage.Format.Format_Grayscale8).copy()
+            self.thumbnails[key] = QIcon(QPixmap.fromImage(qimage))
+        iterator = QTreeWidgetItemIterator(self.tree)
+        while iterator.value():
+            row = iterator.value().data(0, SERIES_ROLE)
+            if row is not None and _key(row) in self.thumbnails:
+                iterator.value().setIcon(0, self.thumbnails[_key(row)])
+            iterator += 1
+
+    def _series_item(self, series: SeriesRow) -> QTreeWidgetItem:
         number = "-" if series.series_number is None else str(series.series_number)
         item = QTreeWidgetItem(
             [f"{number}  {series.modality}  {series.series_description}".strip(), str(series.images)]
         )
         item.setData(0, SERIES_ROLE, series)
         item.setToolTip(0, f"{series.files} file(s); double-click to open")
+        if _key(series) in self.thumbnails:
+            item.setIcon(0, self.thumbnails[_key(series)])
         return item
 
     def _activated(self, item: QTreeWidgetItem) -> None:
         series = item.data(0, SERIES_ROLE)
         if series is not None:
             self.series_activated.emit(series)
+
+
+def _key(series: SeriesRow) -> tuple:
+    return (series.study_uid, series.series_uid, series.series_number)
 
 
 def _format_date(value: str) -> str:

@@ -1,0 +1,86 @@
+"""Opening studies from the GUI: files, folders and database series load in jobs, then show in the viewer."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtWidgets import QMessageBox, QWidget
+
+from medstation.io.database import SeriesRow, StudyDatabase
+from medstation.io.open_study import OpenedStudy, open_files, open_path
+from medstation.logs import register_identifiers
+from medstation.ui.jobs import Job, JobRunner
+
+log = logging.getLogger(__name__)
+MAX_LISTED = 12
+
+
+def _listing(lines: list[str]) -> str:
+    shown = lines[:MAX_LISTED]
+    if len(lines) > MAX_LISTED:
+        shown.append(f"… and {len(lines) - MAX_LISTED} more")
+    return "\n".join(f"• {line}" for line in shown)
+
+
+class StudyOpener(QObject):
+    """Runs the loading jobs and hands each loaded volume to ``opened``; warnings go to a dialog."""
+
+    opened = Signal(object)
+
+    def __init__(self, runner: JobRunner, database: StudyDatabase, dialog_parent: QWidget):
+        super().__init__(dialog_parent)
+        self.runner = runner
+        self.database = database
+        self.dialog_parent = dialog_parent
+        self.warning_dialogs: list[QMessageBox] = []
+
+    def open_path(self, path: str | Path) -> Job:
+        """Open a folder (indexed into the study database), a DICOM file or a NIfTI/NRRD/MHA file."""
+        job = self.runner.submit(f"Open {Path(path).name}", open_path, path, self.database.path)
+        job.succeeded.connect(self._loaded)
+        return job
+
+    def open_series(self, row: SeriesRow) -> Job:
+        """Open one series listed by the study database."""
+        files = self.database.series_files(row)
+        job = self.runner.submit(f"Open series {row.series_number} {row.series_description}".strip(), open_files, files)
+        job.succeeded.connect(self._loaded)
+        return job
+
+    def _loaded(self, opened: OpenedStudy) -> None:
+        info = opened.volume.info
+        register_identifiers(info.patient_name, info.patient_id)
+        log.info(
+            "opened series %s (%s)",
+            info.series_uid or opened.source.name,
+            "x".join(map(str, opened.volume.array.shape)),
+        )
+        self.opened.emit(opened)
+        problems = list(opened.volume.warnings)
+        if problems or opened.skipped:
+            self.show_warnings(opened)
+
+    def show_warnings(self, opened: OpenedStudy) -> QMessageBox:
+        """A non-modal dialog listing geometry warnings and skipped files, so nothing is trusted blindly."""
+        sections = []
+        if opened.volume.warnings:
+            sections.append("Check before reading:\n" + _listing(opened.volume.warnings))
+        if opened.skipped:
+            sections.append(
+                f"{len(opened.skipped)} file(s) could not be read:\n"
+                + _listing([f"{Path(path).name}: {reason}" for path, reason in opened.skipped])
+            )
+        box = QMessageBox(
+            QMessageBox.Icon.Warning,
+            "Series warnings",
+            "\n\n".join(sections),
+            QMessageBox.StandardButton.Ok,
+            self.dialog_parent,
+        )
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.finished.connect(lambda _=None, box=box: self.warning_dialogs.remove(box))
+        self.warning_dialogs.append(box)
+        box.open()
+        return box

@@ -1,0 +1,51 @@
+"""Opening studies in the workstation: a folder loads in a job, shows in the viewer and the browser."""
+
+from __future__ import annotations
+
+import shutil
+
+from medstation.ui.panels.study_browser import SERIES_ROLE
+
+
+def test_opening_a_folder_fills_viewer_and_browser_and_shows_its_warnings(make_window, qtbot, tmp_path, shared_path):
+    folder = tmp_path / "ge"
+    shutil.copytree(shared_path("dicom", "dcm_qa_ct", "In", "GE"), folder)
+    (folder / "broken.dcm").write_bytes(b"DICM" * 10)
+    window = make_window()
+    window.show()
+    job = window.opener.open_path(folder)
+    qtbot.waitUntil(lambda: job.state.finished, timeout=60_000)
+    assert job.state.value == "done", job.error
+    assert window.viewer.state is not None
+    assert window.viewer.state.volume.array.shape == (28, 512, 512)
+    assert window.study_browser.tree.topLevelItemCount() == 1
+    (box,) = window.opener.warning_dialogs
+    text = box.text()
+    assert "gantry tilt" in text and "irregular" in text
+    assert "broken.dcm" in text
+    box.accept()
+
+
+def test_double_clicking_a_series_in_the_browser_opens_it(make_window, qtbot, shared_path):
+    window = make_window()
+    window.database.import_folder(shared_path("dicom", "dcm_qa_ts", "In"))
+    window.study_browser.refresh()
+    patient = window.study_browser.tree.topLevelItem(0)
+    series_item = patient.child(0).child(2)
+    row = series_item.data(0, SERIES_ROLE)
+    window.study_browser.tree.itemActivated.emit(series_item, 0)
+    qtbot.waitUntil(lambda: window.viewer.state is not None, timeout=60_000)
+    assert window.viewer.state.volume.array.shape == (35, 64, 64)
+    assert window.viewer.state.volume.info.series_number == row.series_number
+    assert window.viewer.state.volume.info.series_uid == row.series_uid
+
+
+def test_browser_series_get_thumbnails_of_their_images(make_window, qtbot, shared_path):
+    window = make_window()
+    window.database.import_folder(shared_path("dicom", "dcm_qa_ct", "In", "GE"))
+    window.study_browser.refresh()
+    series_item = window.study_browser.tree.topLevelItem(0).child(0).child(0)
+    qtbot.waitUntil(lambda: not series_item.icon(0).isNull(), timeout=60_000)
+    image = series_item.icon(0).pixmap(64, 64).toImage()
+    greys = {image.pixelColor(x, y).value() for x in range(0, image.width(), 4) for y in range(0, image.height(), 4)}
+    assert len(greys) > 10, "the thumbnail should show the head, not a flat square"
