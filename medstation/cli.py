@@ -52,6 +52,12 @@ def _imaging():
     return imaging
 
 
+def _render():
+    from medstation.commands import render
+
+    return render
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The full command tree of DESIGN.md §3."""
     parser = argparse.ArgumentParser(
@@ -76,7 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("out")
     _add_series(p)
     p.add_argument("--view", choices=["axial", "coronal", "sagittal"], default="axial")
-    p.add_argument("--slice", type=int)
+    p.add_argument("--slice", type=int, help="0-based slice index along the view's normal (default: middle)")
     p.add_argument("--window", type=float)
     p.add_argument("--level", type=float)
     p.add_argument("--overlay", choices=["saliency"])
@@ -159,6 +165,7 @@ HANDLERS["self-test"] = _run_self_test
 HANDLERS["info"] = lambda args: _imaging().run_info(args)
 HANDLERS["convert"] = lambda args: _imaging().run_convert(args)
 HANDLERS["import"] = lambda args: _imaging().run_import(args)
+HANDLERS["render"] = lambda args: _render().run_render(args)
 
 
 def _is_launch(argv: Sequence[str], commands: set[str]) -> bool:
