@@ -5,7 +5,7 @@ Layer data is aligned voxel for voxel with the volume: ``[k, j, i]`` with the vo
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
@@ -31,6 +31,8 @@ class OverlayLayer:
 
     For a heat map, values between ``low`` and ``high`` run through ``colormap``; values below
     ``threshold`` are transparent. For a label map, each positive integer label gets its own colour.
+    Views colour slices of :meth:`display_volume` with :meth:`colour`; for a heat map that volume is the
+    uint8 bin of every voxel, computed once per ``low..high`` so scrolling only looks colours up.
     """
 
     name: str
@@ -42,6 +44,8 @@ class OverlayLayer:
     low: float | None = None
     high: float | None = None
     visible: bool = True
+    _bins: np.ndarray | None = field(default=None, init=False, repr=False)
+    _bins_range: tuple[float, float] | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.kind == "heat":
@@ -50,11 +54,21 @@ class OverlayLayer:
             self.high = float(finite.max()) if self.high is None else self.high
             self.threshold = self.low if self.threshold is None else self.threshold
 
-    def rgba(self, image: np.ndarray) -> np.ndarray:
-        """Colour a 2-D slice of this layer's data as uint8 RGBA ``[row, col, 4]``."""
+    def display_volume(self) -> np.ndarray:
+        """Voxels ready for :meth:`colour`: the labels, or the heat map's uint8 bins of ``low..high``."""
         if self.kind == "label":
-            return label_rgba(image, self.opacity)
-        return heat_rgba(image, self.low, self.high, self.threshold, self.opacity, self.colormap)
+            return self.data
+        if self._bins_range != (self.low, self.high):
+            self._bins = heat_index(self.data, self.low, self.high)
+            self._bins_range = (self.low, self.high)
+        return self._bins
+
+    def colour(self, display_image: np.ndarray) -> np.ndarray:
+        """RGBA ``[row, col, 4]`` uint8 of a 2-D slice (or slab maximum) of :meth:`display_volume`."""
+        if self.kind == "label":
+            return label_rgba(display_image, self.opacity)
+        table = heat_table(self.low, self.high, self.threshold, self.opacity, self.colormap)
+        return table.view(np.uint32).reshape(256)[display_image].view(np.uint8).reshape(*display_image.shape, 4)
 
 
 def colormap_table(name: str) -> np.ndarray:
@@ -80,17 +94,6 @@ def heat_index(image: np.ndarray, low: float, high: float) -> np.ndarray:
     scale = np.float32(255.0 / max(high - low, 1e-12))
     scaled = (image.astype(np.float32, copy=False) - np.float32(low)) * scale
     return np.fmin(np.fmax(scaled, 0.0, out=scaled), 255.0, out=scaled).astype(np.uint8)
-
-
-def heat_rgba(
-    image: np.ndarray, low: float, high: float, threshold: float, opacity: float, colormap: str = "hot"
-) -> np.ndarray:
-    """RGBA ``[row, col, 4]`` uint8 heat-map slice: ``low..high`` through ``colormap``, clear below ``threshold``.
-
-    The threshold acts on 1/255 bins of ``low..high``.
-    """
-    table = heat_table(low, high, threshold, opacity, colormap).view(np.uint32).reshape(256)
-    return table[heat_index(image, low, high)].view(np.uint8).reshape(*image.shape, 4)
 
 
 def label_rgba(image: np.ndarray, opacity: float) -> np.ndarray:

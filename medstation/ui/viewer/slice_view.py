@@ -77,6 +77,9 @@ class SliceView(QWidget):
         self.corner_labels["top_right"].setAlignment(Qt.AlignmentFlag.AlignRight)
         self.corner_labels["bottom_right"].setAlignment(Qt.AlignmentFlag.AlignRight)
         self.readout = ""
+        self._texts_key: tuple | None = None
+        self._patient_text = annotations.patient_text(state)
+        self._series_text = annotations.series_text(state)
 
         self.view_box.on_wheel = self._wheel
         self.view_box.on_click = self._click
@@ -174,11 +177,12 @@ class SliceView(QWidget):
         for layer, item in zip(self.state.layers, self._overlay_items, strict=True):
             item.setVisible(layer.visible)
             if layer.visible:
-                item.setImage(layer.rgba(self._layer_image(layer, index)), autoLevels=False, levels=None)
+                item.setImage(layer.colour(self._layer_image(layer, index)), autoLevels=False, levels=None)
                 item.setTransform(transform)
 
     def _layer_image(self, layer: OverlayLayer, index: int) -> np.ndarray:
-        data = layer.data[self.state.time_index] if layer.data.ndim == 4 else layer.data
+        data = layer.display_volume()
+        data = data[self.state.time_index] if data.ndim == 4 else data
         if self.mip:
             return maximum_intensity_projection(data, self.plane, index, self.state.mip_thickness_mm)
         return extract_slice(data, self.plane, index)
@@ -196,24 +200,29 @@ class SliceView(QWidget):
         return label
 
     def _update_texts(self) -> None:
+        """Set the edge letters and corner texts; labels are only touched (elided, re-placed) when they change."""
         state = self.state
-        for edge, text in self.plane.labels.items():
-            self.edge_labels[edge].setText(text)
         bottom_left = annotations.slice_text(state, self.view, state.mip_thickness_mm if self.mip else None)
         if self.readout:
             bottom_left = f"{bottom_left}\n{self.readout}"
         texts = {
-            "top_left": annotations.patient_text(state),
-            "top_right": annotations.series_text(state),
+            "top_left": self._patient_text,
+            "top_right": self._series_text,
             "bottom_left": bottom_left,
             "bottom_right": annotations.window_text(state, self.view),
+            **self.plane.labels,
         }
         room = max(60, self.width() // 2 - 28)
-        for corner, text in texts.items():
-            label = self.corner_labels[corner]
+        key = (room, tuple(texts.values()))
+        if key == self._texts_key:
+            return
+        self._texts_key = key
+        for edge, label in self.edge_labels.items():
+            label.setText(texts[edge])
+        for corner, label in self.corner_labels.items():
             metrics = QFontMetrics(label.font())
             label.setText("\n".join(metrics.elidedText(line, Qt.TextElideMode.ElideRight, room)
-                                     for line in text.split("\n")))
+                                     for line in texts[corner].split("\n")))
         self._place_labels()
 
     def set_annotations_visible(self, visible: bool) -> None:
