@@ -18,6 +18,8 @@ from medstation.core.volume import Volume
 from medstation.core.window_level import CT_PRESETS, Window, auto_window, default_window
 
 MIN_ZOOM, MAX_ZOOM = 0.1, 40.0
+NO_GEOMETRY_WARNING = "no patient geometry"
+"""Start of the loader's warning for images without ImagePositionPatient / ImageOrientationPatient."""
 DEFAULT_MIP_THICKNESS_MM = 20.0
 
 
@@ -65,6 +67,11 @@ class ViewState:
         self.active_view_changed = Event()
 
     # data ------------------------------------------------------------------------------------------
+    @property
+    def orientation_known(self) -> bool:
+        """False when the loader found no patient geometry: its affine is nominal and edge letters would lie."""
+        return not any(warning.startswith(NO_GEOMETRY_WARNING) for warning in self.volume.warnings)
+
     @property
     def array(self) -> np.ndarray:
         """The ``[k, j, i]`` voxels at the current time point (a view of the volume's array)."""

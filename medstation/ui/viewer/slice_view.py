@@ -210,7 +210,7 @@ class SliceView(QWidget):
             "top_right": self._series_text,
             "bottom_left": bottom_left,
             "bottom_right": annotations.window_text(state, self.view),
-            **self.plane.labels,
+            **(self.plane.labels if state.orientation_known else dict.fromkeys(self.edge_labels, "?")),
         }
         room = max(60, self.width() // 2 - 28)
         key = (room, tuple(texts.values()))

@@ -233,3 +233,13 @@ def test_cine_advances_and_wraps(make_viewer, qtbot):
     qtbot.waitUntil(lambda: state.slice_index("axial") == 1, timeout=3000)
     viewer.cine_action.trigger()
     assert not viewer.cine_timer.isActive()
+
+
+def test_images_without_patient_geometry_get_no_orientation_letters(make_viewer):
+    volume = marker_volume(np.diag([0.2, 0.2, 1.0, 1.0]), shape=(1, 64, 48))
+    volume.warnings.append("no patient geometry (ImagePositionPatient / ImageOrientationPatient): LPS positions "
+                           "are nominal")
+    viewer = make_viewer(volume, layout=None)
+    (view,) = viewer.visible_views()
+    assert {label.text() for label in view.edge_labels.values()} == {"?"}
+    assert "no patient geometry" in view.corner_labels["top_right"].text()
