@@ -25,6 +25,9 @@ _SHORT_VRS = frozenset({
     b"SS", b"ST", b"TM", b"UI", b"UL", b"US",
 })
 _CHUNK_BYTES = 16384
+_TAG_LENGTH = struct.Struct("<HHI")
+_TAG_VR_LENGTH = struct.Struct("<HH2sH")
+_LENGTH = struct.Struct("<I")
 # Enough nested sequences for any real header; deeper means a damaged file.
 _MAX_DEPTH = 16
 
@@ -143,7 +146,7 @@ class _HeaderReader:
     def _has(self, stop: int) -> bool:
         """True when the file holds at least ``stop`` bytes (reading more of it if needed)."""
         while stop > len(self.buffer):
-            more = self.file.read(max(_CHUNK_BYTES, stop - len(self.buffer)))
+            more = self.file.read(max(_CHUNK_BYTES, len(self.buffer), stop - len(self.buffer)))
             if not more:
                 return False
             self.buffer += more
@@ -165,19 +168,23 @@ class _HeaderReader:
 
     def _header(self, position: int, explicit: bool) -> tuple[int, bytes | None, int, int]:
         """``(tag, VR or None, value length, value offset)`` of the element starting at ``position``."""
-        group, element = struct.unpack("<HH", self._bytes(position, position + 4))
-        tag = group << 16 | element
-        if not explicit or group == 0xFFFE:
-            (length,) = struct.unpack("<I", self._bytes(position + 4, position + 8))
-            return tag, None, length, position + 8
-        vr = self._bytes(position + 4, position + 6)
-        if vr in _LONG_VRS:
-            (length,) = struct.unpack("<I", self._bytes(position + 8, position + 12))
-            return tag, vr, length, position + 12
-        if vr not in _SHORT_VRS:
+        if position + 12 > len(self.buffer) and not self._has(position + 12) and not self._has(position + 8):
+            raise _Declined("the file ends inside an element header")
+        if not explicit:
+            group, element, length = _TAG_LENGTH.unpack_from(self.buffer, position)
+            return group << 16 | element, None, length, position + 8
+        group, element, vr, length = _TAG_VR_LENGTH.unpack_from(self.buffer, position)
+        if group == 0xFFFE:
+            group, element, length = _TAG_LENGTH.unpack_from(self.buffer, position)
+            return group << 16 | element, None, length, position + 8
+        if vr in _SHORT_VRS:
+            return group << 16 | element, vr, length, position + 8
+        if vr not in _LONG_VRS:
             raise _Declined(f"unknown VR {vr!r}")
-        (length,) = struct.unpack("<H", self._bytes(position + 6, position + 8))
-        return tag, vr, length, position + 8
+        if not self._has(position + 12):
+            raise _Declined("the file ends inside an element header")
+        (length,) = _LENGTH.unpack_from(self.buffer, position + 8)
+        return group << 16 | element, vr, length, position + 12
 
     def _walk(self, position: int, values: dict[str, object], explicit: bool, meta_only: bool) -> int:
         """Decode the wanted top-level elements from ``position``; returns where the walk stopped.
@@ -187,7 +194,7 @@ class _HeaderReader:
         """
         previous = -1
         while True:
-            if not meta_only and not self._has(position + 1):
+            if not meta_only and position >= len(self.buffer) and not self._has(position + 1):
                 return position
             if meta_only and self._bytes(position, position + 2) != b"\x02\x00":
                 return position
