@@ -41,8 +41,6 @@ class ViewState:
     """
 
     def __init__(self, volume: Volume) -> None:
-        if volume.is_rgb:
-            raise ValueError("colour (RGB) volumes are not shown in the slice viewer")
         self.volume = volume
         self.planes: dict[str, DisplayPlane] = {
             view: display_plane(volume.affine, volume.spatial_shape, view) for view in VIEWS

@@ -64,9 +64,14 @@ def auto_window(values: np.ndarray, ignore_zero: bool = True) -> Window:
 
 
 def default_window(volume: Volume) -> Window:
-    """The header's first window when it has one, else the percentile window; MONOCHROME1 starts inverted."""
+    """The header's first window when it has one, else the percentile window; MONOCHROME1 starts inverted.
+
+    Colour (RGB) volumes get the identity window on their 8-bit samples.
+    """
     presets = volume.info.window_presets
-    if presets and presets[0].width > 0:
+    if volume.is_rgb:
+        window = Window(255.0, 127.5, name="RGB")
+    elif presets and presets[0].width > 0:
         first = presets[0]
         window = Window(float(first.width), float(first.center), name=first.name or "Default")
     else:

@@ -71,6 +71,9 @@ def readout_text(state: ViewState, ijk: np.ndarray | None) -> str:
         return ""
     x, y, z = state.volume.voxel_to_patient(np.array([i, j, k], dtype=np.float64))
     value = state.array[k, j, i]
-    unit = " HU" if state.volume.info.modality == "CT" else ""
-    shown = f"{value:.4g}" if np.issubdtype(type(value), np.floating) else f"{int(value)}"
-    return f"({i}, {j}, {k})  LPS ({x:.1f}, {y:.1f}, {z:.1f}) mm  {shown}{unit}"
+    if state.volume.is_rgb:
+        shown = "RGB " + ", ".join(str(int(v)) for v in value)
+    else:
+        shown = f"{value:.4g}" if np.issubdtype(type(value), np.floating) else f"{int(value)}"
+        shown += " HU" if state.volume.info.modality == "CT" else ""
+    return f"({i}, {j}, {k})  LPS ({x:.1f}, {y:.1f}, {z:.1f}) mm  {shown}"

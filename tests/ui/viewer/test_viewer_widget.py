@@ -243,3 +243,18 @@ def test_images_without_patient_geometry_get_no_orientation_letters(make_viewer)
     (view,) = viewer.visible_views()
     assert {label.text() for label in view.edge_labels.values()} == {"?"}
     assert "no patient geometry" in view.corner_labels["top_right"].text()
+
+
+def test_colour_volumes_show_their_colours(make_viewer):
+    from medstation.core.volume import Volume
+
+    rgb = np.zeros((1, 20, 30, 3), dtype=np.uint8)
+    rgb[..., 0] = 200
+    rgb[:, :, 15:, 2] = 90
+    viewer = make_viewer(Volume(rgb, np.eye(4), is_rgb=True), layout=None)
+    (view,) = viewer.visible_views()
+    shown = view.image_item.image
+    assert shown.shape == (20, 30, 3)
+    assert shown[0, 0].tolist() == [200, 0, 0] and shown[0, 29].tolist() == [200, 0, 90]
+    view._hover(view.view_box.viewRect().center())
+    assert "RGB 200, 0" in view.readout
