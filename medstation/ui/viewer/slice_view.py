@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QFontMetrics, QPen, QTransform
 from PySide6.QtWidgets import QGraphicsEllipseItem, QGraphicsRectItem, QLabel, QVBoxLayout, QWidget
 
@@ -39,7 +39,14 @@ class SliceView(QWidget):
         The shared viewer model; this view subscribes to its events.
     view
         ``"axial"``, ``"coronal"`` or ``"sagittal"``; for a MIP view, the starting plane.
+
+    Signals
+    -------
+    readout_changed(str)
+        Voxel, LPS position (mm) and value under the cursor, or "" when it leaves the volume.
     """
+
+    readout_changed = Signal(str)
 
     def __init__(self, state: ViewState, view: str, mip: bool = False, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -200,20 +207,22 @@ class SliceView(QWidget):
         return label
 
     def _update_texts(self) -> None:
-        """Set the edge letters and corner texts; labels are only touched (elided, re-placed) when they change."""
+        """Set the edge letters and corner texts; labels are only touched (elided, re-placed) when they change.
+
+        The cursor readout is the first line of the bottom-left block, above the height of the two-line
+        bottom-right block, so it may use the view's whole width.
+        """
         state = self.state
-        bottom_left = annotations.slice_text(state, self.view, state.mip_thickness_mm if self.mip else None)
-        if self.readout:
-            bottom_left = f"{bottom_left}\n{self.readout}"
+        slice_text = annotations.slice_text(state, self.view, state.mip_thickness_mm if self.mip else None)
         texts = {
             "top_left": self._patient_text,
             "top_right": self._series_text,
-            "bottom_left": bottom_left,
+            "bottom_left": slice_text,
             "bottom_right": annotations.window_text(state, self.view),
             **(self.plane.labels if state.orientation_known else dict.fromkeys(self.edge_labels, "?")),
         }
         room = max(60, self.width() // 2 - 28)
-        key = (room, tuple(texts.values()))
+        key = (room, self.readout, tuple(texts.values()))
         if key == self._texts_key:
             return
         self._texts_key = key
@@ -221,8 +230,10 @@ class SliceView(QWidget):
             label.setText(texts[edge])
         for corner, label in self.corner_labels.items():
             metrics = QFontMetrics(label.font())
-            label.setText("\n".join(metrics.elidedText(line, Qt.TextElideMode.ElideRight, room)
-                                     for line in texts[corner].split("\n")))
+            lines = [metrics.elidedText(line, Qt.TextElideMode.ElideRight, room) for line in texts[corner].split("\n")]
+            if corner == "bottom_left" and self.readout:
+                lines.insert(0, metrics.elidedText(self.readout, Qt.TextElideMode.ElideRight, self.width() - 8))
+            label.setText("\n".join(lines))
         self._place_labels()
 
     def set_annotations_visible(self, visible: bool) -> None:
@@ -413,6 +424,8 @@ class SliceView(QWidget):
 
     # readout -----------------------------------------------------------------------------------------
     def _hover(self, point: QPointF | None) -> None:
-        self.readout = "" if point is None else annotations.readout_text(self.state, self.voxel_at(point.x(),
-                                                                                                    point.y()))
-        self._update_texts()
+        readout = "" if point is None else annotations.readout_text(self.state, self.voxel_at(point.x(), point.y()))
+        if readout != self.readout:
+            self.readout = readout
+            self.readout_changed.emit(readout)
+            self._update_texts()

@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import (
     QDoubleSpinBox,
@@ -38,6 +38,7 @@ from medstation.core.window_level import CT_PRESETS
 from medstation.ui.panels.layers_panel import LayersPanel
 from medstation.ui.panels.measurements_panel import MeasurementsPanel
 from medstation.ui.viewer.slice_view import TOOLS, ZOOM_STEP, SliceView
+from medstation.ui.viewer.view_box import MOUSE_BINDINGS
 
 LAYOUTS = {"single": "Single view", "1x3": "Axial / coronal / sagittal (1x3)", "2x2": "Three planes + MIP (2x2)"}
 _LAYOUT_BUTTONS = {"single": "Single", "1x3": "1x3", "2x2": "2x2 MIP"}
@@ -51,7 +52,14 @@ class ViewerWidget(QWidget):
 
     ``layers_panel`` and ``measurements_panel`` are made without a parent, for the caller to dock;
     they are deleted with the viewer.
+
+    Signals
+    -------
+    readout_changed(str)
+        The cursor readout of whichever view the mouse is over (for a status bar).
     """
+
+    readout_changed = Signal(str)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -115,6 +123,8 @@ class ViewerWidget(QWidget):
         self.empty_label.hide()
         self.views = {view: SliceView(state, view) for view in VIEWS}
         self.views["mip"] = SliceView(state, "axial", mip=True)
+        for view in self.views.values():
+            view.readout_changed.connect(self.readout_changed)
         self.mip_thickness.setValue(state.mip_thickness_mm)
         self.layers_panel.set_state(state)
         self.measurements_panel.set_state(state)
@@ -144,6 +154,11 @@ class ViewerWidget(QWidget):
     def actions(self) -> list[QAction]:
         """Every viewer command with its shortcut (active while the viewer has focus)."""
         return list(self._actions)
+
+    @staticmethod
+    def mouse_bindings() -> list[tuple[str, str]]:
+        """(command, mouse gesture) rows for the shortcut help, next to :meth:`actions`."""
+        return list(MOUSE_BINDINGS)
 
     def set_layout(self, name: str) -> None:
         """``"single"`` (the active view), ``"1x3"`` (axial, coronal, sagittal) or ``"2x2"`` (plus a MIP)."""

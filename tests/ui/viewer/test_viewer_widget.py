@@ -114,6 +114,7 @@ def test_keyboard_actions_and_shortcut_list(make_viewer):
     keys = [key.toString() for action in viewer.actions() for key in action.shortcuts()]
     assert len(keys) == len(set(keys)), "a key is bound twice"
     assert {"1", "2", "3", "4", "5", "6", "Up", "PgDown", "Ctrl+2", "I"} <= set(keys)
+    assert ("Window / level", "Right-drag (right: wider, down: brighter)") in viewer.mouse_bindings()
     state = viewer.state
     start = state.slice_index("axial")
     actions["Next slice"].trigger()
@@ -192,9 +193,12 @@ def test_readout_shows_voxel_position_and_value(make_viewer):
     volume = marker_volume(np.diag([1.0, 1.0, 2.0, 1.0]))
     viewer = make_viewer(volume)
     axial = viewer.views["axial"]
-    axial._hover(axial.view_box.mapSceneToView(axial.view_box.mapViewToScene(
-        axial.view_box.viewRect().center())))
+    seen = []
+    viewer.readout_changed.connect(seen.append)
+    axial._hover(axial.view_box.viewRect().center())
+    assert seen == [axial.readout]
     assert "LPS" in axial.readout and "HU" in axial.readout
+    assert axial.readout in axial.corner_labels["bottom_left"].text()
     i, j, k = (int(v) for v in axial.readout.split(")")[0].strip("(").split(","))
     assert axial.readout.endswith(f"{volume.array[k, j, i]} HU")
 
