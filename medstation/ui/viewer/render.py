@@ -86,7 +86,7 @@ def render_png(
     volume = source if isinstance(source, Volume) else load_for_viewing(source, series)
     app = _application()
 
-    from PySide6.QtCore import Qt
+    from PySide6.QtCore import QEvent, Qt
 
     from medstation.core.view_state import ViewState
     from medstation.ui.viewer.slice_view import SliceView
@@ -116,8 +116,8 @@ def render_png(
         widget.detach()
         widget.close()
         widget.deleteLater()
-        app.processEvents()
         del widget
+        app.sendPostedEvents(None, QEvent.Type.DeferredDelete)
         gc.collect()
         app.processEvents()
     return out_png

@@ -12,7 +12,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QFontMetrics, QPen, QTransform
-from PySide6.QtWidgets import QGraphicsEllipseItem, QGraphicsRectItem, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QGraphicsEllipseItem, QGraphicsItem, QGraphicsRectItem, QLabel, QVBoxLayout, QWidget
 
 from medstation.core.layers import OverlayLayer
 from medstation.core.measurements import Measurement, Region, Ruler, region_statistics
@@ -54,13 +54,13 @@ class SliceView(QWidget):
         self.view = view
         self.mip = mip
         self.tool = "crosshair"
-        self.annotations_visible = True
         self._shown_key: tuple | None = None
         self._overlay_key: tuple | None = None
         self._lookup_key: tuple | None = None
         self._lookup: np.ndarray | None = None
         self._drag_start_window = state.window
-        self._drawing: pg.GraphicsObject | None = None
+        self._drag_pixels = QPointF(0, 0)
+        self._drawing: QGraphicsItem | None = None
         self._measurement_items: dict[int, list] = {}
         self._overlay_items: list[pg.ImageItem] = []
 
@@ -238,7 +238,6 @@ class SliceView(QWidget):
 
     def set_annotations_visible(self, visible: bool) -> None:
         """Show or hide the edge letters, corner texts and crosshair (for screenshots without annotations)."""
-        self.annotations_visible = visible
         for label in (*self.edge_labels.values(), *self.corner_labels.values()):
             label.setVisible(visible)
         for line in self.crosshair:

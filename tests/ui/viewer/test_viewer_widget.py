@@ -63,6 +63,8 @@ def test_render_png_draws_the_same_picture_with_labels(tmp_path, qapp):
     assert differing.any(), "annotations add text to the picture"
     with pytest.raises(Exception, match="outside"):
         render_png(volume, tmp_path / "x.png", slice_index=10_000)
+    assert not [w for w in QApplication.topLevelWidgets() if type(w).__module__.startswith("medstation")], \
+        "render_png must delete its widget (a pyqtgraph widget alive at exit aborts the process)"
 
 
 def test_wheel_scrolls_ctrl_wheel_zooms_and_no_context_menu(make_viewer):
