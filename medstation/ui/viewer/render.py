@@ -124,11 +124,11 @@ def render_png(
 
 
 def _application():
-    """The running QApplication, or a new one on the offscreen platform when there is none."""
+    """The running QApplication, or a new one on the offscreen platform (nothing is shown, no display needed)."""
     from PySide6.QtWidgets import QApplication
 
     app = QApplication.instance()
     if app is None:
-        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"
         app = QApplication(["medstation-render"])
     return app
