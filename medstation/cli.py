@@ -58,6 +58,12 @@ def _render():
     return render
 
 
+def _models():
+    from medstation.commands import models
+
+    return models
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The full command tree of DESIGN.md §3."""
     parser = argparse.ArgumentParser(
@@ -151,7 +157,6 @@ HANDLERS: dict[str, Callable[[argparse.Namespace], int]] = {
         "convert",
         "render",
         "import",
-        "models",
         "classify",
         "train",
         "evaluate",
@@ -166,6 +171,7 @@ HANDLERS["info"] = lambda args: _imaging().run_info(args)
 HANDLERS["convert"] = lambda args: _imaging().run_convert(args)
 HANDLERS["import"] = lambda args: _imaging().run_import(args)
 HANDLERS["render"] = lambda args: _render().run_render(args)
+HANDLERS["models"] = lambda args: _models().run_models(args)
 
 
 def _is_launch(argv: Sequence[str], commands: set[str]) -> bool:

@@ -37,7 +37,7 @@ def test_module_entry_point_reports_version():
 @pytest.mark.parametrize(
     "argv",
     [
-        ["models"],
+        ["forecast", "x.txt"],
         ["classify", "some.png"],
         ["train", "classifier", "--data", "x.npz"],
         ["evaluate", "forecaster", "--model", "m", "--data", "d"],
