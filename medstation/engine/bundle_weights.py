@@ -44,15 +44,18 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def save_state_dict(state_dict: Mapping[str, Any], path: Path) -> str:
-    """Write the tensors of ``state_dict`` to ``path``; returns the file's sha256."""
+def check_state_dict(state_dict: Mapping[str, Any], path: Path) -> None:
+    """ModelError naming ``path`` unless ``state_dict`` maps parameter names to tensors."""
     torch = load_torch()
-    tensors = {}
     for key, value in state_dict.items():
         if not isinstance(key, str) or not isinstance(value, torch.Tensor):
             raise ModelError(f"{path}: a state_dict maps names to tensors; {key!r} holds {type(value).__name__}")
-        tensors[key] = value.detach().cpu()
-    torch.save(tensors, path)
+
+
+def save_state_dict(state_dict: Mapping[str, Any], path: Path) -> str:
+    """Write the tensors of ``state_dict`` to ``path``; returns the file's sha256."""
+    check_state_dict(state_dict, path)
+    load_torch().save({key: value.detach().cpu() for key, value in state_dict.items()}, path)
     return sha256_of(path)
 
 

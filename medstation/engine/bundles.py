@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from medstation.engine.bundle_metadata import BundleMetadata, read_metadata, validate_metadata
-from medstation.engine.bundle_weights import load_state_dict, save_state_dict, verify_weights
+from medstation.engine.bundle_weights import check_state_dict, load_state_dict, save_state_dict, verify_weights
 from medstation.errors import ModelError
 
 METADATA_FILE = Path("configs", "metadata.json")
@@ -108,10 +108,14 @@ def write_bundle(
     half-written bundle. An existing ``root`` is replaced only when ``overwrite`` is true.
     """
     root = Path(root)
-    if root.exists() and not overwrite:
-        raise ModelError(f"{root}: already exists; choose another output folder or allow overwriting")
-    root.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{root.name}.tmp-", dir=root.parent))
+    if root.exists() and not (overwrite and root.is_dir()):
+        raise ModelError(f"{root}: already exists; choose another output folder or allow overwriting a bundle")
+    check_state_dict(state_dict, root / WEIGHTS_FILE)
+    try:
+        root.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{root.name}.tmp-", dir=root.parent))
+    except OSError as error:
+        raise ModelError(f"{root}: cannot write the model bundle ({error})") from None
     retired = root.parent / f"{staging.name}-old"
     try:
         _write_contents(staging, root, metadata, state_dict, model_card)

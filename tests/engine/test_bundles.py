@@ -202,6 +202,20 @@ def test_write_bundle_refuses_to_replace_unless_asked_and_leaves_nothing_behind(
     assert [p.name for p in bundle_root.parent.iterdir()] == ["tiny"]
 
 
+def test_failed_overwrite_keeps_the_old_bundle(bundle_root):
+    metadata = classifier_metadata()
+    metadata["version"] = "2.0"
+    with pytest.raises(ModelError, match="'version'"):
+        write_bundle(bundle_root, metadata, small_state_dict(), "# New\n", overwrite=True)
+    with pytest.raises(ModelError, match="holds list") as caught:
+        write_bundle(bundle_root, classifier_metadata(), {"weight": [1.0]}, "# New\n", overwrite=True)
+    assert str(bundle_root / WEIGHTS_FILE) in str(caught.value)
+    bundle = open_bundle(bundle_root)
+    assert bundle.metadata.version == "1.0.0" and bundle.model_card() == "# Tiny\n"
+    bundle.verify_weights()
+    assert [p.name for p in bundle_root.parent.iterdir()] == ["tiny"]
+
+
 def test_write_bundle_with_invalid_metadata_writes_nothing(tmp_path):
     metadata = classifier_metadata()
     metadata["input"]["channels"] = "one"
