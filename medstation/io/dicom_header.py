@@ -24,6 +24,14 @@ from medstation.io.dicom_pixels import (
     number_of_frames,
     pixel_data_extent,
 )
+from medstation.io.dicom_values import (
+    ImpossibleValue,
+    checked_orientation,
+    checked_position,
+    checked_rescale,
+    checked_spacing,
+    slice_step,
+)
 from medstation.io.mosaic import MosaicLayout, mosaic_layout
 
 DICOMDIR_SOP_CLASS = "1.2.840.10008.1.3.10"
@@ -120,6 +128,8 @@ def read_file_records(path: Path) -> tuple[SeriesIdentity, list[FrameRecord]] | 
             return _records(path, dataset)
         except UnreadableInput:
             raise
+        except ImpossibleValue as error:
+            raise UnreadableInput(f"{path}: impossible value in the header: {error}") from error
         except Exception as error:
             raise UnreadableInput(f"{path}: damaged DICOM header ({_describe(error)})") from error
 
@@ -198,8 +208,8 @@ def _check_pixel_data(path: Path, dataset) -> None:
 
 
 def _slice_thickness(dataset) -> float:
-    """SpacingBetweenSlices, else SliceThickness, in mm (0 when neither is given)."""
-    return float(dataset.get("SpacingBetweenSlices", 0) or dataset.get("SliceThickness", 0) or 0)
+    """SpacingBetweenSlices, else SliceThickness, in mm (0 when neither gives a positive number)."""
+    return slice_step(dataset.get("SpacingBetweenSlices")) or slice_step(dataset.get("SliceThickness"))
 
 
 def _text(dataset, keyword: str) -> str:
@@ -230,8 +240,15 @@ def _series_identity(dataset) -> SeriesIdentity:
 
 
 def _window_presets(dataset) -> list[tuple[float, float, str]]:
-    """``(center, width, name)`` display windows of a header or of a FrameVOILUTSequence item."""
-    centers, widths = dataset.get("WindowCenter"), dataset.get("WindowWidth")
+    """``(center, width, name)`` display windows of a header or of a FrameVOILUTSequence item.
+
+    A window is only a display hint: one that is not a pair of finite numbers with a positive width is left out
+    rather than making the image unreadable.
+    """
+    try:
+        centers, widths = dataset.get("WindowCenter"), dataset.get("WindowWidth")
+    except ValueError:
+        return []
     if centers is None or widths is None:
         return []
     centers = list(centers) if _is_multi(centers) else [centers]
@@ -240,8 +257,12 @@ def _window_presets(dataset) -> list[tuple[float, float, str]]:
     names = list(names) if _is_multi(names) else [names]
     presets = []
     for index, (center, width) in enumerate(zip(centers, widths, strict=False)):
-        name = str(names[index]) if index < len(names) else ""
-        presets.append((float(center), float(width), name))
+        try:
+            center, width = float(center), float(width)
+        except (TypeError, ValueError):
+            continue
+        if math.isfinite(center) and math.isfinite(width) and width > 0:
+            presets.append((center, width, str(names[index]) if index < len(names) else ""))
     return presets
 
 
@@ -284,8 +305,8 @@ def _frame_records(path: Path, dataset) -> list[FrameRecord]:
     scalar = {
         **common,
         **geometry,
-        "rescale_slope": float(dataset.get("RescaleSlope", 1) or 1),
-        "rescale_intercept": float(dataset.get("RescaleIntercept", 0) or 0),
+        "rescale_slope": checked_rescale(dataset.get("RescaleSlope"), "RescaleSlope", 1.0),
+        "rescale_intercept": checked_rescale(dataset.get("RescaleIntercept"), "RescaleIntercept", 0.0),
         "image_type": _value_kind(dataset.get("ImageType")),
         "echo": _echo_of_classic(dataset),
         "temporal_index": _integer(dataset, "TemporalPositionIdentifier"),
@@ -305,9 +326,9 @@ def _classic_geometry(dataset) -> dict:
     spacing = dataset.get("PixelSpacing") or dataset.get("ImagerPixelSpacing") or (1.0, 1.0)
     has_geometry = position is not None and orientation is not None and len(orientation) == 6
     return {
-        "position": np.array([float(v) for v in position], dtype=np.float64) if has_geometry else np.zeros(3),
-        "orientation": tuple(float(v) for v in orientation) if has_geometry else (1.0, 0, 0, 0, 1.0, 0),
-        "pixel_spacing": (float(spacing[0]), float(spacing[1])),
+        "position": checked_position(position) if has_geometry else np.zeros(3),
+        "orientation": checked_orientation(orientation) if has_geometry else (1.0, 0, 0, 0, 1.0, 0),
+        "pixel_spacing": checked_spacing(spacing),
         "has_geometry": has_geometry,
     }
 
@@ -353,13 +374,13 @@ def _enhanced_frame(dataset, frame: int, common: dict) -> FrameRecord:
     )
     geometry = _classic_geometry(dataset)
     if position_item is not None and orientation_item is not None:
-        geometry["position"] = np.array([float(v) for v in position_item.ImagePositionPatient])
-        geometry["orientation"] = tuple(float(v) for v in orientation_item.ImageOrientationPatient)
+        geometry["position"] = checked_position(position_item.ImagePositionPatient)
+        geometry["orientation"] = checked_orientation(orientation_item.ImageOrientationPatient)
         geometry["has_geometry"] = True
     thickness = common["slice_thickness"]
     if measures is not None:
         if "PixelSpacing" in measures:
-            geometry["pixel_spacing"] = (float(measures.PixelSpacing[0]), float(measures.PixelSpacing[1]))
+            geometry["pixel_spacing"] = checked_spacing(measures.PixelSpacing)
         thickness = _slice_thickness(measures) or thickness
     window = _functional_item(dataset, frame, "FrameVOILUTSequence")
     rescale_source = rescale if rescale is not None else dataset
@@ -373,8 +394,8 @@ def _enhanced_frame(dataset, frame: int, common: dict) -> FrameRecord:
             "window_presets": common["window_presets"] or (_window_presets(window) if window else []),
         },
         **geometry,
-        rescale_slope=float(rescale_source.get("RescaleSlope", 1) or 1),
-        rescale_intercept=float(rescale_source.get("RescaleIntercept", 0) or 0),
+        rescale_slope=checked_rescale(rescale_source.get("RescaleSlope"), "RescaleSlope", 1.0),
+        rescale_intercept=checked_rescale(rescale_source.get("RescaleIntercept"), "RescaleIntercept", 0.0),
         image_type=_value_kind(frame_type.get("FrameType") if frame_type else None),
         echo=float(echo_time) if echo_time not in (None, "") and math.isfinite(float(echo_time)) else None,
         temporal_index=int(temporal) if temporal not in (None, "") else 0,

@@ -79,8 +79,11 @@ def locate_stored_pixels(dataset, element) -> StoredPixels | None:
         and str(dataset.get("PhotometricInterpretation", "")) == "RGB"
     )
     offset, _ = pixel_data_extent(element)
+    # Anything the standard does not allow goes to pydicom, which checks it and says what is wrong.
     if (
         bits_allocated not in (8, 16, 32)
+        or not 1 <= bits_stored <= bits_allocated
+        or int(dataset.get("PixelRepresentation", 0) or 0) not in (0, 1)
         or int(dataset.get("HighBit", bits_stored - 1)) != bits_stored - 1
         or not colour_ok
         or not offset

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import threading
+import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -152,7 +153,9 @@ def _is_dicomdir(path: Path) -> bool:
     from pydicom import dcmread
 
     try:
-        meta = dcmread(path, stop_before_pixels=True, specific_tags=[]).file_meta
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # a damaged file is reported when its records are read
+            meta = dcmread(path, stop_before_pixels=True, specific_tags=[]).file_meta
     except Exception:
         return False
     return str(meta.get("MediaStorageSOPClassUID", "")) == DICOMDIR_SOP_CLASS
