@@ -59,6 +59,8 @@ class MainWindow(QMainWindow):
         self.study_browser = StudyBrowser(self.database, runner)
         self.opener = StudyOpener(runner, self.database, self)
         self.opener.opened.connect(self.show_study)
+        self.readout = QLabel("")
+        self.viewer.readout_changed.connect(self.readout.setText)
         self.study_browser.series_activated.connect(self.opener.open_series)
 
         self.jobs_panel = JobsPanel(runner)
@@ -82,6 +84,7 @@ class MainWindow(QMainWindow):
 
         self.device_status = QLabel("Device: detecting…")
         self.jobs_status = QLabel("")
+        self.statusBar().addPermanentWidget(self.readout)
         self.statusBar().addPermanentWidget(self.jobs_status)
         self.statusBar().addPermanentWidget(self.device_status)
         self.statusBar().showMessage("Ready")
@@ -255,7 +258,7 @@ class MainWindow(QMainWindow):
         dialog.deleteLater()
 
     def show_shortcuts(self) -> None:
-        dialog = ShortcutsDialog([*self.actions, *self.viewer.actions()], self)
+        dialog = ShortcutsDialog([*self.actions, *self.viewer.actions()], self.viewer.mouse_bindings(), self)
         dialog.exec()
         dialog.deleteLater()
 

@@ -28,8 +28,13 @@ def test_shortcuts_dialog_lists_every_shortcut_of_the_window(make_window):
     assert rows["Quit"] == "Ctrl+Q"
     assert rows["Keyboard shortcuts"] == "F1"
     assert "Study browser" in rows
-    dialog = ShortcutsDialog(window.actions, window)
-    assert dialog.table.rowCount() == len(rows) >= 8
+    viewer_rows = dict(shortcut_rows(window.viewer.actions()))
+    assert viewer_rows["Next slice"] == "Up, Right" and "Window: Lung 1500/-600" in viewer_rows
+    mouse = window.viewer.mouse_bindings()
+    dialog = ShortcutsDialog([*window.actions, *window.viewer.actions()], mouse, window)
+    assert dialog.table.rowCount() == len(rows) + len(viewer_rows) + len(mouse)
+    listed = {dialog.table.item(row, 0).text() for row in range(dialog.table.rowCount())}
+    assert {command for command, _ in mouse} <= listed
     dialog.deleteLater()
 
 

@@ -1,4 +1,4 @@
-"""Help > Keyboard shortcuts: generated from the window's own actions, so it never drifts."""
+"""Help > Keyboard shortcuts: generated from the window's own actions and mouse bindings, so it never drifts."""
 
 from __future__ import annotations
 
@@ -17,12 +17,12 @@ def shortcut_rows(actions: list[QAction]) -> list[tuple[str, str]]:
 
 
 class ShortcutsDialog(QDialog):
-    def __init__(self, actions: list[QAction], parent=None):
+    def __init__(self, actions: list[QAction], mouse_rows: list[tuple[str, str]] = (), parent=None):
         super().__init__(parent)
-        self.setWindowTitle("Keyboard shortcuts")
-        rows = shortcut_rows(actions)
+        self.setWindowTitle("Keyboard and mouse")
+        rows = [*shortcut_rows(actions), *mouse_rows]
         self.table = QTableWidget(len(rows), 2)
-        self.table.setHorizontalHeaderLabels(["Command", "Shortcut"])
+        self.table.setHorizontalHeaderLabels(["Command", "Key or mouse"])
         self.table.verticalHeader().hide()
         self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         for row, (command, keys) in enumerate(rows):

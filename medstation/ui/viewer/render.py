@@ -14,9 +14,10 @@ from medstation.core.reslice import VIEWS
 from medstation.core.volume import Volume
 from medstation.core.window_level import Window
 from medstation.errors import UnreadableInput
+from medstation.io.formats import is_volume_file
+from medstation.io.series_selection import select_series
 
 DEFAULT_SIZE = (768, 768)
-_VOLUME_SUFFIXES = (".nii", ".nii.gz", ".nrrd", ".nhdr", ".mha", ".mhd")
 
 
 def load_for_viewing(path: str | os.PathLike, series: str | int | None = None) -> Volume:
@@ -29,22 +30,13 @@ def load_for_viewing(path: str | os.PathLike, series: str | int | None = None) -
         When nothing loadable is found, or no series matches ``series``.
     """
     path = Path(path)
-    if path.is_file() and path.name.lower().endswith(_VOLUME_SUFFIXES):
+    if is_volume_file(path):
         from medstation.io.nifti import read_volume
 
         return read_volume(path)
-    from medstation.io.dicom import largest_series, load_series, scan_dicom
+    from medstation.io.dicom import load_series, scan_dicom
 
-    scan = scan_dicom(path)
-    if series is None:
-        return load_series(largest_series(scan))
-    wanted = str(series)
-    for record in scan.series:
-        identity = record.identity
-        if wanted == identity.series_uid or wanted == str(identity.series_number):
-            return load_series(record)
-    found = ", ".join(f"{r.identity.series_number} ({r.identity.series_uid})" for r in scan.series) or "none"
-    raise UnreadableInput(f"{path}: no series {wanted!r}; series found: {found}")
+    return load_series(select_series(scan_dicom(path), None if series is None else str(series), str(path)))
 
 
 def render_png(
