@@ -93,6 +93,7 @@ class StudyDatabase:
     def __init__(self, path: str | os.PathLike | None = None):
         self.path = Path(path) if path is not None else default_database_path()
         try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
             self._connection = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
             self._connection.execute("PRAGMA journal_mode=WAL")
             self._connection.execute("PRAGMA foreign_keys=ON")
@@ -101,8 +102,12 @@ class StudyDatabase:
                 raise UnreadableInput(f"{self.path}: study database version {version} is newer than this MedStation")
             self._connection.executescript(_SCHEMA)
             self._connection.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+        except sqlite3.OperationalError as error:
+            raise UnreadableInput(f"{self.path}: cannot open the study database ({error})") from error
         except sqlite3.DatabaseError as error:
             raise UnreadableInput(f"{self.path}: not a MedStation study database ({error})") from error
+        except OSError as error:
+            raise UnreadableInput(f"{self.path}: cannot create the study database's folder ({error})") from error
         self._lock = threading.Lock()
 
     def close(self) -> None:

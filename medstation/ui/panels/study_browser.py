@@ -15,10 +15,11 @@ from PySide6.QtWidgets import (
 )
 
 from medstation.io.database import SeriesRow, StudyDatabase
-from medstation.io.thumbnails import THUMBNAIL_PIXELS, series_thumbnails
+from medstation.io.thumbnails import series_thumbnails
 from medstation.ui.jobs import JobRunner
 
 SERIES_ROLE = Qt.ItemDataRole.UserRole
+ICON_PIXELS = 48
 
 
 class StudyBrowser(QWidget):
@@ -37,9 +38,10 @@ class StudyBrowser(QWidget):
         self.search.textChanged.connect(self.refresh)
         self.tree = QTreeWidget()
         self.tree.setHeaderLabels(["Patient / study / series", "Images"])
+        self.tree.header().setStretchLastSection(False)
         self.tree.header().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         self.tree.header().setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
-        self.tree.setIconSize(QSize(THUMBNAIL_PIXELS, THUMBNAIL_PIXELS))
+        self.tree.setIconSize(QSize(ICON_PIXELS, ICON_PIXELS))
         self.tree.itemActivated.connect(self._activated)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
