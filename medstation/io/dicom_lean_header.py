@@ -131,26 +131,34 @@ def read_lean_header(path: Path) -> LeanDataset | None:
 
 
 class _HeaderReader:
-    """Walks the elements of one open file, reading more of it only as far as needed."""
+    """Walks the elements of one open file through a window of it that only moves forward.
+
+    Values nobody needs are skipped with a seek, so a large private element costs no reading.
+    """
 
     def __init__(self, file):
         self.file = file
+        self.base = 0
         self.buffer = file.read(_CHUNK_BYTES)
+
+    def _window(self, start: int, stop: int) -> bool:
+        """Make the file's bytes ``[start, stop)`` available in the buffer; False when the file ends first."""
+        end = self.base + len(self.buffer)
+        if self.base <= start and stop <= end:
+            return True
+        if self.base <= start <= end:
+            self.buffer = self.buffer[start - self.base :] + self.file.read(max(_CHUNK_BYTES, stop - end))
+        else:
+            self.file.seek(start)
+            self.buffer = self.file.read(max(_CHUNK_BYTES, stop - start))
+        self.base = start
+        return stop <= self.base + len(self.buffer)
 
     def _bytes(self, start: int, stop: int) -> bytes:
         """Bytes ``[start, stop)`` of the file; declines a file that ends before ``stop``."""
-        if not self._has(stop):
+        if not self._window(start, stop):
             raise _Declined("the file ends inside its header")
-        return self.buffer[start:stop]
-
-    def _has(self, stop: int) -> bool:
-        """True when the file holds at least ``stop`` bytes (reading more of it if needed)."""
-        while stop > len(self.buffer):
-            more = self.file.read(max(_CHUNK_BYTES, len(self.buffer), stop - len(self.buffer)))
-            if not more:
-                return False
-            self.buffer += more
-        return True
+        return self.buffer[start - self.base : stop - self.base]
 
     def read(self) -> LeanDataset:
         if self._bytes(128, 132) != b"DICM":
@@ -168,22 +176,23 @@ class _HeaderReader:
 
     def _header(self, position: int, explicit: bool) -> tuple[int, bytes | None, int, int]:
         """``(tag, VR or None, value length, value offset)`` of the element starting at ``position``."""
-        if position + 12 > len(self.buffer) and not self._has(position + 12) and not self._has(position + 8):
+        if not self._window(position, position + 12) and not self._window(position, position + 8):
             raise _Declined("the file ends inside an element header")
+        offset = position - self.base
         if not explicit:
-            group, element, length = _TAG_LENGTH.unpack_from(self.buffer, position)
+            group, element, length = _TAG_LENGTH.unpack_from(self.buffer, offset)
             return group << 16 | element, None, length, position + 8
-        group, element, vr, length = _TAG_VR_LENGTH.unpack_from(self.buffer, position)
+        group, element, vr, length = _TAG_VR_LENGTH.unpack_from(self.buffer, offset)
         if group == 0xFFFE:
-            group, element, length = _TAG_LENGTH.unpack_from(self.buffer, position)
+            group, element, length = _TAG_LENGTH.unpack_from(self.buffer, offset)
             return group << 16 | element, None, length, position + 8
         if vr in _SHORT_VRS:
             return group << 16 | element, vr, length, position + 8
         if vr not in _LONG_VRS:
             raise _Declined(f"unknown VR {vr!r}")
-        if not self._has(position + 12):
+        if not self._window(position, position + 12):
             raise _Declined("the file ends inside an element header")
-        (length,) = _LENGTH.unpack_from(self.buffer, position + 8)
+        (length,) = _LENGTH.unpack_from(self.buffer, position + 8 - self.base)
         return group << 16 | element, vr, length, position + 12
 
     def _walk(self, position: int, values: dict[str, object], explicit: bool, meta_only: bool) -> int:
@@ -194,7 +203,7 @@ class _HeaderReader:
         """
         previous = -1
         while True:
-            if not meta_only and position >= len(self.buffer) and not self._has(position + 1):
+            if not meta_only and not self._window(position, position + 1):
                 return position
             if meta_only and self._bytes(position, position + 2) != b"\x02\x00":
                 return position

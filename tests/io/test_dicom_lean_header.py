@@ -7,7 +7,7 @@ import warnings
 from pathlib import Path
 
 import pytest
-from pydicom import dcmread
+from pydicom import Dataset, dcmread
 
 from medstation.io.dicom_header import read_file_records
 from medstation.io.dicom_lean_header import _WANTED, read_lean_header
@@ -95,3 +95,28 @@ def test_mosaic_is_left_to_pydicom_and_still_read():
     assert read_lean_header(path) is None
     _, frames = read_file_records(path)
     assert frames[0].mosaic is not None
+
+
+@pytest.mark.parametrize("transfer_syntax", ["1.2.840.10008.1.2.1", "1.2.840.10008.1.2"])
+def test_nested_undefined_length_sequences_and_a_large_private_value_are_stepped_over(tmp_path, transfer_syntax):
+    dataset = dcmread(GE_SLICE)
+    code = Dataset()
+    code.CodeValue = "T-A0100"
+    reference = Dataset()
+    reference.ReferencedSOPInstanceUID = "1.2.3.4"
+    reference.ConceptNameCodeSequence = [code]
+    dataset.ReferencedImageSequence = [reference]
+    for element in (dataset["ReferencedImageSequence"], reference["ConceptNameCodeSequence"]):
+        element.is_undefined_length = True
+    reference.is_undefined_length_sequence_item = code.is_undefined_length_sequence_item = True
+    dataset.private_block(0x0029, "MEDSTATION TEST", create=True).add_new(0x10, "OB", bytes(3_000_000))
+    dataset.file_meta.TransferSyntaxUID = transfer_syntax
+    path = tmp_path / "nested.dcm"
+    dataset.save_as(path, enforce_file_format=True)
+
+    lean = read_lean_header(path)
+    assert lean is not None
+    assert _lean_values(path) == _pydicom_values(path)
+    pixel_data = lean.get_item("PixelData")
+    assert pixel_data.length == 512 * 512 * 2
+    assert path.read_bytes()[pixel_data.value_tell:] == dataset.PixelData
