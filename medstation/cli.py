@@ -64,6 +64,12 @@ def _models():
     return models
 
 
+def _classifier():
+    from medstation.commands import classifier
+
+    return classifier
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The full command tree of DESIGN.md §3."""
     parser = argparse.ArgumentParser(
@@ -112,12 +118,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("kind", choices=["classifier", "forecaster", "generator"])
     p.add_argument("--data")
     p.add_argument("--out", metavar="BUNDLE_DIR")
+    _classifier().add_train_options(p)
 
     p = sub.add_parser("evaluate", help="evaluate a model bundle on held-out data")
     p.add_argument("kind", choices=["classifier", "forecaster", "generator"])
     p.add_argument("--model", required=True, metavar="NAME|DIR")
     p.add_argument("--data", required=True)
     _add_json(p)
+    _classifier().add_evaluate_options(p)
 
     p = sub.add_parser("forecast", help="forecast a patient's trend and risk from their timeline")
     p.add_argument("path")
@@ -172,6 +180,9 @@ HANDLERS["convert"] = lambda args: _imaging().run_convert(args)
 HANDLERS["import"] = lambda args: _imaging().run_import(args)
 HANDLERS["render"] = lambda args: _render().run_render(args)
 HANDLERS["models"] = lambda args: _models().run_models(args)
+HANDLERS["classify"] = lambda args: _classifier().run_classify(args)
+HANDLERS["train"] = lambda args: _classifier().run_train(args)
+HANDLERS["evaluate"] = lambda args: _classifier().run_evaluate(args)
 
 
 def _is_launch(argv: Sequence[str], commands: set[str]) -> bool:

@@ -1,0 +1,218 @@
+"""``medstation train classifier``, ``evaluate classifier`` and ``classify``."""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+from pathlib import Path
+
+from medstation.cli_progress import ProgressBar
+from medstation.commands.output import print_json, skipped_entries
+from medstation.errors import MedStationError, NotAvailableYet, UnreadableInput
+
+DEFAULT_MODEL = "pneumonia-cxr-resnet18"
+
+
+def _numbers(text: str | None, what: str) -> tuple[int, ...] | None:
+    if text is None:
+        return None
+    try:
+        values = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        raise UnreadableInput(f"{what} must be whole numbers separated by commas, got {text!r}") from None
+    if not values or min(values) < 1:
+        raise UnreadableInput(f"{what} must be positive, got {text!r}")
+    return values
+
+
+def _names(text: str | None) -> tuple[str, ...] | None:
+    return None if text is None else tuple(part.strip() for part in text.split(",") if part.strip())
+
+
+def _recipe(args: argparse.Namespace, spatial_dims: int):
+    from dataclasses import replace
+
+    from medstation.engine.classifier_training import TrainingRecipe
+
+    recipe = TrainingRecipe()
+    changes = {
+        "architecture": args.architecture,
+        "epochs": args.epochs,
+        "batch_size": args.batch_size,
+        "learning_rate": args.learning_rate,
+        "patience": args.patience,
+        "seed": args.seed,
+        "widths": _numbers(args.widths, "--widths"),
+        "modalities": _names(args.modalities),
+    }
+    size = _numbers(args.size, "--size")
+    if size is not None:
+        changes["spatial_size"] = size * spatial_dims if len(size) == 1 else size
+    return replace(recipe, **{key: value for key, value in changes.items() if value is not None})
+
+
+_TRAIN_OPTIONS = (
+    "data", "out", "seed", "epochs", "batch_size", "learning_rate", "patience", "architecture", "widths", "size",
+    "labels", "modalities", "data_name", "data_licence", "data_citation",
+)
+
+
+def _command_line(args: argparse.Namespace) -> str:
+    """The training command as it would be typed, from the options given (flags like --json left out)."""
+    words = ["medstation", "train", "classifier"]
+    for name in _TRAIN_OPTIONS:
+        value = getattr(args, name)
+        if value is not None:
+            words += [f"--{name.replace('_', '-')}", str(value)]
+    return shlex.join(words)
+
+
+def run_train(args: argparse.Namespace) -> int:
+    if args.kind != "classifier":
+        raise NotAvailableYet(f"'medstation train {args.kind}' is not available yet in this version")
+    if not args.data or not args.out:
+        raise UnreadableInput("train classifier needs --data (an .npz or a folder with labels.csv) and --out")
+    from medstation.engine.classifier_data import load_labelled_images
+    from medstation.engine.classifier_training import train_classifier
+
+    seed = args.seed if args.seed is not None else 0
+    size = _numbers(args.size, "--size")
+    with ProgressBar() as bar:
+        data = load_labelled_images(args.data, _names(args.labels), seed, size, lambda f, m: bar(0.05 * f, m))
+        recipe = _recipe(args, data.spatial_dims)
+        command = _command_line(args)
+        bundle = train_classifier(
+            data,
+            args.out,
+            recipe,
+            command=command,
+            overwrite=args.overwrite,
+            data_description={"name": args.data_name, "licence": args.data_licence, "citation": args.data_citation},
+            progress=lambda f, m: bar(0.05 + 0.95 * f, m),
+        )
+    metrics = bundle.metadata.metrics
+    if args.json:
+        print_json({"model": str(bundle.root), "metrics": metrics, "training": bundle.metadata.document["training"]})
+        return 0
+    print(f"wrote {bundle.root}")
+    for split, values in metrics.items():
+        shown = ", ".join(f"{name} {value:.4f}" for name, value in values.items() if not isinstance(value, list))
+        print(f"  {split}: {shown}")
+    return 0
+
+
+def _format_evaluation(document: dict) -> str:
+    lines = [f"{document['model']} on {document['data']} ({document['split']} split, n={document['n']}, "
+             f"threshold {document['threshold']})"]
+    for name, value in document["metrics"].items():
+        interval = document["intervals"].get(name)
+        ci = f"  95% CI {interval[0]:.4f} - {interval[1]:.4f}" if interval and None not in interval else ""
+        lines.append(f"  {name:<12} {'n/a' if value is None else f'{value:.4f}'}{ci}")
+    lines.append(f"  confusion matrix (rows true, columns predicted): {document['confusion_matrix']}")
+    for name, baseline in document["baselines"].items():
+        lines.append(f"  baseline {name}: auc {baseline['auc']}, accuracy {baseline['accuracy']:.4f}")
+    for metric, gap in document.get("subgroups", {}).get("largest_gap", {}).items():
+        lines.append(f"  largest {metric} gap {gap['gap']:.4f} ({gap['highest']} vs {gap['lowest']})")
+    lines += [f"  {kind} plot: {path}" for kind, path in document.get("plots", {}).items()]
+    return "\n".join(lines)
+
+
+def run_evaluate(args: argparse.Namespace) -> int:
+    if args.kind != "classifier":
+        raise NotAvailableYet(f"'medstation evaluate {args.kind}' is not available yet in this version")
+    from medstation.engine.classifier import load_classifier
+    from medstation.engine.classifier_data import load_labelled_images
+    from medstation.engine.classifier_evaluation import evaluate_classifier
+
+    classifier = load_classifier(args.model)
+    plots = Path(args.plots) if args.plots else Path.cwd() / f"{classifier.name}-{args.split}-plots"
+    with ProgressBar() as bar:
+        data = load_labelled_images(args.data, progress=lambda f, m: bar(0.3 * f, m))
+        document = evaluate_classifier(
+            classifier, data, args.split, args.subgroup, plots, progress=lambda f, m: bar(0.3 + 0.7 * f, m)
+        )
+    if args.json:
+        print_json(document)
+    else:
+        print(_format_evaluation(document))
+    return 0
+
+
+def _read_inputs(classifier, paths: list[Path], bar) -> tuple[list[Path], list, list[tuple[Path, str]]]:
+    from medstation.engine.image_files import read_image_file
+
+    read, images, skipped = [], [], []
+    for number, path in enumerate(paths):
+        try:
+            images.append(classifier.image_input(read_image_file(path), str(path)))
+            read.append(path)
+        except MedStationError as error:
+            skipped.append((path, str(error).removeprefix(f"{path}: ")))
+        bar(0.5 * (number + 1) / len(paths), f"reading {path.name}")
+    return read, images, skipped
+
+
+def run_classify(args: argparse.Namespace) -> int:
+    if args.saliency is not None:
+        raise NotAvailableYet("--saliency: saliency maps are not available yet in this version; classify without it")
+    from medstation.engine.classifier import load_classifier
+    from medstation.engine.classifier_inputs import prepare_batch
+    from medstation.engine.image_files import image_files_in
+
+    path = Path(args.path)
+    if not path.exists():
+        raise UnreadableInput(f"{path}: no such file or folder")
+    classifier = load_classifier(args.model or DEFAULT_MODEL)
+    paths = image_files_in(path) if path.is_dir() else [path]
+    with ProgressBar() as bar:
+        read, images, skipped = _read_inputs(classifier, paths, bar)
+        if not images:
+            if not path.is_dir() and skipped:
+                raise UnreadableInput(f"{path}: {skipped[0][1]}")
+            raise UnreadableInput(f"{path}: no image that {classifier.name} can classify")
+        probabilities = classifier.probabilities(
+            prepare_batch(images, classifier.input_spec), lambda f, m: bar(0.5 + 0.5 * f, m)
+        )
+    results = [
+        {
+            "path": str(file),
+            "probabilities": dict(zip(classifier.labels, map(float, row), strict=True)),
+            "prediction": label,
+        }
+        for file, row, label in zip(read, probabilities, classifier.decide(probabilities), strict=True)
+    ]
+    skipped_list = skipped_entries(skipped)
+    if args.json:
+        print_json({"model": classifier.name, "results": results, "skipped": skipped_list})
+        return 0
+    for result in results:
+        shown = ", ".join(f"{label} {p:.3f}" for label, p in result["probabilities"].items())
+        print(f"{result['path']}: {result['prediction']}  ({shown})")
+    return 0
+
+
+def add_train_options(parser: argparse.ArgumentParser) -> None:
+    """Options of ``medstation train classifier`` beyond --data and --out; defaults are the shipped recipe."""
+    parser.add_argument("--seed", type=int, help="random seed (default 0)")
+    parser.add_argument("--epochs", type=int, help="most epochs to train (default: the recipe's)")
+    parser.add_argument("--batch-size", type=int)
+    parser.add_argument("--learning-rate", type=float, help="peak learning rate of the one-cycle schedule")
+    parser.add_argument("--patience", type=int, help="stop after this many epochs without a better validation AUC")
+    parser.add_argument("--architecture", choices=["resnet18", "densenet121"])
+    parser.add_argument("--widths", metavar="W1,W2,W3,W4", help="ResNet-18 stage widths (default 64,128,256,512)")
+    parser.add_argument("--size", metavar="N[,N...]", help="resize images to this size in voxels (default: as stored)")
+    parser.add_argument("--labels", metavar="NAME,...", help="class names in class-index order (.npz data)")
+    parser.add_argument("--modalities", metavar="CODE,...", help="DICOM modalities the model is made for, e.g. DX,CR")
+    parser.add_argument("--data-name", help="data set name for the model card")
+    parser.add_argument("--data-licence", help="data licence for the model card")
+    parser.add_argument("--data-citation", help="data citation for the model card")
+    parser.add_argument("--overwrite", action="store_true", help="replace an existing bundle at --out")
+    parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+
+
+def add_evaluate_options(parser: argparse.ArgumentParser) -> None:
+    """Options of ``medstation evaluate classifier`` beyond --model, --data and --json."""
+    parser.add_argument("--split", default="test", choices=["train", "val", "test"])
+    parser.add_argument("--subgroup", metavar="COLUMN", help="report metrics per value of this attribute")
+    parser.add_argument("--plots", metavar="DIR", help="folder for the ROC and reliability PNGs")
+
