@@ -243,11 +243,15 @@ class _HeaderReader:
             position = start + length if length != _UNDEFINED else self._skip_item(start, explicit, depth)
 
     def _skip_item(self, position: int, explicit: bool, depth: int) -> int:
-        """Offset just past an undefined-length item whose elements start at ``position``."""
+        """Offset just past an undefined-length item whose elements start at ``position`` (tags ascending)."""
+        previous = -1
         while True:
             tag, vr, length, start = self._header(position, explicit)
             if tag == _ITEM_END:
                 return start
+            if tag <= previous:
+                raise _Declined("elements out of order")
+            previous = tag
             if length == _UNDEFINED:
                 if explicit and vr != b"SQ":
                     raise _Declined("undefined length outside a sequence")
