@@ -23,7 +23,7 @@ SUPERPIXELS = 49
 
 
 class ModelCalls:
-    """The model as Captum calls it, counting batches for progress and checking the cancel token before each.
+    """The model as Captum calls it: checks the cancel token before each batch and reports progress after it.
 
     Parameters
     ----------
@@ -54,9 +54,9 @@ class ModelCalls:
 
     def __call__(self, batch: torch.Tensor) -> torch.Tensor:
         check_cancelled(self.cancel)
-        report(self.progress, self.calls / self.expected, "explaining")
-        self.calls += 1
         logits = self.model(batch)
+        self.calls += 1
+        report(self.progress, self.calls / self.expected, "explaining")
         return logits.softmax(dim=1) if self.probabilities else logits
 
 

@@ -1,0 +1,228 @@
+"""Saliency maps on a small ResNet trained for a few seconds on real PneumoniaMNIST images."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+
+from medstation.engine.saliency import METHODS, explain
+from medstation.engine.saliency_checks import (
+    average_ranks,
+    faithfulness,
+    randomisation_check,
+    randomised_copy,
+    rank_correlation,
+)
+from medstation.engine.superpixels import grid_segments, slic_segments
+from medstation.errors import Cancelled, GeometryError, ModelError
+
+SLOW_METHODS = ("occlusion", "lime", "kernel_shap")
+# Mean Spearman correlation, over the sanity images, between the trained and the randomised model's maps.
+# Maps independent of the weights correlate 0 on average; Adebayo et al. report rank correlations near 1 for
+# the methods that fail (guided backpropagation, guided Grad-CAM). Grad-CAM's map has only 4 x 4 cells at
+# 28 x 28, so one image's correlation with an unrelated map spreads with SD about 1 / sqrt(15) = 0.26 and
+# the mean over six images about 0.1: 0.5 is five such SDs above chance and far below a failing method.
+SANITY_THRESHOLD = 0.5
+SANITY_IMAGES = 6
+DELETION_IMAGES = 24
+
+
+@pytest.fixture(scope="module")
+def pneumonia(shared_path):
+    """Test-split images in [0, 1] and a MONAI ResNet (basic blocks, 28x28 stem) trained on 480 of them."""
+    torch = pytest.importorskip("torch")
+    from monai.networks.nets import ResNet
+
+    data = np.load(shared_path("medmnist", "pneumoniamnist.npz"))
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        torch.manual_seed(0)
+        images = torch.from_numpy(data["train_images"][:480]).float()[:, None] / 255
+        labels = torch.from_numpy(data["train_labels"][:480, 0]).long()
+        model = ResNet(
+            "basic", [1, 1, 1, 1], [8, 16, 32, 64], spatial_dims=2, n_input_channels=1, num_classes=2,
+            conv1_t_size=3, conv1_t_stride=1, no_max_pool=True,
+        )
+        epochs, batch = 8, 32
+        optimiser = torch.optim.Adam(model.parameters(), 5e-3)
+        schedule = torch.optim.lr_scheduler.OneCycleLR(optimiser, 5e-3, total_steps=epochs * len(images) // batch)
+        for _ in range(epochs):
+            order = torch.randperm(len(images))
+            for start in range(0, len(images), batch):
+                chosen = order[start : start + batch]
+                loss = torch.nn.functional.cross_entropy(model(images[chosen]), labels[chosen], label_smoothing=0.1)
+                optimiser.zero_grad()
+                loss.backward()
+                optimiser.step()
+                schedule.step()
+        model.eval()
+        yield model, data["test_images"].astype(np.float32) / 255, data["test_labels"][:, 0]
+    finally:
+        torch.set_num_threads(threads)
+
+
+def test_the_test_model_has_learned(pneumonia):
+    torch = pytest.importorskip("torch")
+    model, images, labels = pneumonia
+    with torch.no_grad():
+        predicted = model(torch.from_numpy(images[:200, None])).argmax(dim=1).numpy()
+    assert (predicted == labels[:200]).mean() > 0.7
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_map_is_on_the_input_grid_for_a_non_square_image(pneumonia, method):
+    model, images, _ = pneumonia
+    image = np.kron(images[0], np.ones((2, 2), np.float32))[4:50, 1:39]
+    saliency = explain(model, image, method, input_size=(28, 28))
+    assert saliency.values.shape == image.shape == (46, 38)
+    assert saliency.values.dtype == np.float32
+    assert saliency.values.min() >= 0.0 and saliency.values.max() == pytest.approx(1.0)
+    assert saliency.method == method and saliency.target in (0, 1) and 0.0 <= saliency.probability <= 1.0
+
+
+@pytest.mark.parametrize("method", ["gradcam", "occlusion"])
+def test_a_network_run_at_the_image_size_gives_a_map_of_that_size(pneumonia, method):
+    model, images, _ = pneumonia
+    image = images[1][:, 3:25]
+    assert explain(model, image, method).values.shape == (28, 22)
+
+
+def test_map_of_an_enlarged_image_lines_up_with_the_map_at_network_size(pneumonia):
+    model, images, _ = pneumonia
+    direct = explain(model, images[2], "occlusion", target=1).values
+    enlarged = explain(model, np.kron(images[2], np.ones((3, 3), np.float32)), "occlusion", 1, (28, 28)).values
+    assert enlarged.shape == (84, 84)
+    assert rank_correlation(direct, enlarged.reshape(28, 3, 28, 3).mean(axis=(1, 3))) > 0.9
+
+
+def test_grad_cam_target_layer_is_the_last_stage_and_can_be_chosen(pneumonia):
+    model, images, _ = pneumonia
+    assert explain(model, images[0], "gradcam").layer == "layer4"
+    assert explain(model, images[0], "gradcam", layer="layer3").layer == "layer3"
+    with pytest.raises(ModelError, match="no layer named"):
+        explain(model, images[0], "gradcam", layer="nowhere")
+
+
+def test_explaining_leaves_the_model_as_it_was(pneumonia):
+    model, images, _ = pneumonia
+    model.train()
+    try:
+        for method in ("gradcam", "gradcampp", "integrated_gradients"):
+            explain(model, images[0], method)
+        assert model.training
+        assert all(parameter.requires_grad and parameter.grad is None for parameter in model.parameters())
+        assert not any(module._forward_hooks or module._backward_hooks for module in model.modules())
+    finally:
+        model.eval()
+
+
+def test_bad_requests_are_refused_with_a_reason(pneumonia):
+    model, images, _ = pneumonia
+    with pytest.raises(ModelError, match="unknown saliency method"):
+        explain(model, images[0], "smoothgrad")
+    with pytest.raises(ModelError, match="out of range"):
+        explain(model, images[0], "occlusion", target=5)
+    with pytest.raises(ModelError, match="out of range"):
+        explain(model, images[0], "gradcam", target=5)
+    with pytest.raises(GeometryError, match="2D image"):
+        explain(model, images[:2, None], "gradcam")
+
+
+def test_grad_cam_deletes_the_class_faster_than_random_maps(pneumonia):
+    model, images, _ = pneumonia
+    scores = [faithfulness(model, image, explain(model, image, "gradcam")) for image in images[:DELETION_IMAGES]]
+    deletion = np.mean([score.deletion_auc for score in scores])
+    random = np.mean([score.random_auc for score in scores])
+    assert deletion < random
+    assert np.mean([score.relative for score in scores]) > 0
+    first = scores[0]
+    assert first.fractions[0] == 0 and first.fractions[-1] == 1 and len(first.probabilities) == len(first.fractions)
+    assert first.random_auc_std >= 0
+
+
+def test_integrated_gradients_beats_random_maps_clearly(pneumonia):
+    model, images, _ = pneumonia
+    scores = [faithfulness(model, image, explain(model, image, "integrated_gradients")) for image in images[:6]]
+    assert np.mean([score.relative for score in scores]) > 0.2
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_maps_change_when_the_weights_are_randomised(pneumonia, method):
+    model, images, _ = pneumonia
+    correlations = [randomisation_check(model, image, method).correlation for image in images[:SANITY_IMAGES]]
+    assert np.mean(correlations) < SANITY_THRESHOLD, correlations
+
+
+def test_the_sanity_check_sees_an_unchanged_model_as_unchanged(pneumonia):
+    import copy
+
+    model, images, _ = pneumonia
+    first = explain(model, images[3], "gradcampp")
+    again = explain(copy.deepcopy(model), images[3], "gradcampp", target=first.target)
+    assert rank_correlation(first.values, again.values) == pytest.approx(1.0)
+
+
+def test_randomised_copy_replaces_every_weight_and_keeps_the_original(pneumonia):
+    torch = pytest.importorskip("torch")
+    model, _, _ = pneumonia
+    before = {name: value.clone() for name, value in model.state_dict().items()}
+    randomised = randomised_copy(model, seed=1)
+    for name, value in model.state_dict().items():
+        assert torch.equal(value, before[name])
+    trained_weights = dict(model.named_parameters())
+    for name, value in randomised.named_parameters():
+        if value.ndim > 1:
+            assert not torch.equal(value, trained_weights[name]), name
+
+
+@pytest.mark.parametrize("method", SLOW_METHODS)
+def test_cancel_stops_the_slow_methods_between_batches(pneumonia, method):
+    model, images, _ = pneumonia
+    batches = []
+    handle = model.register_forward_hook(lambda *_: batches.append(1))
+    try:
+        explain(model, images[0], method)
+        full_run = len(batches)
+        batches.clear()
+        cancel = threading.Event()
+        at_cancel = []
+
+        def progress(fraction, _message):
+            if fraction > 0 and not cancel.is_set():
+                cancel.set()
+                at_cancel.append(len(batches))
+
+        with pytest.raises(Cancelled):
+            explain(model, images[0], method, progress=progress, cancel=cancel)
+    finally:
+        handle.remove()
+    assert full_run > 3
+    assert at_cancel and len(batches) == at_cancel[0] <= 2
+
+
+def test_rank_correlation_matches_scipy_with_ties():
+    stats = pytest.importorskip("scipy.stats")
+    rng = np.random.default_rng(3)
+    a = rng.integers(0, 5, size=(9, 7)).astype(float)
+    b = a + rng.normal(0, 2, size=a.shape)
+    assert rank_correlation(a, b) == pytest.approx(stats.spearmanr(a.ravel(), b.ravel()).statistic)
+    assert average_ranks(np.array([3.0, 1.0, 3.0, 2.0])).tolist() == [3.5, 1.0, 3.5, 2.0]
+    assert rank_correlation(np.zeros((3, 3)), b[:3, :3]) == 0.0
+
+
+def test_superpixels_cover_the_image_with_consecutive_labels():
+    rng = np.random.default_rng(0)
+    image = np.zeros((30, 40))
+    image[:, 20:] = 1.0
+    image += rng.normal(0, 0.02, image.shape)
+    labels = slic_segments(image, n_segments=20)
+    assert labels.shape == image.shape
+    assert set(np.unique(labels)) == set(range(labels.max() + 1))
+    assert 10 <= labels.max() + 1 <= 30
+    for label in range(labels.max() + 1):
+        assert len(np.unique(image[labels == label] > 0.5)) == 1, "a superpixel crosses the edge"
+    grid = grid_segments((5, 7), 3)
+    assert grid.max() == 5 and grid[4, 6] == 5
