@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import faulthandler
 import shutil
 import signal
 import zlib
@@ -42,7 +43,17 @@ needs_shared_suites = pytest.mark.skipif(not DICOM.is_dir(), reason=f"real DICOM
 
 @contextmanager
 def _hang_guard(hung: list[str], case: str):
-    """Interrupt a case that runs for HANG_SECONDS, and remember it even if the reader swallows the interrupt."""
+    """Interrupt a case that runs for HANG_SECONDS, and remember it even if the reader swallows the interrupt.
+
+    Without an alarm signal (Windows), a hang ends the test run with every thread's traceback instead.
+    """
+    if not hasattr(signal, "setitimer"):
+        faulthandler.dump_traceback_later(HANG_SECONDS, exit=True)
+        try:
+            yield
+        finally:
+            faulthandler.cancel_dump_traceback_later()
+        return
 
     def alarm(signum, frame):
         hung.append(case)
