@@ -1,9 +1,10 @@
-"""NIfTI (nibabel) and NRRD / MetaImage (SimpleITK) volumes to and from :class:`Volume`.
+"""NIfTI and NRRD / MetaImage (SimpleITK) volumes to and from :class:`Volume`.
 
-NIfTI stores voxels ``data[x, y, z(, t)]`` with a voxel-to-RAS affine; MedStation holds ``[(t,) k, j, i]``
-with a voxel-to-LPS affine, where ``(i, j, k) = (x, y, z)``. The RAS <-> LPS change (negate the first two
-rows) happens here and nowhere else. nibabel keeps a sheared sform, so a gantry-tilted volume round-trips
-exactly; SimpleITK's formats cannot hold shear and refuse such a volume.
+NIfTI is read with nibabel and written by :mod:`medstation.io.nifti_write` (the same header nibabel writes,
+without importing it). NIfTI stores voxels ``data[x, y, z(, t)]`` with a voxel-to-RAS affine; MedStation holds
+``[(t,) k, j, i]`` with a voxel-to-LPS affine, where ``(i, j, k) = (x, y, z)``. The RAS <-> LPS change (negate
+the first two rows) happens here and nowhere else. The sform keeps a sheared affine, so a gantry-tilted volume
+round-trips exactly; SimpleITK's formats cannot hold shear and refuse such a volume.
 """
 
 from __future__ import annotations
