@@ -7,7 +7,11 @@ import threading
 import numpy as np
 import pytest
 
+from medstation.engine.bundles import write_bundle
+from medstation.engine.classifier import classifier_from_bundle
+from medstation.engine.classifier_networks import build_network
 from medstation.engine.saliency import METHODS, explain
+from medstation.engine.saliency_bundle import explain_with_bundle
 from medstation.engine.saliency_checks import (
     average_ranks,
     faithfulness,
@@ -201,6 +205,43 @@ def test_cancel_stops_the_slow_methods_between_batches(pneumonia, method):
         handle.remove()
     assert full_run > 3
     assert at_cancel and len(batches) == at_cancel[0] <= 2
+
+
+def write_small_bundle(root):
+    """A 28x28 pneumonia bundle with freshly initialised weights, min-max intensities and a fitted-looking threshold."""
+    torch = pytest.importorskip("torch")
+    torch.manual_seed(0)
+    network = {"architecture": "resnet18", "widths": [4, 8, 8, 8], "stem": "3x3"}
+    metadata = {
+        "version": "1.0.0",
+        "task": "classification",
+        "labels": ["normal", "pneumonia"],
+        "input": {"spatial_dims": 2, "spatial_size": [28, 28], "channels": 1, "intensity": {"method": "minmax"}},
+        "network": network,
+        "training_data": {"name": "none"},
+        "metrics": {},
+        "calibration": {"temperature": 2.0},
+        "decision": {"positive_label": "pneumonia", "threshold": 0.3},
+    }
+    return write_bundle(root, metadata, build_network(network, 2, 1, 2).state_dict(), "# untrained, for tests\n")
+
+
+def test_bundle_map_is_on_the_image_grid_with_the_bundle_prediction(pneumonia, tmp_path):
+    _, images, _ = pneumonia
+    bundle = write_small_bundle(tmp_path / "small")
+    classifier = classifier_from_bundle(bundle, "cpu")
+    image = 255 * np.kron(images[4], np.ones((2, 2), np.float32))[4:50, 1:39]
+    result = explain_with_bundle(classifier, image, "gradcampp", with_faithfulness=True)
+    prediction = classifier.predict(image)
+    assert result.saliency.values.shape == image.shape
+    assert result.saliency.values.min() >= 0.0 and result.saliency.values.max() <= 1.0
+    assert result.label == prediction.label
+    assert result.saliency.probability == pytest.approx(prediction.probabilities[result.label], abs=1e-5)
+    assert result.faithfulness is not None and 0.0 <= result.faithfulness.deletion_auc <= 1.0
+    by_path = explain_with_bundle(str(bundle.root), image, "occlusion", target="normal")
+    assert by_path.label == "normal" and by_path.saliency.target == 0 and by_path.faithfulness is None
+    with pytest.raises(ModelError, match="no label 'cat'"):
+        explain_with_bundle(classifier, image, "gradcam", target="cat")
 
 
 def test_rank_correlation_matches_scipy_with_ties():
