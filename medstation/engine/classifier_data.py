@@ -99,8 +99,9 @@ def _label_names(count: int, names: Sequence[str] | None, source: str) -> tuple[
     return tuple(names)
 
 
-def load_npz(path: Path, label_names: Sequence[str] | None = None) -> LabelledImages:
+def load_npz(path: Path | str, label_names: Sequence[str] | None = None) -> LabelledImages:
     """A MedMNIST-layout ``.npz`` (see the module docstring)."""
+    path = Path(path)
     try:
         archive = np.load(path, allow_pickle=False)
     except (OSError, ValueError) as error:
@@ -156,7 +157,7 @@ def _assign_splits(rows: list[dict[str, str]], seed: int) -> list[str]:
 
 
 def load_folder(
-    path: Path,
+    path: Path | str,
     seed: int = 0,
     size: Sequence[int] | None = None,
     progress: ProgressCallback | None = None,
@@ -165,6 +166,7 @@ def load_folder(
     """Images listed in a labels CSV (see the module docstring), read and optionally resized to ``size``."""
     from medstation.engine.image_files import read_image_file
 
+    path = Path(path)
     csv_path = path / CSV_NAME if path.is_dir() else path
     rows = _read_rows(csv_path)
     names = tuple(sorted({row["label"] for row in rows}))

@@ -28,18 +28,15 @@ from medstation.engine.classifier_augment import Augmentation, augment_batch
 from medstation.engine.classifier_data import LabelledImages
 from medstation.engine.classifier_evaluation import metadata_metrics, summarise
 from medstation.engine.classifier_inputs import normalise_intensity, resize_batch
-from medstation.engine.classifier_networks import (
-    RESNET18_WIDTHS,
-    build_network,
-    check_network_input,
-    default_network_spec,
-)
+from medstation.engine.classifier_networks import build_network, check_network_input, default_network_spec
 from medstation.engine.metrics import fit_threshold, roc_auc
 from medstation.engine.torch_loader import load_torch
 from medstation.errors import ModelError
 from medstation.progress import CancelToken, ProgressCallback, check_cancelled, report
 
-MODEL_SELECTION_METRIC = "val_auc"
+SHIPPED_WIDTHS = (32, 64, 128, 256)
+"""Stage widths of the shipped ResNet-18: half the standard ones, a quarter of the computation, so that ten epochs
+of PneumoniaMNIST fit well within 14 minutes on a 2-core CPU."""
 
 
 @dataclass(frozen=True)
@@ -51,8 +48,8 @@ class TrainingRecipe:
     """
 
     architecture: str = "resnet18"
-    widths: tuple[int, ...] = RESNET18_WIDTHS
-    epochs: int = 8
+    widths: tuple[int, ...] = SHIPPED_WIDTHS
+    epochs: int = 10
     batch_size: int = 128
     learning_rate: float = 2e-3
     weight_decay: float = 0.05
