@@ -11,8 +11,9 @@ costs about twice that again).
 from __future__ import annotations
 
 import contextlib
+import threading
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
 from medstation.errors import ModelError
@@ -23,6 +24,8 @@ if TYPE_CHECKING:
 CAM_METHODS = ("gradcam", "gradcampp")
 
 _target_layers: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+# Hooks act on every forward pass of the model, whichever thread runs it: one hooked computation at a time.
+_hooks_lock = threading.RLock()
 
 
 def find_target_layer(model: torch.nn.Module, example: torch.Tensor) -> str:
@@ -45,10 +48,11 @@ def find_target_layer(model: torch.nn.Module, example: torch.Tensor) -> str:
     str
         A name from ``model.named_modules()``.
     """
-    known = _target_layers.setdefault(model, {})
-    if example.ndim not in known:
-        known[example.ndim] = _last_spatial_module(model, example)
-    return known[example.ndim]
+    with _hooks_lock:
+        known = _target_layers.setdefault(model, {})
+        if example.ndim not in known:
+            known[example.ndim] = _last_spatial_module(model, example)
+        return known[example.ndim]
 
 
 def _last_spatial_module(model: torch.nn.Module, example: torch.Tensor) -> str:
@@ -80,6 +84,17 @@ def _last_spatial_module(model: torch.nn.Module, example: torch.Tensor) -> str:
     return finished[-1]
 
 
+def _in_this_thread(hook: Callable) -> Callable:
+    """``hook`` acting only on forward passes run by the calling thread, so other threads' inference is untouched."""
+    owner = threading.get_ident()
+
+    def guarded(module: torch.nn.Module, inputs: object, output: object) -> None:
+        if threading.get_ident() == owner:
+            hook(module, inputs, output)
+
+    return guarded
+
+
 @contextlib.contextmanager
 def _hooked(model: torch.nn.Module, layer: str) -> Iterator[tuple[object, list]]:
     """A MONAI ``ModelWithHooks`` for ``layer`` and a list receiving the model's logits; hooks removed on exit."""
@@ -99,11 +114,12 @@ def _hooked(model: torch.nn.Module, layer: str) -> Iterator[tuple[object, list]]
     frozen = [parameter for parameter in model.parameters() if parameter.requires_grad]
     for parameter in frozen:
         parameter.requires_grad_(False)
-    handles = [
-        modules[layer].register_forward_hook(start_graph_here),
-        modules[layer].register_forward_hook(wrapped.forward_hook(layer)),
-        model.register_forward_hook(lambda _module, _inputs, output: logits.append(output.detach())),
+    hooks = [
+        (modules[layer], start_graph_here),
+        (modules[layer], wrapped.forward_hook(layer)),
+        (model, lambda _module, _inputs, output: logits.append(output.detach())),
     ]
+    handles = [module.register_forward_hook(_in_this_thread(hook)) for module, hook in hooks]
     try:
         yield wrapped, logits
     finally:
@@ -140,7 +156,7 @@ def class_activation_map(
     from monai.visualize import GradCAM, GradCAMpp
 
     cam_class = {"gradcam": GradCAM, "gradcampp": GradCAMpp}[method]
-    with _hooked(model, layer) as (wrapped, logits), torch.enable_grad():
+    with _hooks_lock, _hooked(model, layer) as (wrapped, logits), torch.enable_grad():
         cam = cam_class(nn_module=wrapped, target_layers=layer, postprocessing=lambda m: m)
         try:
             cam_map = cam(x.detach(), class_idx=target)

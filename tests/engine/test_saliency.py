@@ -123,6 +123,33 @@ def test_explaining_leaves_the_model_as_it_was(pneumonia):
         model.eval()
 
 
+def test_grad_cam_leaves_inference_in_other_threads_alone(pneumonia):
+    torch = pytest.importorskip("torch")
+    model, images, _ = pneumonia
+    errors, stop = [], threading.Event()
+    batch = torch.from_numpy(images[:8, None])
+
+    def infer():
+        while not stop.is_set():
+            try:
+                with torch.inference_mode():
+                    model(batch)
+            except RuntimeError as error:
+                errors.append(error)
+                return
+
+    worker = threading.Thread(target=infer)
+    worker.start()
+    try:
+        maps = [explain(model, images[0], "gradcam") for _ in range(20)]
+    finally:
+        stop.set()
+        worker.join()
+    assert not errors
+    assert all(np.array_equal(maps[0].values, other.values) for other in maps)
+    assert len({other.probability for other in maps}) == 1
+
+
 def test_bad_requests_are_refused_with_a_reason(pneumonia):
     model, images, _ = pneumonia
     with pytest.raises(ModelError, match="unknown saliency method"):

@@ -1,0 +1,98 @@
+"""Milliseconds per saliency map for every method, on one 28x28 image and a ResNet-18 (3x3 stem), on the CPU.
+
+References in the same run: one plain forward pass under ``torch.inference_mode()`` (the floor any map costs)
+and MONAI's own ``GradCAM`` used the plain way (hooks left on a copy of the model, a full backward pass), so the
+ratios show what the engine's Grad-CAM saves. Goal: Grad-CAM under 30 ms. The network is the shipped bundle's
+when ``--model`` names one, else a freshly initialised one of the same shape (timing does not depend on the
+weights). The faithfulness score (deletion curve against five random maps) is timed too.
+
+    python benchmarks/saliency_timing.py [--model NAME|DIR] [--threads N] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import statistics
+import time
+
+import numpy as np
+
+REPEATS = {"gradcam": 50, "gradcampp": 50, "occlusion": 5, "integrated_gradients": 10, "lime": 3, "kernel_shap": 3}
+
+
+def _median_ms(run, repeats: int, warmup: int = 2) -> float:
+    for _ in range(warmup):
+        run()
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        run()
+        times.append(1000 * (time.perf_counter() - started))
+    return round(statistics.median(times), 2)
+
+
+def _network(model: str | None):
+    if model:
+        from medstation.engine.classifier import load_classifier
+
+        return load_classifier(model, "cpu").network, model
+    import torch
+
+    from medstation.engine.classifier_networks import build_network, default_network_spec
+
+    torch.manual_seed(0)
+    return build_network(default_network_spec("resnet18"), 2, 1, 2).eval(), "resnet18 3x3 stem (initialised)"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", help="bundle name or folder; default: an initialised ResNet-18")
+    parser.add_argument("--threads", type=int, help="torch intra-op threads (default: torch's own)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    args = parser.parse_args(argv)
+
+    import torch
+    from monai.visualize import GradCAM
+
+    from medstation.engine.saliency import METHODS, explain
+    from medstation.engine.saliency_checks import faithfulness
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    network, name = _network(args.model)
+    image = np.random.default_rng(0).random((28, 28), dtype=np.float32)
+    x = torch.from_numpy(image)[None, None]
+    results: dict[str, float] = {}
+    with torch.inference_mode():
+        results["forward_pass"] = _median_ms(lambda: network(x), 50)
+    plain = GradCAM(copy.deepcopy(network).eval(), "layer4")
+    results["monai_gradcam_plain"] = _median_ms(lambda: plain(x.clone().requires_grad_(True), class_idx=1), 50)
+    for method in METHODS:
+        results[method] = _median_ms(lambda method=method: explain(network, image, method, target=1), REPEATS[method])
+    saliency = explain(network, image, "gradcam", target=1)
+    results["faithfulness"] = _median_ms(lambda: faithfulness(network, image, saliency), 5)
+    report = {
+        "model": name,
+        "threads": torch.get_num_threads(),
+        "ms": results,
+        "ratios": {
+            "gradcam_vs_forward": round(results["gradcam"] / results["forward_pass"], 2),
+            "monai_plain_vs_gradcam": round(results["monai_gradcam_plain"] / results["gradcam"], 2),
+        },
+        "goal_gradcam_under_30ms": results["gradcam"] < 30,
+    }
+    if args.json:
+        print(json.dumps(report))
+    else:
+        print(f"model: {name}, {report['threads']} threads, median ms per map on one 28x28 image")
+        for key, value in results.items():
+            print(f"  {key:22s} {value:9.2f}")
+        for key, value in report["ratios"].items():
+            print(f"  {key:22s} {value:9.2f}x")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
