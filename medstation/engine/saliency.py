@@ -92,7 +92,7 @@ def network_input(
         ``(H, W)`` the network runs at; ``None`` keeps the image's own size.
     """
     torch = load_torch()
-    tensor = torch.as_tensor(np.asarray(image) if not isinstance(image, torch.Tensor) else image)
+    tensor = image if isinstance(image, torch.Tensor) else torch.from_numpy(np.ascontiguousarray(image))
     if tensor.ndim not in (2, 3):
         raise GeometryError(f"saliency maps need a 2D image [j, i] or [C, j, i]; got shape {tuple(tensor.shape)}")
     batch = tensor.detach().float().reshape(1, -1, *tensor.shape[-2:])
