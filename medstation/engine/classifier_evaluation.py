@@ -27,6 +27,7 @@ from medstation.engine.metrics import (
     roc_auc,
     subgroup_metrics,
 )
+from medstation.errors import ModelError, UnreadableInput
 
 BOOTSTRAP_RESAMPLES = 1000
 
@@ -117,6 +118,26 @@ def majority_baseline(data_labels: np.ndarray, reference_labels: np.ndarray, pos
     return binary_metrics(positive, np.full(positive.size, prevalence), 0.5)
 
 
+def model_label_indices(
+    data_names: tuple[str, ...], indices: np.ndarray, model_labels: tuple[str, ...], source: str
+) -> np.ndarray:
+    """Class indices of the data translated to the model's label order.
+
+    Named classes (a labels CSV, or names given for an ``.npz``) are matched by name; unnamed ones (an ``.npz``
+    whose classes are numbered) are taken to be in the model's order.
+    """
+    unnamed = data_names == tuple(str(index) for index in range(len(data_names)))
+    if unnamed and len(data_names) == len(model_labels):
+        return np.asarray(indices)
+    unknown = sorted(set(data_names) - set(model_labels))
+    if unknown:
+        raise ModelError(
+            f"{source}: classes {', '.join(unknown)} are not among the model's labels ({', '.join(model_labels)})"
+        )
+    order = np.array([model_labels.index(name) for name in data_names])
+    return order[np.asarray(indices)]
+
+
 def evaluate_classifier(
     classifier,
     data,
@@ -133,14 +154,9 @@ def evaluate_classifier(
     ``plots`` (paths of the ROC and reliability PNGs, when ``plots_dir`` is given and there are two labels).
     """
     from medstation.engine.classifier_inputs import prepare_batch
-    from medstation.errors import ModelError, UnreadableInput
 
-    if len(data.label_names) != len(classifier.labels):
-        raise ModelError(
-            f"{data.source}: {len(data.label_names)} classes, but {classifier.name} predicts "
-            f"{len(classifier.labels)} ({', '.join(classifier.labels)})"
-        )
     chosen = data.split(split)
+    true_labels = model_label_indices(data.label_names, chosen.labels, classifier.labels, str(data.source))
     groups = None
     if subgroup is not None:
         if subgroup not in chosen.groups:
@@ -158,7 +174,7 @@ def evaluate_classifier(
     binary = probabilities.shape[1] == 2
     positive_index = classifier.labels.index(decision["positive_label"]) if "positive_label" in decision else 1
     threshold = float(decision.get("threshold", 0.5)) if binary else None
-    summary = summarise(chosen.labels, probabilities, positive_index, threshold or 0.5, groups if binary else None)
+    summary = summarise(true_labels, probabilities, positive_index, threshold or 0.5, groups if binary else None)
     metrics = dict(summary["metrics"])
     document: dict[str, Any] = {
         "model": classifier.name,
@@ -174,13 +190,14 @@ def evaluate_classifier(
         "baselines": {},
     }
     if binary and "train" in data.splits:
-        baseline = majority_baseline(chosen.labels, data.split("train").labels, positive_index)
+        train_labels = model_label_indices(data.label_names, data.split("train").labels, classifier.labels, "")
+        baseline = majority_baseline(true_labels, train_labels, positive_index)
         document["baselines"]["majority_class"] = {name: baseline[name] for name in SUMMARY_METRICS}
     if "subgroups" in summary:
         document["subgroups"] = {"column": subgroup, **summary["subgroups"]}
     if plots_dir is not None and binary:
         plots_dir.mkdir(parents=True, exist_ok=True)
-        positive = (chosen.labels == positive_index).astype(int)
+        positive = (true_labels == positive_index).astype(int)
         title = f"{classifier.name}, {split} split (n={len(chosen)})"
         document["plots"] = {
             "roc": str(save_roc_plot(positive, probabilities[:, positive_index], threshold,
