@@ -1,7 +1,7 @@
 """Superpixel segmentations of a 2D image, the features LIME and SHAP switch on and off.
 
-Written with numpy alone so the engine needs no image-processing library for them: a regular grid, and a
-SLIC-like clustering (Achanta et al. 2012) that moves the grid cells onto intensity edges. Centres only
+Written with numpy alone so the engine needs no image-processing library for them: a SLIC-like clustering
+(Achanta et al. 2012) that starts from a regular grid of cells and moves them onto intensity edges. Centres only
 compete for pixels within two grid intervals, as in SLIC; a pixel out of every centre's reach goes to the
 nearest one.
 """
@@ -11,30 +11,6 @@ from __future__ import annotations
 import numpy as np
 
 _OUT_OF_REACH = 1e6
-
-
-def grid_segments(shape: tuple[int, int], cell: int) -> np.ndarray:
-    """Label image of square cells.
-
-    Parameters
-    ----------
-    shape
-        ``(rows, columns)`` of the image, voxel ``[j, i]``.
-    cell
-        Side of a cell in pixels; cells on the last row and column may be smaller.
-
-    Returns
-    -------
-    numpy.ndarray
-        int64 labels ``0 .. n - 1`` of shape ``shape``, numbered row by row.
-    """
-    if cell < 1:
-        raise ValueError(f"a grid cell must be at least one pixel wide, got {cell}")
-    rows, columns = shape
-    row_cell = np.arange(rows) // cell
-    column_cell = np.arange(columns) // cell
-    per_row = int(column_cell[-1]) + 1
-    return (row_cell[:, None] * per_row + column_cell[None, :]).astype(np.int64)
 
 
 def slic_segments(image: np.ndarray, n_segments: int = 49, compactness: float = 0.1, iterations: int = 8) -> np.ndarray:
