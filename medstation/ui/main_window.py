@@ -9,7 +9,9 @@ from PySide6.QtCore import QEvent, QObject, Qt, QTimer, QUrl
 from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox, QWidget
 
+from medstation.core.layers import OverlayLayer
 from medstation.engine.device import ENV_VARIABLE
+from medstation.engine.image_analysis import ImageAnalysis
 from medstation.errors import MedStationError
 from medstation.io.database import StudyDatabase
 from medstation.io.open_study import OpenedStudy
@@ -18,6 +20,7 @@ from medstation.ui.dialogs.about import AboutDialog
 from medstation.ui.dialogs.preferences import PreferencesDialog
 from medstation.ui.dialogs.shortcuts import ShortcutsDialog
 from medstation.ui.jobs import Job, JobRunner
+from medstation.ui.panels.ai_panel import AIPanel, saliency_volume
 from medstation.ui.panels.jobs_panel import JobsPanel
 from medstation.ui.panels.placeholder import placeholder_panel
 from medstation.ui.panels.study_browser import StudyBrowser
@@ -28,10 +31,6 @@ from medstation.ui.viewer.viewer_widget import ViewerWidget
 log = logging.getLogger(__name__)
 
 VOLUME_FILE_FILTER = "Images (*.dcm *.nii *.nii.gz *.nrrd *.nhdr *.mha *.mhd);;All files (*)"
-AI_PANEL_TEXT = (
-    "Classifier results with saliency overlays, their calibration and the model card will be shown here. "
-    "No model bundle is installed in this version."
-)
 TIMELINE_TEXT = "A patient's measurements over time, with the forecast and its uncertainty, will be plotted here."
 
 
@@ -63,11 +62,14 @@ class MainWindow(QMainWindow):
         self.viewer.readout_changed.connect(self.readout.setText)
         self.study_browser.series_activated.connect(self.opener.open_series)
 
+        self.ai_panel = AIPanel(runner)
+        self.ai_panel.analysed.connect(self.show_analysis)
+        self.saliency_layer: OverlayLayer | None = None
         self.jobs_panel = JobsPanel(runner)
         area = Qt.DockWidgetArea
         self.docks = {
             "studies": self._add_dock("Study browser", self.study_browser, area.LeftDockWidgetArea),
-            "ai": self._add_dock("AI", placeholder_panel(AI_PANEL_TEXT), area.RightDockWidgetArea),
+            "ai": self._add_dock("AI", self.ai_panel, area.RightDockWidgetArea),
             "layers": self._add_dock("Layers", self.viewer.layers_panel, area.RightDockWidgetArea),
             "measurements": self._add_dock("Measurements", self.viewer.measurements_panel, area.RightDockWidgetArea),
             "timeline": self._add_dock("Timeline", placeholder_panel(TIMELINE_TEXT), area.BottomDockWidgetArea),
@@ -175,6 +177,7 @@ class MainWindow(QMainWindow):
             return None
 
         self.device_status.setText("Device: detecting…")
+        self.ai_panel.refresh_models()
         job = self.runner.submit("Start compute engine", warm_engine, self.settings.device)
         job.succeeded.connect(self._engine_ready)
         job.failed.connect(lambda error: self.device_status.setText("Device: unavailable"))
@@ -240,6 +243,8 @@ class MainWindow(QMainWindow):
     def show_study(self, opened: OpenedStudy) -> None:
         """Show a loaded volume in the viewer and list its study in the browser."""
         self.viewer.set_volume(opened.volume)
+        self.saliency_layer = None
+        self.ai_panel.set_volume(opened.volume)
         self.study_browser.refresh()
         info = opened.volume.info
         name = info.series_description or opened.source.name
@@ -248,6 +253,18 @@ class MainWindow(QMainWindow):
             f"Opened {name}: {'x'.join(map(str, opened.volume.array.shape))}, orientation {opened.volume.orientation}",
             10_000,
         )
+
+    def show_analysis(self, analysis: ImageAnalysis) -> None:
+        """Put the analysis' saliency map over the image (replacing the previous one) and raise the layers."""
+        if analysis.explanation is None or self.viewer.state is None:
+            return
+        if self.saliency_layer is not None and self.saliency_layer in self.viewer.state.layers:
+            self.viewer.state.remove_layer(self.saliency_layer)
+        explanation = analysis.explanation
+        self.saliency_layer = OverlayLayer(
+            f"{explanation.saliency.label}: {explanation.label}", saliency_volume(analysis), kind="heat", opacity=0.5
+        )
+        self.viewer.add_overlay(self.saliency_layer)
 
     # dialogs and view --------------------------------------------------------------------------------
     def show_preferences(self) -> None:
