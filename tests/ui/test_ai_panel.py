@@ -60,7 +60,7 @@ def test_panel_classifies_the_open_image_and_overlays_the_map(make_window, qtbot
     assert "deletion AUC" in panel.faithfulness.text()
     (layer,) = window.viewer.state.layers
     assert layer.data.shape == volume.array.shape
-    assert 0.0 <= layer.data.min() and layer.data.max() <= 1.0
+    assert layer.data.min() >= 0.0 and layer.data.max() <= 1.0
     second = panel.run()
     qtbot.waitUntil(lambda: second.state.finished, timeout=120_000)
     assert len(window.viewer.state.layers) == 1, "a new map replaces the previous one"
