@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QApplication
 from medstation import __version__
 from medstation.errors import UnreadableInput
 from medstation.logs import setup_logging
+from medstation.resources import resource_path
 from medstation.ui.jobs import JobRunner
 from medstation.ui.main_window import MainWindow
 from medstation.ui.settings import APPLICATION, ORGANIZATION, Settings
@@ -58,8 +59,14 @@ def quit_on_signals(app: QApplication, window: MainWindow) -> QTimer:
     return timer
 
 
+def sample_study() -> Path | None:
+    """The bundled sample study (PneumoniaMNIST test images as DICOM), where this installation has it."""
+    folder = resource_path("sample")
+    return folder if folder.is_dir() else None
+
+
 def run_workstation(path: str | None = None) -> int:
-    """Open the main window (with PATH when given) and run until the user quits; returns the exit code."""
+    """Open the main window on PATH (else the bundled sample study); run until the user quits; return the exit code."""
     if path is not None and not Path(path).exists():
         raise UnreadableInput(f"{path}: no such file or folder")
     log_file = setup_logging()
@@ -69,8 +76,9 @@ def run_workstation(path: str | None = None) -> int:
     window.show()
     signal_timer = quit_on_signals(app, window)
     log.info("MedStation %s started; log at %s", __version__, log_file)
-    if path is not None:
-        window.opener.open_path(path)
+    study = path if path is not None else sample_study()
+    if study is not None:
+        window.opener.open_path(study)
     code = app.exec()
     signal_timer.stop()
     close_window(app, window)
