@@ -27,6 +27,7 @@ _SCREEN_RIGHT_DOWN = {
 }
 _LPS_AXIS_OF_LETTER = {"L": 0, "R": 0, "P": 1, "A": 1, "S": 2, "I": 2}
 _LETTERS = (("L", "R"), ("P", "A"), ("S", "I"))
+_OPPOSITE_LETTER = str.maketrans("APLRHF", "PARLFH")
 OBLIQUE_LETTER_COSINE = 0.17
 """A direction gets a second (third) letter when it leans more than about 10 degrees toward that axis."""
 _GEOMETRY_TOLERANCE = 1e-3
@@ -44,6 +45,17 @@ def direction_label(direction: np.ndarray) -> str:
     order = np.argsort(-np.abs(unit), kind="stable")
     letters = [_LETTERS[axis][0 if unit[axis] > 0 else 1] for axis in order if abs(unit[axis]) >= OBLIQUE_LETTER_COSINE]
     return "".join(letters)
+
+
+def opposite_direction(letters: str) -> str:
+    """The PatientOrientation letters of the opposite direction, letter by letter: ``"AL"`` -> ``"PR"``.
+
+    Parameters
+    ----------
+    letters
+        Letters from A, P, L, R, H, F (anterior, posterior, left, right, head, foot).
+    """
+    return letters.translate(_OPPOSITE_LETTER)
 
 
 @dataclass(frozen=True)
@@ -84,6 +96,32 @@ class DisplayPlane:
             "right": direction_label(self.screen_x),
             "top": direction_label(-self.screen_y),
             "bottom": direction_label(self.screen_y),
+        }
+
+    def stored_image_labels(self, patient_orientation: tuple[str, str]) -> dict[str, str]:
+        """Edge letters from an image's PatientOrientation (for images without patient geometry).
+
+        The row direction (first value) runs along increasing column index ``i``, the column direction
+        (second value) along increasing row index ``j``; both ends of a screen axis along which neither runs
+        (the stack axis ``k``) get ``"?"``.
+
+        Parameters
+        ----------
+        patient_orientation
+            ``(row direction, column direction)``, e.g. ``("L", "F")``.
+        """
+        along = {0: patient_orientation[0], 1: patient_orientation[1]}
+        right = along.get(self.column_axis)
+        down = along.get(self.row_axis)
+        if right is not None and self.column_flipped:
+            right = opposite_direction(right)
+        if down is not None and self.row_flipped:
+            down = opposite_direction(down)
+        return {
+            "left": "?" if right is None else opposite_direction(right),
+            "right": "?" if right is None else right,
+            "top": "?" if down is None else opposite_direction(down),
+            "bottom": "?" if down is None else down,
         }
 
     @property

@@ -18,8 +18,6 @@ from medstation.core.volume import Volume
 from medstation.core.window_level import CT_PRESETS, Window, auto_window, default_window
 
 MIN_ZOOM, MAX_ZOOM = 0.1, 40.0
-NO_GEOMETRY_WARNING = "no patient geometry"
-"""Start of the loader's warning for images without ImagePositionPatient / ImageOrientationPatient."""
 DEFAULT_MIP_THICKNESS_MM = 20.0
 
 
@@ -65,10 +63,19 @@ class ViewState:
         self.active_view_changed = Event()
 
     # data ------------------------------------------------------------------------------------------
-    @property
-    def orientation_known(self) -> bool:
-        """False when the loader found no patient geometry: its affine is nominal and edge letters would lie."""
-        return not any(warning.startswith(NO_GEOMETRY_WARNING) for warning in self.volume.warnings)
+    def edge_labels(self, view: str) -> dict[str, str]:
+        """Orientation letters of ``view``'s ``left``, ``right``, ``top`` and ``bottom`` edges.
+
+        They come from the affine; for an image without patient geometry (nominal affine, drawn as stored)
+        from its PatientOrientation, and ``"?"`` where neither tells.
+        """
+        plane = self.planes[view]
+        if self.volume.has_patient_geometry:
+            return plane.labels
+        orientation = self.volume.info.patient_orientation
+        if orientation is None:
+            return dict.fromkeys(("left", "right", "top", "bottom"), "?")
+        return plane.stored_image_labels(orientation)
 
     @property
     def array(self) -> np.ndarray:

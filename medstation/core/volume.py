@@ -44,6 +44,9 @@ class VolumeInfo:
     modality: str = ""
     photometric: str = ""
     window_presets: list[WindowPreset] = field(default_factory=list)
+    patient_orientation: tuple[str, str] | None = None
+    """PatientOrientation of a 2-D image: the patient directions of its rows (increasing column index) and of
+    its columns (increasing row index), each from the letters A, P, L, R, H, F (e.g. ``("A", "FR")``)."""
 
     @property
     def invert_display(self) -> bool:
@@ -70,6 +73,9 @@ class Volume:
         positions are not exactly on the affine's regular grid (irregular spacing).
     is_rgb
         True when the last axis of ``array`` holds colour samples instead of columns.
+    has_patient_geometry
+        False when the images had no position or orientation in the patient: ``affine`` is then nominal
+        (i, j, k along L, P, S from the origin), and says nothing about where the patient is.
     """
 
     array: np.ndarray
@@ -78,6 +84,7 @@ class Volume:
     warnings: list[str] = field(default_factory=list)
     slice_positions: np.ndarray | None = None
     is_rgb: bool = False
+    has_patient_geometry: bool = True
 
     def __post_init__(self) -> None:
         self.affine = np.asarray(self.affine, dtype=np.float64)

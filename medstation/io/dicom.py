@@ -99,6 +99,7 @@ def load_series(
         warnings=[*series.warnings, *layout.warnings, *_content_warnings(series)],
         slice_positions=layout.slice_positions,
         is_rgb=is_rgb,
+        has_patient_geometry=layout.has_geometry,
     )
 
 
@@ -197,6 +198,7 @@ def volume_info(series: SeriesRecord) -> VolumeInfo:
         modality=identity.modality,
         photometric=first.photometric,
         window_presets=[WindowPreset(center, width, name) for center, width, name in first.window_presets],
+        patient_orientation=first.patient_orientation,
     )
 
 

@@ -31,12 +31,15 @@ class StackLayout:
         4x4 voxel ``(i, j, k)`` to LPS (mm) matrix; sheared when the slices are tilted.
     slice_positions
         ``(n_k, 3)`` LPS positions (mm) of every slice when they are off the affine's regular grid, else None.
+    has_geometry
+        False when the images have no ImagePositionPatient / ImageOrientationPatient and the affine is nominal.
     """
 
     frames: list[list[FrameRecord]]
     affine: np.ndarray
     slice_positions: np.ndarray | None = None
     warnings: list[str] = field(default_factory=list)
+    has_geometry: bool = True
 
     @property
     def is_mosaic(self) -> bool:
@@ -95,6 +98,7 @@ def _arrange_without_geometry(frames: Sequence[FrameRecord]) -> StackLayout:
         warnings=[
             "no patient geometry (ImagePositionPatient / ImageOrientationPatient): LPS positions are nominal"
         ],
+        has_geometry=False,
     )
 
 

@@ -30,6 +30,7 @@ from medstation.io.dicom_values import (
     checked_position,
     checked_rescale,
     checked_spacing,
+    patient_orientation,
     slice_step,
 )
 from medstation.io.mosaic import MosaicLayout, mosaic_layout
@@ -76,6 +77,8 @@ class FrameRecord:
         Row and column direction cosines (6 numbers, LPS), as ImageOrientationPatient.
     pixel_spacing
         ``(row spacing, column spacing)`` in mm: the distance between rows (sj) and between columns (si).
+    patient_orientation
+        PatientOrientation: the patient directions of the rows and of the columns (e.g. ``("A", "F")``), or None.
     """
 
     path: Path
@@ -98,6 +101,7 @@ class FrameRecord:
     gantry_tilt: float
     slice_thickness: float
     window_presets: list[tuple[float, float, str]] = field(default_factory=list)
+    patient_orientation: tuple[str, str] | None = None
     mosaic: MosaicLayout | None = None
     stored_pixels: StoredPixels | None = None
 
@@ -297,6 +301,7 @@ def _frame_records(path: Path, dataset) -> list[FrameRecord]:
         "gantry_tilt": float(dataset.get("GantryDetectorTilt", 0) or 0),
         "slice_thickness": _slice_thickness(dataset),
         "window_presets": _window_presets(dataset),
+        "patient_orientation": patient_orientation(dataset.get("PatientOrientation")),
         "stored_pixels": locate_stored_pixels(dataset, dataset.get_item("PixelData")),
     }
     if "PerFrameFunctionalGroupsSequence" in dataset:

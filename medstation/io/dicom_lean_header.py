@@ -55,6 +55,7 @@ _WANTED: dict[int, tuple[str, str, bool]] = {
     0x00200011: ("SeriesNumber", "IS", False),
     0x00200012: ("AcquisitionNumber", "IS", False),
     0x00200013: ("InstanceNumber", "IS", False),
+    0x00200020: ("PatientOrientation", "CS", True),
     0x00200032: ("ImagePositionPatient", "DS", True),
     0x00200037: ("ImageOrientationPatient", "DS", True),
     0x00200100: ("TemporalPositionIdentifier", "IS", False),

@@ -49,4 +49,5 @@ def load_slice(series: SeriesRecord, k: int | None = None) -> Volume:
     else:
         affine[:3, 3] += k * affine[:3, 2]
     warnings = [*series.warnings, *layout.warnings]
-    return Volume(array=voxels, affine=affine, info=volume_info(series), warnings=warnings, is_rgb=is_rgb)
+    return Volume(array=voxels, affine=affine, info=volume_info(series), warnings=warnings, is_rgb=is_rgb,
+                  has_patient_geometry=layout.has_geometry)

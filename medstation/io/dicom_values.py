@@ -17,6 +17,7 @@ _MIN_NORM = 1e-6
 _MIN_SINE = 1e-3  # row and column directions closer than ~0.06 degrees are taken as parallel
 _FLOAT32_MAX = float(np.finfo(np.float32).max)
 _MAX_MM = 1e6  # a kilometre: no patient coordinate or pixel size comes near it
+_ORIENTATION_AXES = {"A": 0, "P": 0, "L": 1, "R": 1, "H": 2, "F": 2}
 
 
 class ImpossibleValue(ValueError):
@@ -72,3 +73,24 @@ def slice_step(value: object) -> float:
     except (TypeError, ValueError):
         return 0.0
     return step if math.isfinite(step) and step > 0 else 0.0
+
+
+def patient_orientation(value: object) -> tuple[str, str] | None:
+    """PatientOrientation as ``(row direction, column direction)``, e.g. ``("A", "F")``; None when unusable.
+
+    Each of the two values is one to three of the letters A, P, L, R, H, F, at most one per patient axis. The
+    value only labels a picture, so an absent or malformed one gives None rather than making the image unreadable.
+    """
+    if value is None or isinstance(value, (str, bytes)):
+        return None
+    try:
+        directions = tuple(str(item).strip().upper() for item in value)
+    except TypeError:
+        return None
+    if len(directions) != 2:
+        return None
+    for direction in directions:
+        axes = [_ORIENTATION_AXES.get(letter) for letter in direction]
+        if not axes or None in axes or len(set(axes)) != len(axes):
+            return None
+    return directions

@@ -14,6 +14,7 @@ from medstation.core.reslice import (
     display_plane,
     extract_slice,
     maximum_intensity_projection,
+    opposite_direction,
     slab_slices,
 )
 from medstation.core.volume import Volume
@@ -166,3 +167,31 @@ def test_oblique_ct_pitch_labels_and_pixels():
     for view in VIEWS:
         assert_screen_follows_patient(volume, view)
         assert_marker_drawn_on_patient_side(volume, view)
+
+
+@pytest.mark.parametrize("letters, opposite", [("A", "P"), ("P", "A"), ("L", "R"), ("R", "L"), ("H", "F"),
+                                               ("F", "H"), ("AL", "PR"), ("FRP", "HLA"), ("", "")])
+def test_opposite_direction_swaps_each_letter(letters, opposite):
+    assert opposite_direction(letters) == opposite
+    assert opposite_direction(opposite) == letters
+
+
+NOMINAL = np.diag([0.2, 0.3, 1.0, 1.0])
+"""The affine given to images without patient geometry: i along +x, j along +y, k along +z from the origin."""
+
+
+def test_stored_image_labels_follow_patient_orientation_on_the_unflipped_plane():
+    axial = display_plane(NOMINAL, (1, 30, 40), "axial")
+    assert (axial.column_axis, axial.row_axis, axial.column_flipped, axial.row_flipped) == (0, 1, False, False)
+    assert axial.stored_image_labels(("L", "F")) == {"left": "R", "right": "L", "top": "H", "bottom": "F"}
+    assert axial.stored_image_labels(("AL", "FR")) == {"left": "PR", "right": "AL", "top": "HL", "bottom": "FR"}
+
+
+def test_stored_image_labels_are_unknown_across_the_stack_and_reversed_when_flipped():
+    coronal = display_plane(NOMINAL, (3, 30, 40), "coronal")  # columns along i, rows along k (flipped)
+    assert coronal.stored_image_labels(("A", "F")) == {"left": "P", "right": "A", "top": "?", "bottom": "?"}
+    sagittal = display_plane(NOMINAL, (3, 30, 40), "sagittal")  # columns along j
+    assert sagittal.stored_image_labels(("A", "F")) == {"left": "H", "right": "F", "top": "?", "bottom": "?"}
+    mirrored = display_plane(np.diag([-0.2, 0.3, 1.0, 1.0]), (1, 30, 40), "axial")
+    assert mirrored.column_flipped
+    assert mirrored.stored_image_labels(("A", "F")) == {"left": "A", "right": "P", "top": "H", "bottom": "F"}

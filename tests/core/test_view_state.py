@@ -97,3 +97,13 @@ def test_mip_and_active_view_events():
     state.set_active_view("coronal")
     state.set_active_view("coronal")
     assert seen == ["mip_changed", "active_view_changed"]
+
+
+def test_edge_labels_come_from_the_affine_then_patient_orientation_then_question_marks():
+    volume = Volume(np.zeros((1, 30, 40), dtype=np.int16), np.diag([0.2, 0.2, 1.0, 1.0]),
+                    VolumeInfo(modality="DX", patient_orientation=("A", "F")))
+    assert ViewState(volume).edge_labels("axial") == {"left": "R", "right": "L", "top": "A", "bottom": "P"}
+    volume.has_patient_geometry = False
+    assert ViewState(volume).edge_labels("axial") == {"left": "P", "right": "A", "top": "H", "bottom": "F"}
+    volume.info.patient_orientation = None
+    assert ViewState(volume).edge_labels("axial") == dict.fromkeys(("left", "right", "top", "bottom"), "?")

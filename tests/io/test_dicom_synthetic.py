@@ -110,6 +110,7 @@ def test_slices_are_sorted_by_position_and_rescaled_to_int16(tmp_path):
     assert volume.warnings == []
     assert volume.info.window_presets[0].center == 40 and volume.info.window_presets[0].width == 400
     assert volume.info.patient_name == "Test^Patient" and volume.info.modality == "CT"
+    assert volume.has_patient_geometry and volume.info.patient_orientation is None
 
 
 def test_repeated_positions_make_a_time_axis_in_acquisition_order(tmp_path):

@@ -13,6 +13,7 @@ from medstation.io.dicom_values import (
     checked_position,
     checked_rescale,
     checked_spacing,
+    patient_orientation,
     slice_step,
 )
 
@@ -55,3 +56,19 @@ def test_absent_or_zero_rescale_takes_the_default():
 def test_slice_step_is_zero_unless_a_positive_number(value, expected):
     step = slice_step(value)
     assert step == expected and math.isfinite(step)
+
+
+@pytest.mark.parametrize("value, expected", [
+    (["A", "F"], ("A", "F")),
+    (("l", " fr "), ("L", "FR")),
+    (["AL", "HP"], ("AL", "HP")),
+    (["RHA", "F"], ("RHA", "F")),
+])
+def test_patient_orientation_reads_two_directions_of_patient_letters(value, expected):
+    assert patient_orientation(value) == expected
+
+
+@pytest.mark.parametrize("value", [None, "", "A", ["A"], ["A", "F", "L"], ["A", ""], ["X", "F"], ["AP", "F"],
+                                   ["LL", "F"], 3])
+def test_unusable_patient_orientation_gives_none(value):
+    assert patient_orientation(value) is None

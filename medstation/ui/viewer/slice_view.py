@@ -219,7 +219,7 @@ class SliceView(QWidget):
             "top_right": self._series_text,
             "bottom_left": slice_text,
             "bottom_right": annotations.window_text(state, self.view),
-            **(self.plane.labels if state.orientation_known else dict.fromkeys(self.edge_labels, "?")),
+            **state.edge_labels(self.view),
         }
         room = max(60, self.width() // 2 - 28)
         key = (room, self.readout, tuple(texts.values()))

@@ -243,6 +243,7 @@ def test_cine_advances_and_wraps(make_viewer, qtbot):
 
 def test_images_without_patient_geometry_get_no_orientation_letters(make_viewer):
     volume = marker_volume(np.diag([0.2, 0.2, 1.0, 1.0]), shape=(1, 64, 48))
+    volume.has_patient_geometry = False
     volume.warnings.append("no patient geometry (ImagePositionPatient / ImageOrientationPatient): LPS positions "
                            "are nominal")
     viewer = make_viewer(volume, layout=None)
