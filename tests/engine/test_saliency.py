@@ -30,7 +30,7 @@ SLOW_METHODS = ("occlusion", "lime", "kernel_shap")
 # the mean over six images about 0.1: 0.5 is five such SDs above chance and far below a failing method.
 SANITY_THRESHOLD = 0.5
 SANITY_IMAGES = 6
-DELETION_IMAGES = 24
+DELETION_IMAGES = 48
 
 
 @pytest.fixture(scope="module")
@@ -165,9 +165,9 @@ def test_bad_requests_are_refused_with_a_reason(pneumonia):
 def test_grad_cam_deletes_the_class_faster_than_random_maps(pneumonia):
     model, images, _ = pneumonia
     scores = [faithfulness(model, image, explain(model, image, "gradcam")) for image in images[:DELETION_IMAGES]]
-    deletion = np.mean([score.deletion_auc for score in scores])
-    random = np.mean([score.random_auc for score in scores])
-    assert deletion < random
+    gains = np.array([score.random_auc - score.deletion_auc for score in scores])
+    assert gains.mean() > 2 * gains.std() / np.sqrt(len(gains))
+    assert np.mean(gains > 0) > 0.5
     assert np.mean([score.relative for score in scores]) > 0
     first = scores[0]
     assert first.fractions[0] == 0 and first.fractions[-1] == 1 and len(first.probabilities) == len(first.fractions)
