@@ -20,6 +20,7 @@ BATCH = 64
 IG_STEPS = 32
 SURROGATE_SAMPLES = 256
 SUPERPIXELS = 49
+LIME_RIDGE = 1.0
 
 
 class ModelCalls:
@@ -131,7 +132,8 @@ def surrogate(
     """LIME or Kernel SHAP on superpixels: a linear surrogate fitted to the model on random superpixel subsets.
 
     Superpixels that are switched off take the image mean. The sampling is seeded, so the same image gives the
-    same map.
+    same map. LIME's surrogate is ridge regression (alpha 1, the ``lime`` package's default): Captum's default,
+    a Lasso with alpha 0.01, drops every superpixel of a confident model and leaves an empty map.
 
     Returns
     -------
@@ -139,14 +141,15 @@ def surrogate(
         A signed map ``[H, W]``, each pixel carrying the weight of its superpixel for the target probability.
     """
     import torch
+    from captum._utils.models.linear_model import SkLearnRidge
     from captum.attr import KernelShap, Lime
 
-    explainer_class = {"lime": Lime, "kernel_shap": KernelShap}[method]
     calls = ModelCalls(model, 1 + math.ceil(SURROGATE_SAMPLES / BATCH), True, progress, cancel)
+    explainer = Lime(calls, SkLearnRidge(alpha=LIME_RIDGE)) if method == "lime" else KernelShap(calls)
     mask = superpixel_mask(x).expand(1, x.shape[1], *x.shape[-2:])
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        attribution = explainer_class(calls).attribute(
+        attribution = explainer.attribute(
             x,
             baselines=float(x.mean()),
             target=target,
