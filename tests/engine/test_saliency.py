@@ -110,6 +110,19 @@ def test_grad_cam_target_layer_is_the_last_stage_and_can_be_chosen(pneumonia):
         explain(model, images[0], "gradcam", layer="nowhere")
 
 
+@pytest.mark.parametrize("method", ["gradcam", "gradcampp"])
+def test_grad_cam_finds_densenets_last_feature_map(method):
+    torch = pytest.importorskip("torch")
+    from monai.networks.nets import DenseNet121
+
+    torch.manual_seed(0)
+    network = DenseNet121(spatial_dims=2, in_channels=1, out_channels=2, init_features=8, growth_rate=4).eval()
+    image = np.random.default_rng(0).random((40, 52), dtype=np.float32)
+    saliency = explain(network, image, method, target=1)
+    assert saliency.layer == "class_layers.relu"
+    assert saliency.values.shape == (40, 52) and saliency.values.min() >= 0.0 and saliency.values.max() <= 1.0
+
+
 def test_explaining_leaves_the_model_as_it_was(pneumonia):
     model, images, _ = pneumonia
     model.train()
