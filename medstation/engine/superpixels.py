@@ -1,16 +1,14 @@
 """Superpixel segmentations of a 2D image, the features LIME and SHAP switch on and off.
 
 Written with numpy alone so the engine needs no image-processing library for them: a SLIC-like clustering
-(Achanta et al. 2012) that starts from a regular grid of cells and moves them onto intensity edges. Centres only
-compete for pixels within two grid intervals, as in SLIC; a pixel out of every centre's reach goes to the
-nearest one.
+(Achanta et al. 2012) that starts from a regular grid of cells and moves them onto intensity edges. As in SLIC,
+each centre only competes for the pixels within two grid intervals of it, so the cost grows with the number of
+pixels alone; a pixel out of every centre's reach keeps its previous label.
 """
 
 from __future__ import annotations
 
 import numpy as np
-
-_OUT_OF_REACH = 1e6
 
 
 def slic_segments(image: np.ndarray, n_segments: int = 49, compactness: float = 0.1, iterations: int = 8) -> np.ndarray:
@@ -40,23 +38,35 @@ def slic_segments(image: np.ndarray, n_segments: int = 49, compactness: float = 
     span = float(np.ptp(image))
     intensity = (image - image.min()) / span if span > 0 else np.zeros(image.shape)
     interval = max(1, round(np.sqrt(rows * columns / max(1, n_segments))))
-    centre_rows = np.arange(interval / 2, rows, interval)
-    centre_columns = np.arange(interval / 2, columns, interval)
-    cr, cc = (grid.ravel() for grid in np.meshgrid(centre_rows, centre_columns, indexing="ij"))
-    centres = np.stack([intensity[cr.astype(int), cc.astype(int)], cr, cc], axis=1)
     pixel_rows, pixel_columns = np.mgrid[0:rows, 0:columns]
-    pixels = np.stack([intensity.ravel(), pixel_rows.ravel(), pixel_columns.ravel()], axis=1).astype(np.float64)
-    spatial_weight = compactness / interval
-    labels = np.zeros(rows * columns, dtype=np.int64)
+    labels = (pixel_rows // interval) * (-(-columns // interval)) + pixel_columns // interval
+    centres = _centres(labels, intensity, pixel_rows, pixel_columns)
+    spatial_weight = (compactness / interval) ** 2
+    reach = 2 * interval
     for _ in range(iterations):
-        spatial = (pixels[None, :, 1] - centres[:, None, 1]) ** 2 + (pixels[None, :, 2] - centres[:, None, 2]) ** 2
-        distance = (pixels[None, :, 0] - centres[:, None, 0]) ** 2 + spatial_weight**2 * spatial
-        distance += (spatial > (2 * interval) ** 2) * _OUT_OF_REACH
-        labels = np.argmin(distance, axis=0)
-        counts = np.bincount(labels, minlength=len(centres))
-        used = counts > 0
-        for axis in range(3):
-            sums = np.bincount(labels, weights=pixels[:, axis], minlength=len(centres))
-            centres[used, axis] = sums[used] / counts[used]
+        best = np.full(image.shape, np.inf)
+        for label, (value, row, column) in enumerate(centres):
+            if np.isnan(value):
+                continue
+            window = (
+                slice(max(0, int(row) - reach), min(rows, int(row) + reach + 1)),
+                slice(max(0, int(column) - reach), min(columns, int(column) + reach + 1)),
+            )
+            spatial = (pixel_rows[window] - row) ** 2 + (pixel_columns[window] - column) ** 2
+            distance = (intensity[window] - value) ** 2 + spatial_weight * spatial
+            closer = distance < best[window]
+            best[window][closer] = distance[closer]
+            labels[window][closer] = label
+        centres = _centres(labels, intensity, pixel_rows, pixel_columns)
     _, contiguous = np.unique(labels, return_inverse=True)
     return contiguous.reshape(rows, columns).astype(np.int64)
+
+
+def _centres(labels: np.ndarray, intensity: np.ndarray, rows: np.ndarray, columns: np.ndarray) -> np.ndarray:
+    """Mean (intensity, row, column) of each label ``[n, 3]``; NaN for a label no pixel has."""
+    counts = np.bincount(labels.ravel())
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.stack(
+            [np.bincount(labels.ravel(), weights=values.ravel()) / counts for values in (intensity, rows, columns)],
+            axis=1,
+        )
