@@ -90,11 +90,15 @@ def classifier_card(name: str, metadata: dict[str, Any]) -> str:
     """The model card: what the model does, its data, how it was trained, its metrics per split, its limits."""
     data, training, spec = metadata["training_data"], metadata["training"], metadata["input"]
     size = "x".join(map(str, spec["spatial_size"]))
+    intensity = ", ".join(f"{key} {value:g}" for key, value in spec["intensity"].items() if key != "method")
     lines = [
         f"# {name}",
         "",
         f"{metadata['description']}: {spec['spatial_dims']}-D images of {spec['channels']} channel(s), "
-        f"resized to {size}, intensity normalisation `{spec['intensity']['method']}`.",
+        f"resized to {size}, intensity normalisation `{spec['intensity']['method']}`"
+        + (f" ({intensity})" if intensity else "")
+        + (f"; modalities {', '.join(spec['modalities'])}" if spec.get("modalities") else "")
+        + ".",
         "",
         "## Data",
         "",
