@@ -98,7 +98,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--window", type=float)
     p.add_argument("--level", type=float)
     p.add_argument("--overlay", choices=["saliency"])
-    p.add_argument("--model")
+    p.add_argument("--model", metavar="NAME|DIR", help="classifier bundle for --overlay saliency")
+    p.add_argument(
+        "--method",
+        default="gradcam",
+        help="saliency method for --overlay saliency: gradcam (default), gradcampp, occlusion, "
+        "integrated_gradients, lime or kernel_shap",
+    )
 
     p = sub.add_parser("import", help="add a folder to the local study database (files stay where they are)")
     p.add_argument("path")

@@ -4,22 +4,41 @@ from __future__ import annotations
 
 import argparse
 
-from medstation.errors import NotAvailableYet
+from medstation.errors import MedStationError
+
+
+def _saliency_layer(volume, model: str, method: str):
+    """The bundle's saliency map of ``volume`` as an overlay layer; its caption names the method and label."""
+    import numpy as np
+
+    from medstation.core.layers import OverlayLayer
+    from medstation.engine.saliency_bundle import explain_with_bundle
+
+    explanation = explain_with_bundle(model, volume, method)
+    caption = f"{explanation.saliency.label}: {explanation.label} ({explanation.saliency.probability:.2f})"
+    print(f"{model}: {caption}")
+    return OverlayLayer(caption, explanation.saliency.values[np.newaxis], kind="heat", opacity=0.5)
 
 
 def run_render(args: argparse.Namespace) -> int:
-    if args.overlay is not None:
-        raise NotAvailableYet("--overlay saliency needs a classifier bundle, which this version does not ship")
-    from medstation.ui.viewer.render import render_png
+    from medstation.ui.viewer.render import load_for_viewing, render_png
 
+    overlays = []
+    source = args.path
+    if args.overlay == "saliency":
+        if not args.model:
+            raise MedStationError("--overlay saliency needs --model NAME|DIR (see 'medstation models')")
+        source = load_for_viewing(args.path, args.series)
+        overlays.append(_saliency_layer(source, args.model, args.method))
     out = render_png(
-        args.path,
+        source,
         args.out,
         series=args.series,
         view=args.view,
         slice_index=args.slice,
         window=args.window,
         level=args.level,
+        overlays=overlays,
     )
     print(f"wrote {out}")
     return 0

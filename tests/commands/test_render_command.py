@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from PySide6.QtGui import QImage
 
 from medstation.cli import main
@@ -23,6 +25,40 @@ def test_render_refuses_a_slice_outside_the_volume(tmp_path, shared_path, qapp, 
     assert not out.exists()
 
 
-def test_saliency_overlay_says_it_is_not_available_yet(tmp_path, capsys):
+def test_saliency_overlay_needs_a_model(tmp_path, capsys):
     assert main(["render", "x.nii", str(tmp_path / "x.png"), "--overlay", "saliency"]) == 1
-    assert "classifier bundle" in capsys.readouterr().err
+    assert "needs --model" in capsys.readouterr().err
+
+
+def test_saliency_overlay_is_drawn_over_the_image(tmp_path, qapp, capsys, untrained_classifier_bundle):
+    sample = Path(__file__).resolve().parents[2] / "resources" / "sample"
+    dicom = next(path for path in sorted(sample.rglob("*.dcm")))
+    plain, overlaid = tmp_path / "plain.png", tmp_path / "saliency.png"
+    assert main(["render", str(dicom), str(plain)]) == 0
+    argv = ["render", str(dicom), str(overlaid), "--overlay", "saliency", "--model", untrained_classifier_bundle]
+    assert main(argv) == 0
+    assert "Grad-CAM" in capsys.readouterr().out
+    before, after = QImage(str(plain)), QImage(str(overlaid))
+    assert before.size() == after.size()
+    changed = sum(
+        before.pixelColor(x, y) != after.pixelColor(x, y)
+        for x in range(0, before.width(), 8)
+        for y in range(0, before.height(), 8)
+    )
+    assert changed > 50, "the heat map should colour the image"
+    assert (
+        main(
+            [
+                "render",
+                str(dicom),
+                str(tmp_path / "x.png"),
+                "--overlay",
+                "saliency",
+                "--model",
+                untrained_classifier_bundle,
+                "--method",
+                "magic",
+            ]
+        )
+        == 1
+    )

@@ -3,36 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
-import pytest
 
 from medstation.core.volume import Volume, VolumeInfo
 from medstation.io.open_study import OpenedStudy
-
-
-@pytest.fixture
-def user_bundle(tmp_path, monkeypatch):
-    """An untrained (randomly initialised, seeded) ResNet bundle for grey 28x28 DX images in the user folder."""
-    import torch
-
-    from medstation.engine.bundles import write_bundle
-    from medstation.engine.classifier_networks import build_network, default_network_spec
-
-    monkeypatch.setenv("MEDSTATION_HOME", str(tmp_path / "home"))
-    network_spec = default_network_spec(widths=(4, 8, 8, 8))
-    torch.manual_seed(0)
-    network = build_network(network_spec, 2, 1, 2)
-    metadata = {
-        "version": "0.1.0",
-        "task": "classification",
-        "labels": ["normal", "pneumonia"],
-        "input": {"spatial_dims": 2, "spatial_size": [28, 28], "channels": 1, "intensity": {"method": "minmax"},
-                  "modalities": ["DX", "CR"]},
-        "network": network_spec,
-        "training_data": {"name": "none: randomly initialised weights for a wiring test"},
-        "metrics": {},
-    }
-    write_bundle(tmp_path / "home" / "models" / "wiring-test", metadata, network.state_dict(), "# Untrained\n")
-    return "wiring-test"
 
 
 def _radiograph() -> Volume:
@@ -41,12 +14,14 @@ def _radiograph() -> Volume:
     return Volume(image, np.diag([0.5, 0.5, 1.0, 1.0]), VolumeInfo(modality="DX", series_description="chest"))
 
 
-def test_panel_classifies_the_open_image_and_overlays_the_map(make_window, qtbot, user_bundle, tmp_path):
+def test_panel_classifies_the_open_image_and_overlays_the_map(
+    make_window, qtbot, untrained_classifier_bundle, tmp_path
+):
     window = make_window()
     listing = window.ai_panel.refresh_models()
     qtbot.waitUntil(lambda: listing.state.finished, timeout=30_000)
-    assert window.ai_panel.models.findData(user_bundle) >= 0
-    window.ai_panel.models.setCurrentIndex(window.ai_panel.models.findData(user_bundle))
+    assert window.ai_panel.models.findData(untrained_classifier_bundle) >= 0
+    window.ai_panel.models.setCurrentIndex(window.ai_panel.models.findData(untrained_classifier_bundle))
     volume = _radiograph()
     window.show_study(OpenedStudy(volume, tmp_path, []))
     assert window.ai_panel.run_button.isEnabled()
@@ -66,11 +41,13 @@ def test_panel_classifies_the_open_image_and_overlays_the_map(make_window, qtbot
     assert len(window.viewer.state.layers) == 1, "a new map replaces the previous one"
 
 
-def test_a_volume_the_model_was_not_made_for_is_refused_with_the_reason(make_window, qtbot, user_bundle, tmp_path):
+def test_a_volume_the_model_was_not_made_for_is_refused_with_the_reason(
+    make_window, qtbot, untrained_classifier_bundle, tmp_path
+):
     window = make_window()
     listing = window.ai_panel.refresh_models()
     qtbot.waitUntil(lambda: listing.state.finished, timeout=30_000)
-    window.ai_panel.models.setCurrentIndex(window.ai_panel.models.findData(user_bundle))
+    window.ai_panel.models.setCurrentIndex(window.ai_panel.models.findData(untrained_classifier_bundle))
     ct = Volume(np.zeros((5, 28, 28), np.int16), np.eye(4), VolumeInfo(modality="CT"))
     window.show_study(OpenedStudy(ct, tmp_path, []))
     job = window.ai_panel.run()

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import gc
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
+from medstation.core.layers import OverlayLayer
 from medstation.core.reslice import VIEWS
 from medstation.core.volume import Volume
 from medstation.core.window_level import Window
@@ -49,6 +51,7 @@ def render_png(
     level: float | None = None,
     size: tuple[int, int] = DEFAULT_SIZE,
     annotations: bool = True,
+    overlays: Sequence[OverlayLayer] = (),
 ) -> Path:
     """Draw one view of a volume as the workstation shows it and save it as PNG.
 
@@ -67,6 +70,8 @@ def render_png(
         percentile window when the header has none).
     size
         Picture size in pixels ``(width, height)``.
+    overlays
+        Layers ``[k, j, i]`` aligned with the volume, drawn over it (a saliency map, a label map).
 
     Returns
     -------
@@ -84,6 +89,8 @@ def render_png(
     from medstation.ui.viewer.slice_view import SliceView
 
     state = ViewState(volume)
+    for layer in overlays:
+        state.add_layer(layer)
     n_slices = state.planes[view].n_slices
     if slice_index is not None:
         if not 0 <= slice_index < n_slices:
