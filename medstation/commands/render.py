@@ -11,13 +11,13 @@ def _saliency_layer(volume, model: str, method: str):
     """The bundle's saliency map of ``volume`` as an overlay layer; its caption names the method and label."""
     import numpy as np
 
-    from medstation.core.layers import OverlayLayer
+    from medstation.core.layers import saliency_overlay
     from medstation.engine.saliency_bundle import explain_with_bundle
 
     explanation = explain_with_bundle(model, volume, method)
     caption = f"{explanation.saliency.label}: {explanation.label} ({explanation.saliency.probability:.2f})"
     print(f"{model}: {caption}")
-    return OverlayLayer(caption, explanation.saliency.values[np.newaxis], kind="heat", opacity=0.5)
+    return saliency_overlay(explanation.saliency.values[np.newaxis], caption)
 
 
 def run_render(args: argparse.Namespace) -> int:

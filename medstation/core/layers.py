@@ -104,3 +104,12 @@ def label_rgba(image: np.ndarray, opacity: float) -> np.ndarray:
     rgba[inside, :3] = LABEL_COLORS[(labels[inside] - 1) % len(LABEL_COLORS)]
     rgba[inside, 3] = np.uint8(round(255 * opacity))
     return rgba
+
+
+SALIENCY_THRESHOLD = 0.3
+"""Saliency below this fraction of the map's peak is left transparent, so the image stays readable."""
+
+
+def saliency_overlay(values: np.ndarray, caption: str) -> OverlayLayer:
+    """A heat-map layer for a saliency map scaled to [0, 1] (``[k, j, i]`` aligned with the volume)."""
+    return OverlayLayer(caption, values, kind="heat", opacity=0.5, low=0.0, high=1.0, threshold=SALIENCY_THRESHOLD)

@@ -9,7 +9,7 @@ from PySide6.QtCore import QEvent, QObject, Qt, QTimer, QUrl
 from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox, QWidget
 
-from medstation.core.layers import OverlayLayer
+from medstation.core.layers import OverlayLayer, saliency_overlay
 from medstation.engine.device import ENV_VARIABLE
 from medstation.engine.image_analysis import ImageAnalysis
 from medstation.errors import MedStationError
@@ -261,8 +261,8 @@ class MainWindow(QMainWindow):
         if self.saliency_layer is not None and self.saliency_layer in self.viewer.state.layers:
             self.viewer.state.remove_layer(self.saliency_layer)
         explanation = analysis.explanation
-        self.saliency_layer = OverlayLayer(
-            f"{explanation.saliency.label}: {explanation.label}", saliency_volume(analysis), kind="heat", opacity=0.5
+        self.saliency_layer = saliency_overlay(
+            saliency_volume(analysis), f"{explanation.saliency.label}: {explanation.label}"
         )
         self.viewer.add_overlay(self.saliency_layer)
 
