@@ -66,6 +66,15 @@ def prepare_network(network, spatial_dims: int, device: str):
     return network.to(device=device, memory_format=_channels_last(torch, spatial_dims)).eval()
 
 
+def fold_batch_norm(network, spatial_dims: int, device: str):
+    """An inference-only copy of an evaluation-mode network with each batch normalisation folded into the
+    convolution before it (``torch.fx`` ``fuse``): the same outputs to float rounding, fewer passes over memory.
+    The original network is left as it is, for methods that need its layers (saliency)."""
+    from torch.fx.experimental.optimization import fuse
+
+    return prepare_network(fuse(network.eval()), spatial_dims, device)
+
+
 def network_logits(network, batch: np.ndarray, spatial_dims: int, device: str, batch_size: int = INFERENCE_BATCH,
                    progress: ProgressCallback | None = None, cancel: CancelToken = None) -> np.ndarray:
     """Logits ``(N, classes)`` float64 of a prepared batch, computed ``batch_size`` images per forward call."""
@@ -86,10 +95,12 @@ def network_logits(network, batch: np.ndarray, spatial_dims: int, device: str, b
 
 @dataclass
 class Classifier:
-    """A classification bundle with its network loaded on ``device``."""
+    """A classification bundle with its network loaded on ``device``: ``network`` as trained (evaluation mode),
+    ``inference_network`` the copy with batch normalisation folded that predictions run through."""
 
     bundle: Bundle
     network: Any
+    inference_network: Any
     device: str
 
     @property
@@ -131,7 +142,7 @@ class Classifier:
     def logits(self, batch: np.ndarray, progress: ProgressCallback | None = None,
                cancel: CancelToken = None) -> np.ndarray:
         """Uncalibrated logits ``(N, labels)`` of a prepared batch."""
-        return network_logits(self.network, batch, self.input_spec.spatial_dims, self.device,
+        return network_logits(self.inference_network, batch, self.input_spec.spatial_dims, self.device,
                               progress=progress, cancel=cancel)
 
     def decide(self, probabilities: np.ndarray) -> list[str]:
@@ -180,7 +191,8 @@ def classifier_from_bundle(bundle: Bundle, device: str | None = None) -> Classif
         raise ModelError(
             f"{bundle.weights_path}: the weights do not fit the {network_spec} network ({first})"
         ) from None
-    return Classifier(bundle, prepare_network(network.float(), spec.spatial_dims, device), device)
+    network = prepare_network(network.float(), spec.spatial_dims, device)
+    return Classifier(bundle, network, fold_batch_norm(network, spec.spatial_dims, device), device)
 
 
 def load_classifier(name_or_path: str, device: str | None = None) -> Classifier:
