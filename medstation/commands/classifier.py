@@ -152,9 +152,28 @@ def _read_inputs(classifier, paths: list[Path], bar) -> tuple[list[Path], list, 
     return read, images, skipped
 
 
+def _write_saliency(classifier, path: Path, method: str, out_dir: Path) -> dict[str, str]:
+    """The map of ``path``'s predicted label as ``STEM_METHOD.npy`` (float32 [j, i]) and as a PNG over the image."""
+    import numpy as np
+
+    from medstation.core.layers import saliency_overlay
+    from medstation.engine.image_files import read_image_file
+    from medstation.engine.saliency_bundle import explain_with_bundle
+    from medstation.ui.viewer.render import render_png
+
+    volume = read_image_file(path)
+    explanation = explain_with_bundle(classifier, volume, method)
+    stem = f"{path.stem}_{method}"
+    values = explanation.saliency.values
+    np.save(out_dir / f"{stem}.npy", values)
+    layer = saliency_overlay(values[np.newaxis], f"{explanation.saliency.label}: {explanation.label}")
+    png = render_png(volume, out_dir / f"{stem}.png", overlays=[layer])
+    return {"method": method, "label": explanation.label, "map": str(out_dir / f"{stem}.npy"), "png": str(png)}
+
+
 def run_classify(args: argparse.Namespace) -> int:
-    if args.saliency is not None:
-        raise NotAvailableYet("--saliency: saliency maps are not available yet in this version; classify without it")
+    if args.saliency is not None and args.out is None:
+        raise MedStationError("--saliency needs --out DIR for the maps")
     from medstation.engine.classifier import load_classifier
     from medstation.engine.classifier_inputs import prepare_batch
     from medstation.engine.image_files import image_files_in
@@ -181,6 +200,11 @@ def run_classify(args: argparse.Namespace) -> int:
         }
         for file, row, label in zip(read, probabilities, classifier.decide(probabilities), strict=True)
     ]
+    if args.saliency is not None:
+        out_dir = Path(args.out)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        for result in results:
+            result["saliency"] = _write_saliency(classifier, Path(result["path"]), args.saliency, out_dir)
     skipped_list = skipped_entries(skipped)
     if args.json:
         print_json({"model": classifier.name, "results": results, "skipped": skipped_list})

@@ -1,0 +1,31 @@
+"""``medstation classify --saliency METHOD --out DIR`` writes each image's map beside its prediction."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from medstation.cli import main
+
+SAMPLE = Path(__file__).resolve().parents[2] / "resources" / "sample"
+
+
+def test_saliency_maps_are_written_for_every_classified_image(tmp_path, qapp, capsys, untrained_classifier_bundle):
+    out = tmp_path / "maps"
+    argv = ["classify", str(SAMPLE), "--model", untrained_classifier_bundle, "--saliency", "gradcam"]
+    assert main([*argv, "--out", str(out), "--json"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    assert len(document["results"]) == 6
+    for result in document["results"]:
+        saliency = result["saliency"]
+        values = np.load(saliency["map"])
+        assert values.shape == (28, 28) and values.min() >= 0 and values.max() <= 1
+        assert Path(saliency["png"]).stat().st_size > 1000
+        assert saliency["label"] == result["prediction"]
+
+
+def test_saliency_without_an_output_folder_is_refused(capsys, untrained_classifier_bundle):
+    assert main(["classify", str(SAMPLE), "--model", untrained_classifier_bundle, "--saliency", "gradcam"]) == 1
+    assert "--out" in capsys.readouterr().err
