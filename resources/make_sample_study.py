@@ -1,7 +1,7 @@
 """Write the sample study: six PneumoniaMNIST test images as DICOM DX files with made-up, non-identifying data.
 
-Run from the repository root: ``python resources/make_sample_study.py PATH/TO/pneumoniamnist.npz``; the files go
-to ``resources/sample/``. The first
+Run from the repository root: ``python resources/make_sample_study.py PATH/TO/pneumoniamnist.npz``; the images go
+to ``resources/sample/images/`` and ``labels.csv`` to ``resources/sample/``. The first
 three normal and the first three pneumonia images of the official test split are written, each as its own series
 of one study, with ``labels.csv`` giving their true labels.
 """
@@ -20,6 +20,7 @@ DX_FOR_PRESENTATION = "1.2.840.10008.5.1.4.1.1.1.1"
 LABELS = ("normal", "pneumonia")
 PER_LABEL = 3
 OUT = Path(__file__).resolve().parent / "sample"
+IMAGES = OUT / "images"
 STUDY_DATE = "20260101"
 
 
@@ -58,6 +59,7 @@ def dx_dataset(pixels: np.ndarray, number: int, test_index: int, label: str) -> 
     ds.PresentationIntentType = "FOR PRESENTATION"
     ds.BodyPartExamined = "CHEST"
     ds.ViewPosition = "AP"
+    ds.PatientOrientation = ["L", "F"]
     ds.Manufacturer = "MedStation sample (not from a scanner)"
     ds.InstanceNumber = 1
     ds.ImageType = ["DERIVED", "SECONDARY"]
@@ -77,6 +79,7 @@ def dx_dataset(pixels: np.ndarray, number: int, test_index: int, label: str) -> 
 
 
 def main(npz_path: str) -> None:
+    IMAGES.mkdir(parents=True, exist_ok=True)
     with np.load(npz_path) as archive:
         images, labels = archive["test_images"], archive["test_labels"].ravel()
     picked = [int(i) for value in range(len(LABELS)) for i in np.flatnonzero(labels == value)[:PER_LABEL]]
@@ -84,8 +87,8 @@ def main(npz_path: str) -> None:
     for number, index in enumerate(picked, start=1):
         label = LABELS[labels[index]]
         name = f"sample-{number:02d}.dcm"
-        dx_dataset(images[index], number, index, label).save_as(OUT / name, enforce_file_format=True)
-        rows.append({"path": name, "label": label, "split": "test", "test_index": index})
+        dx_dataset(images[index], number, index, label).save_as(IMAGES / name, enforce_file_format=True)
+        rows.append({"path": f"images/{name}", "label": label, "split": "test", "test_index": index})
     with (OUT / "labels.csv").open("w", newline="", encoding="utf-8") as stream:
         writer = csv.DictWriter(stream, fieldnames=list(rows[0]))
         writer.writeheader()

@@ -16,7 +16,7 @@ from medstation.engine.bundles import open_bundle
 from medstation.engine.metrics import SUMMARY_METRICS
 from medstation.errors import ModelError
 
-SAMPLE = Path(__file__).resolve().parents[2] / "resources" / "sample"
+SAMPLE = Path(__file__).resolve().parents[2] / "resources" / "sample" / "images"
 SHIPPED = "pneumonia-cxr-resnet18"
 TINY_RECIPE = ["--epochs", "3", "--batch-size", "32", "--widths", "8,16,32,64", "--learning-rate", "0.003"]
 

@@ -18,7 +18,7 @@ from medstation.engine.classifier_training import TrainingRecipe, train_classifi
 from medstation.engine.image_files import read_image_file
 from medstation.errors import Cancelled, ModelError
 
-SAMPLE = Path(__file__).resolve().parents[2] / "resources" / "sample"
+SAMPLE = Path(__file__).resolve().parents[2] / "resources" / "sample" / "images"
 SMALL = {"architecture": "resnet18", "widths": [4, 8, 8, 8], "stem": "3x3"}
 
 
