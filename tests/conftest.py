@@ -33,33 +33,9 @@ def shared_path():
 
 @pytest.fixture
 def untrained_classifier_bundle(tmp_path, monkeypatch) -> str:
-    """A randomly initialised (seeded) small ResNet bundle for grey 28x28 DX/CR images, in the user models folder.
-
-    For wiring tests: it runs end to end but has learned nothing.
-    """
-    import torch
-
-    from medstation.engine.bundles import write_bundle
-    from medstation.engine.classifier_networks import build_network, default_network_spec
+    """Name of an untrained bundle (see ``bundle_factory``) in a fresh user models folder, for wiring tests."""
+    from bundle_factory import untrained_bundle
 
     monkeypatch.setenv("MEDSTATION_HOME", str(tmp_path / "home"))
-    network_spec = default_network_spec(widths=(4, 8, 8, 8))
-    torch.manual_seed(0)
-    network = build_network(network_spec, 2, 1, 2)
-    metadata = {
-        "version": "0.1.0",
-        "task": "classification",
-        "labels": ["normal", "pneumonia"],
-        "input": {
-            "spatial_dims": 2,
-            "spatial_size": [28, 28],
-            "channels": 1,
-            "intensity": {"method": "minmax"},
-            "modalities": ["DX", "CR"],
-        },
-        "network": network_spec,
-        "training_data": {"name": "none: randomly initialised weights for a wiring test"},
-        "metrics": {},
-    }
-    write_bundle(tmp_path / "home" / "models" / "wiring-test", metadata, network.state_dict(), "# Untrained\n")
+    untrained_bundle(tmp_path / "home" / "models" / "wiring-test")
     return "wiring-test"

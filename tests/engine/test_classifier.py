@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from bundle_factory import untrained_bundle
 
 from medstation.core.volume import Volume, VolumeInfo
-from medstation.engine.bundles import write_bundle
 from medstation.engine.classifier import classifier_from_bundle
 from medstation.engine.classifier_data import load_labelled_images
 from medstation.engine.classifier_networks import build_network, check_network_input, default_network_spec
@@ -19,31 +19,6 @@ from medstation.engine.image_files import read_image_file
 from medstation.errors import Cancelled, ModelError
 
 SAMPLE = Path(__file__).resolve().parents[2] / "resources" / "sample" / "images"
-SMALL = {"architecture": "resnet18", "widths": [4, 8, 8, 8], "stem": "3x3"}
-
-
-def untrained_bundle(root: Path, modalities=("DX", "CR")):
-    """A classification bundle with freshly initialised weights: enough to test inputs, not predictions."""
-    torch.manual_seed(0)
-    network = build_network(SMALL, 2, 1, 2)
-    metadata = {
-        "version": "1.0.0",
-        "task": "classification",
-        "labels": ["normal", "pneumonia"],
-        "input": {
-            "spatial_dims": 2,
-            "spatial_size": [28, 28],
-            "channels": 1,
-            "intensity": {"method": "minmax"},
-            "modalities": list(modalities),
-        },
-        "network": SMALL,
-        "training_data": {"name": "none"},
-        "metrics": {},
-        "calibration": {"temperature": 2.0},
-        "decision": {"positive_label": "pneumonia", "threshold": 0.5},
-    }
-    return write_bundle(root, metadata, network.state_dict(), "# untrained\n")
 
 
 @pytest.fixture(scope="module")
