@@ -70,6 +70,20 @@ def _classifier():
     return classifier
 
 
+KINDS = {
+    "classifier": "CNN image classifier",
+    "forecaster": "LSTM trend forecaster and risk model",
+    "generator": "GAN generator of synthetic images",
+}
+
+
+def _kind(kind: str):
+    """The command module of one model family (medstation.commands.classifier, .forecaster, .generator)."""
+    from importlib import import_module
+
+    return import_module(f"medstation.commands.{kind}")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The full command tree of DESIGN.md §3."""
     parser = argparse.ArgumentParser(
@@ -121,17 +135,21 @@ def build_parser() -> argparse.ArgumentParser:
     _add_json(p)
 
     p = sub.add_parser("train", help="train a classifier, forecaster or generator into a model bundle")
-    p.add_argument("kind", choices=["classifier", "forecaster", "generator"])
-    p.add_argument("--data")
-    p.add_argument("--out", metavar="BUNDLE_DIR")
-    _classifier().add_train_options(p)
+    kinds = p.add_subparsers(dest="kind", metavar="KIND", required=True)
+    for kind, helptext in KINDS.items():
+        k = kinds.add_parser(kind, help=f"train a {helptext}")
+        k.add_argument("--data")
+        k.add_argument("--out", metavar="BUNDLE_DIR")
+        _kind(kind).add_train_options(k)
 
     p = sub.add_parser("evaluate", help="evaluate a model bundle on held-out data")
-    p.add_argument("kind", choices=["classifier", "forecaster", "generator"])
-    p.add_argument("--model", required=True, metavar="NAME|DIR")
-    p.add_argument("--data", required=True)
-    _add_json(p)
-    _classifier().add_evaluate_options(p)
+    kinds = p.add_subparsers(dest="kind", metavar="KIND", required=True)
+    for kind, helptext in KINDS.items():
+        k = kinds.add_parser(kind, help=f"evaluate a {helptext}")
+        k.add_argument("--model", required=True, metavar="NAME|DIR")
+        k.add_argument("--data", required=True)
+        _add_json(k)
+        _kind(kind).add_evaluate_options(k)
 
     p = sub.add_parser("forecast", help="forecast a patient's trend and risk from their timeline")
     p.add_argument("path")
@@ -187,8 +205,8 @@ HANDLERS["import"] = lambda args: _imaging().run_import(args)
 HANDLERS["render"] = lambda args: _render().run_render(args)
 HANDLERS["models"] = lambda args: _models().run_models(args)
 HANDLERS["classify"] = lambda args: _classifier().run_classify(args)
-HANDLERS["train"] = lambda args: _classifier().run_train(args)
-HANDLERS["evaluate"] = lambda args: _classifier().run_evaluate(args)
+HANDLERS["train"] = lambda args: _kind(args.kind).run_train(args)
+HANDLERS["evaluate"] = lambda args: _kind(args.kind).run_evaluate(args)
 
 
 def _is_launch(argv: Sequence[str], commands: set[str]) -> bool:

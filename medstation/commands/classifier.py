@@ -8,7 +8,7 @@ from pathlib import Path
 
 from medstation.cli_progress import ProgressBar
 from medstation.commands.output import print_json, skipped_entries
-from medstation.errors import MedStationError, NotAvailableYet, UnreadableInput
+from medstation.errors import MedStationError, UnreadableInput
 
 DEFAULT_MODEL = "pneumonia-cxr-resnet18"
 
@@ -68,8 +68,6 @@ def _command_line(args: argparse.Namespace) -> str:
 
 
 def run_train(args: argparse.Namespace) -> int:
-    if args.kind != "classifier":
-        raise NotAvailableYet(f"'medstation train {args.kind}' is not available yet in this version")
     if not args.data or not args.out:
         raise UnreadableInput("train classifier needs --data (an .npz or a folder with labels.csv) and --out")
     from medstation.engine.classifier_data import load_labelled_images
@@ -118,8 +116,6 @@ def _format_evaluation(document: dict) -> str:
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
-    if args.kind != "classifier":
-        raise NotAvailableYet(f"'medstation evaluate {args.kind}' is not available yet in this version")
     from medstation.engine.classifier import load_classifier
     from medstation.engine.classifier_data import load_labelled_images
     from medstation.engine.classifier_evaluation import evaluate_classifier

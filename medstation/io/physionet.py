@@ -1,0 +1,155 @@
+"""PhysioNet Challenge 2012 record files (``Time,Parameter,Value``): one file, a folder, or a ``.tar.gz`` read
+in place; and the outcomes file, of which only ``In-hospital_death`` is used.
+"""
+
+from __future__ import annotations
+
+import tarfile
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from medstation.core.timeline import STATIC_VARIABLES, VARIABLES, BadRow, ImportReport, Timeline, TimeSeries
+from medstation.errors import UnreadableInput
+from medstation.progress import ProgressCallback, check_cancelled, report
+
+HEADER = "Time,Parameter,Value"
+MISSING = -1.0
+
+
+def is_record_text(text: str) -> bool:
+    return text.lstrip("\ufeff").startswith(HEADER)
+
+
+def _hours(stamp: str) -> float:
+    hours, minutes = stamp.split(":")
+    if not (hours.isdigit() and minutes.isdigit()) or int(minutes) >= 60:
+        raise ValueError(f"time {stamp!r} is not hh:mm")
+    return int(hours) + int(minutes) / 60.0
+
+
+def parse_record(text: str, source: str) -> tuple[Timeline, ImportReport]:
+    """One record file's text as a timeline (no absolute anchor: times are hours since ICU admission)."""
+    report_ = ImportReport()
+    lines = text.lstrip("\ufeff").splitlines()
+    if not lines or lines[0].strip() != HEADER:
+        raise UnreadableInput(f"{source}: not a PhysioNet 2012 record (first line must be {HEADER!r})")
+    static: dict[str, float] = {}
+    patient_id = Path(source).stem
+    observed: dict[str, tuple[list[float], list[float]]] = defaultdict(lambda: ([], []))
+    for number, line in enumerate(lines[1:], start=2):
+        if not line.strip():
+            continue
+        report_.rows += 1
+        parts = line.strip().split(",")
+        if len(parts) != 3:
+            report_.bad_rows.append(BadRow(source, number, f"expected 3 fields, got {len(parts)}: {line!r}"))
+            continue
+        stamp, name, raw = parts
+        try:
+            hour, value = _hours(stamp), float(raw)
+        except ValueError as error:
+            report_.bad_rows.append(BadRow(source, number, f"unreadable value: {error}"))
+            continue
+        if name == "RecordID":
+            patient_id = str(int(value))
+            continue
+        if value == MISSING:
+            report_.missing += 1
+            continue
+        if name in STATIC_VARIABLES and hour == 0.0 and name not in static:
+            if STATIC_VARIABLES[name].plausible(value):
+                static[name] = value
+            else:
+                report_.count_out_of_range(name)
+            if name != "Weight":
+                continue
+        variable = VARIABLES.get(name)
+        if variable is None:
+            report_.bad_rows.append(BadRow(source, number, f"unknown variable {name!r}"))
+            continue
+        if not variable.plausible(value):
+            report_.count_out_of_range(name)
+            continue
+        hours, values = observed[name]
+        hours.append(hour)
+        values.append(value)
+        report_.observations += 1
+    series = {name: TimeSeries(name, h, v) for name, (h, v) in observed.items()}
+    return Timeline(patient_id, static, series, source=source), report_
+
+
+def _members(path: Path) -> Iterator[tuple[str, Callable[[], bytes]]]:
+    if path.is_dir():
+        for file in sorted(path.glob("*.txt")):
+            yield str(file), file.read_bytes
+    elif path.name.endswith((".tar.gz", ".tgz", ".tar")):
+        try:
+            with tarfile.open(path) as archive:
+                for member in archive:
+                    if member.isfile() and member.name.endswith(".txt"):
+                        data = archive.extractfile(member).read()
+                        yield f"{path}/{member.name}", lambda data=data: data
+        except (tarfile.TarError, EOFError, OSError) as error:
+            raise UnreadableInput(f"{path}: damaged or unreadable archive ({error})") from None
+    else:
+        yield str(path), path.read_bytes
+
+
+def read_records(
+    path: str | Path,
+    progress: ProgressCallback | None = None,
+    cancel=None,
+) -> tuple[list[Timeline], ImportReport]:
+    """Every record under ``path`` (a record file, a folder of them, or a ``.tar.gz``), sorted by RecordID."""
+    path = Path(path)
+    if not path.exists():
+        raise UnreadableInput(f"{path}: no such file or folder")
+    timelines: list[Timeline] = []
+    total = ImportReport()
+    for index, (source, read) in enumerate(_members(path)):
+        check_cancelled(cancel)
+        try:
+            text = read().decode("utf-8")
+        except (OSError, UnicodeDecodeError) as error:
+            total.bad_rows.append(BadRow(source, 0, f"unreadable file ({error})"))
+            continue
+        if not is_record_text(text) and (path.is_dir() or path.name.endswith((".tar.gz", ".tgz", ".tar"))):
+            total.bad_rows.append(BadRow(source, 1, "not a PhysioNet 2012 record; skipped"))
+            continue
+        timeline, one = parse_record(text, source)
+        timelines.append(timeline)
+        total.merge(one)
+        if index % 200 == 0:
+            report(progress, min(0.99, index / 4000), f"read {index} records")
+    if not timelines:
+        raise UnreadableInput(f"{path}: no PhysioNet 2012 record files found")
+    timelines.sort(key=lambda t: (len(t.patient_id), t.patient_id))
+    return timelines, total
+
+
+def read_outcomes(path: str | Path) -> dict[str, int]:
+    """RecordID -> In-hospital_death (0/1). The other columns are known only after the stay and are not read."""
+    path = Path(path)
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as error:
+        raise UnreadableInput(f"{path}: cannot read the outcomes file ({error})") from None
+    header = lines[0].strip().split(",") if lines else []
+    if "RecordID" not in header or "In-hospital_death" not in header:
+        raise UnreadableInput(f"{path}: an outcomes file needs RecordID and In-hospital_death columns")
+    id_col, label_col = header.index("RecordID"), header.index("In-hospital_death")
+    labels: dict[str, int] = {}
+    for number, line in enumerate(lines[1:], start=2):
+        parts = line.strip().split(",")
+        if not line.strip():
+            continue
+        try:
+            label = int(parts[label_col])
+            record = str(int(parts[id_col]))
+        except (ValueError, IndexError):
+            raise UnreadableInput(f"{path}:{number}: unreadable row {line!r}") from None
+        if label not in (0, 1):
+            raise UnreadableInput(f"{path}:{number}: In-hospital_death must be 0 or 1, got {label}")
+        labels[record] = label
+    return labels
