@@ -31,6 +31,7 @@ def write_synthetic(
     *,
     model: str,
     seed: int,
+    indices: list[int] | None = None,
     progress: ProgressCallback | None = None,
     cancel: CancelToken = None,
 ) -> list[Path]:
@@ -50,6 +51,9 @@ def write_synthetic(
         Capture, 16-bit, see :mod:`medstation.io.synthetic_dicom`).
     model, seed
         The generator and seed, recorded in every file.
+    indices
+        Each image's position in the batch it was sampled in (default 0, 1, ...), recorded in every file and its
+        name, so an exported selection keeps the sample numbers.
 
     Returns
     -------
@@ -63,9 +67,14 @@ def write_synthetic(
         that already exists; nothing is left on disk by a failed call.
     """
     images = _checked_images(batch_images, labels, fmt)
+    indices = list(range(len(images))) if indices is None else [int(index) for index in indices]
+    if len(indices) != len(images) or len(set(indices)) != len(indices):
+        raise MedStationError(f"{len(images)} images need as many distinct sample indices, got {indices}")
     folder = _prepared_folder(Path(out_dir))
     writer = _WRITERS[fmt]
-    provenances = [SyntheticProvenance(model, int(seed), index, str(label)) for index, label in enumerate(labels)]
+    provenances = [
+        SyntheticProvenance(model, int(seed), index, str(label)) for index, label in zip(indices, labels, strict=True)
+    ]
     targets = [folder / f"{item.file_stem()}{SYNTHETIC_FORMATS[fmt]}" for item in provenances]
     existing = [path for path in targets if path.exists()]
     if existing:

@@ -163,6 +163,16 @@ def test_bad_input_is_refused_before_anything_is_written(tmp_path, batch, labels
     assert not (tmp_path / "out").exists()
 
 
+def test_an_exported_selection_keeps_its_sample_numbers(images, tmp_path):
+    import pydicom
+
+    paths = write_synthetic(images[1:], LABELS[1:], tmp_path, "dcm", model="cxr-gan", seed=11, indices=[5, 9])
+    assert [path.name for path in paths] == ["cxr-gan-seed11-0005-pneumonia.dcm", "cxr-gan-seed11-0009-normal.dcm"]
+    assert "sample 9" in pydicom.dcmread(paths[1]).ImageComments
+    with pytest.raises(MedStationError, match="distinct sample indices"):
+        write_synthetic(images[1:], LABELS[1:], tmp_path / "b", "dcm", model="cxr-gan", seed=11, indices=[5, 5])
+
+
 def test_cancelling_part_way_leaves_no_files(images, tmp_path):
     import threading
 
@@ -170,10 +180,14 @@ def test_cancelling_part_way_leaves_no_files(images, tmp_path):
 
     cancel = threading.Event()
 
+    files_seen = []
+
     def progress(fraction, message):
+        files_seen.append(len(os.listdir(tmp_path)))
         if fraction > 0.3:
             cancel.set()
 
     with pytest.raises(Cancelled):
         _write(images, tmp_path, "dcm", progress=progress, cancel=cancel)
+    assert files_seen == [0, 1], "one file was written before the cancel, a second while it was asked"
     assert os.listdir(tmp_path) == []
