@@ -1,0 +1,33 @@
+"""Absolute times on a timeline: ISO-8601 date-times, and hours between two moments.
+
+Sources disagree about time zones: FHIR date-times carry a UTC offset, DICOM dates and many CSV files do not.
+Two moments are compared as they are when both carry an offset or neither does; when only one does, the other
+is taken to be in the same zone (local times of one hospital).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+
+def parse_iso_datetime(text: str) -> datetime:
+    """An ISO-8601 date-time with a time of day (``2025-12-31T18:30``, optional seconds and offset or ``Z``).
+
+    Raises ``ValueError`` for anything else, a date alone included (its hour would be a guess).
+    """
+    stripped = text.strip()
+    if len(stripped) < 16 or stripped[10] not in "T ":
+        raise ValueError(f"{text!r} is not an ISO-8601 date-time with a time of day (e.g. 2025-12-31T18:30)")
+    if stripped.endswith(("Z", "z")):
+        stripped = stripped[:-1] + "+00:00"
+    try:
+        return datetime.fromisoformat(stripped)
+    except ValueError:
+        raise ValueError(f"{text!r} is not an ISO-8601 date-time (e.g. 2025-12-31T18:30)") from None
+
+
+def hours_between(anchor: datetime, moment: datetime) -> float:
+    """Hours from ``anchor`` to ``moment``; a moment without a UTC offset is taken to be in the other's zone."""
+    if (anchor.tzinfo is None) != (moment.tzinfo is None):
+        moment = moment.replace(tzinfo=anchor.tzinfo if moment.tzinfo is None else None)
+    return (moment - anchor).total_seconds() / 3600.0
