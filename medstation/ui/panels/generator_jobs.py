@@ -1,0 +1,100 @@
+"""The work behind the generator panel, run in jobs: list generators, sample with confidences, make a Volume."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from medstation.core.volume import Volume, VolumeInfo, WindowPreset
+from medstation.errors import MedStationError
+from medstation.io.synthetic_provenance import SYNTHETIC, SyntheticProvenance
+from medstation.progress import CancelToken, ProgressCallback, check_cancelled, report
+
+
+@dataclass(frozen=True)
+class GeneratorChoice:
+    """A generation bundle as the panel lists it; ``problem`` is None for a usable one."""
+
+    name: str
+    labels: list[str]
+    problem: str | None
+
+
+@dataclass
+class GeneratedSamples:
+    """One ``Generator.sample`` call with the classifier's confidence in each requested class.
+
+    ``confidences`` is None, with ``confidence_problem`` saying why, when the classifier could not score them.
+    ``thumbnails`` are the 8-bit labelled viewing copies (as the PNG export writes them), one per image.
+    """
+
+    images: np.ndarray
+    labels: list[str]
+    seed: int
+    model: str
+    confidences: np.ndarray | None
+    confidence_problem: str | None
+    thumbnails: list[np.ndarray]
+
+    def provenance(self, index: int) -> SyntheticProvenance:
+        return SyntheticProvenance(self.model, self.seed, index, self.labels[index])
+
+
+def list_generators(progress: ProgressCallback | None = None, cancel: CancelToken = None) -> list[GeneratorChoice]:
+    """Every installed bundle whose task is generation (weights checksummed)."""
+    from medstation.engine.bundle_registry import list_bundles
+
+    return [
+        GeneratorChoice(entry.name, list(entry.metadata.labels), entry.problem)
+        for entry in list_bundles()
+        if entry.metadata is not None and entry.metadata.task == "generation"
+    ]
+
+
+def generate_samples(
+    model: str,
+    n: int,
+    label: str | None,
+    seed: int,
+    progress: ProgressCallback | None = None,
+    cancel: CancelToken = None,
+) -> GeneratedSamples:
+    """Sample ``n`` images of ``label`` (None: the training class mix) and score each with the shipped classifier."""
+    from medstation.engine.generator import load_generator
+    from medstation.engine.generator_confidence import conditional_confidence
+    from medstation.io.synthetic_png import viewing_pixels
+
+    report(progress, 0.05, f"loading {model}")
+    generator = load_generator(model)
+    check_cancelled(cancel)
+    report(progress, 0.3, f"sampling {n} images")
+    batch = generator.sample(n, label=label, seed=seed)
+    check_cancelled(cancel)
+    report(progress, 0.5, "classifying the samples")
+    confidences, problem = None, None
+    try:
+        confidences = conditional_confidence(batch.images, batch.labels)
+    except MedStationError as error:
+        problem = str(error)
+    check_cancelled(cancel)
+    report(progress, 0.9, "drawing thumbnails")
+    thumbnails = [viewing_pixels(image) for image in batch.images]
+    report(progress, 1.0, f"{n} synthetic images")
+    return GeneratedSamples(batch.images, list(batch.labels), batch.seed, batch.model, confidences, problem, thumbnails)
+
+
+def synthetic_volume(samples: GeneratedSamples, index: int) -> Volume:
+    """One sample as a one-slice Volume for the viewer, named SYNTHETIC and without patient geometry."""
+    provenance = samples.provenance(index)
+    info = VolumeInfo(
+        patient_name=SYNTHETIC,
+        patient_id=f"{SYNTHETIC}-{provenance.seed}-{provenance.index}",
+        study_description=f"{SYNTHETIC} images from {provenance.model}",
+        series_description=provenance.short_description(),
+        modality="OT",
+        photometric="MONOCHROME2",
+        window_presets=[WindowPreset(0.5, 1.0, "sample range")],
+    )
+    array = np.ascontiguousarray(samples.images[index][np.newaxis], dtype=np.float32)
+    return Volume(array, np.eye(4), info, has_patient_geometry=False)

@@ -1,0 +1,253 @@
+"""The generator panel: pick a generation model and class, sample a grid of SYNTHETIC images, view and export them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import QImage, QPixmap
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QProgressBar,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from medstation.io.export import write_synthetic
+from medstation.io.open_study import OpenedStudy
+from medstation.ui.jobs import Job, JobRunner
+from medstation.ui.panels.generator_jobs import (
+    GeneratedSamples,
+    GeneratorChoice,
+    generate_samples,
+    list_generators,
+    synthetic_volume,
+)
+
+CLASS_MIX = "Training class mix"
+EXPORT_FORMATS = {"png": "PNG (viewing copy, labelled)", "nii": "NIfTI (float32 pixels)", "dcm": "DICOM (16-bit)"}
+THUMBNAIL_PIXELS = 140
+MAX_SAMPLES = 256
+NOTICE = "Every image here is SYNTHETIC: made by a generative model, not a patient. Not for diagnosis."
+
+
+def _pixmap(thumbnail: np.ndarray) -> QPixmap:
+    grey = np.ascontiguousarray(thumbnail, dtype=np.uint8)
+    image = QImage(grey.data, grey.shape[1], grey.shape[0], grey.strides[0], QImage.Format.Format_Grayscale8)
+    return QPixmap.fromImage(image.copy()).scaled(
+        THUMBNAIL_PIXELS, THUMBNAIL_PIXELS, Qt.AspectRatioMode.KeepAspectRatio,
+        Qt.TransformationMode.SmoothTransformation,
+    )
+
+
+class GeneratorPanel(QWidget):
+    """Gathers the sampling parameters, runs :func:`generate_samples` in a job and shows the grid.
+
+    Signals
+    -------
+    open_requested(OpenedStudy)
+        A sample was double-clicked: its one-slice SYNTHETIC volume, for the viewer.
+    """
+
+    open_requested = Signal(object)
+
+    def __init__(self, runner: JobRunner, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.runner = runner
+        self.samples: GeneratedSamples | None = None
+        self.job: Job | None = None
+        self.export_job: Job | None = None
+        self.models = QComboBox()
+        self.models.currentIndexChanged.connect(self._model_changed)
+        self.label = QComboBox()
+        self.count = QSpinBox()
+        self.count.setRange(1, MAX_SAMPLES)
+        self.count.setValue(16)
+        self.seed = QSpinBox()
+        self.seed.setRange(0, 2**31 - 1)
+        self.seed.setToolTip("The same model, class, number and seed give the same images")
+        self.generate_button = QPushButton("Generate")
+        self.generate_button.clicked.connect(self.generate)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.clicked.connect(self._cancel)
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 1000)
+        self.status = QLabel("Looking for generation models…")
+        self.status.setWordWrap(True)
+        self.grid = QListWidget()
+        self.grid.setViewMode(QListWidget.ViewMode.IconMode)
+        self.grid.setIconSize(QSize(THUMBNAIL_PIXELS, THUMBNAIL_PIXELS))
+        self.grid.setResizeMode(QListWidget.ResizeMode.Adjust)
+        self.grid.setMovement(QListWidget.Movement.Static)
+        self.grid.setSpacing(4)
+        self.grid.setUniformItemSizes(True)
+        self.grid.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.grid.itemDoubleClicked.connect(lambda item: self.open_sample(self.grid.row(item)))
+        self.grid.itemSelectionChanged.connect(self._update_enabled)
+        self.export_format = QComboBox()
+        for key, text in EXPORT_FORMATS.items():
+            self.export_format.addItem(text, key)
+        self.export_button = QPushButton("Export selected…")
+        self.export_button.clicked.connect(self.ask_export)
+        notice = QLabel(NOTICE)
+        notice.setWordWrap(True)
+        notice.setObjectName("placeholder")
+
+        form = QFormLayout()
+        form.addRow("Model", self.models)
+        form.addRow("Class", self.label)
+        numbers = QHBoxLayout()
+        numbers.addWidget(self.count)
+        numbers.addWidget(QLabel("Seed"))
+        numbers.addWidget(self.seed, 1)
+        form.addRow("Images", numbers)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.generate_button, 1)
+        buttons.addWidget(self.cancel_button)
+        export_row = QHBoxLayout()
+        export_row.addWidget(self.export_format, 1)
+        export_row.addWidget(self.export_button)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 6, 6, 6)
+        layout.addLayout(form)
+        layout.addLayout(buttons)
+        layout.addWidget(self.progress)
+        layout.addWidget(self.status)
+        layout.addWidget(self.grid, 1)
+        layout.addLayout(export_row)
+        layout.addWidget(notice)
+        self.choices: list[GeneratorChoice] = []
+        self._update_enabled()
+
+    # models ------------------------------------------------------------------------------------------
+    def refresh_models(self) -> Job | None:
+        """List the installed generation bundles in a job."""
+        if self.runner.closed:
+            return None
+        job = self.runner.submit("List generation models", list_generators)
+        job.succeeded.connect(self._show_models)
+        return job
+
+    def _show_models(self, choices: list[GeneratorChoice]) -> None:
+        self.choices = choices
+        self.models.clear()
+        for choice in choices:
+            self.models.addItem(choice.name if choice.problem is None else f"{choice.name} (unusable)", choice.name)
+            if choice.problem is not None:
+                index = self.models.count() - 1
+                self.models.setItemData(index, choice.problem, Qt.ItemDataRole.ToolTipRole)
+                self.models.model().item(index).setEnabled(False)
+        usable = [index for index, choice in enumerate(choices) if choice.problem is None]
+        if usable:
+            self.models.setCurrentIndex(usable[0])
+        self.status.setText(
+            "Choose a class, how many images and a seed." if usable
+            else "No generation model is installed (see 'medstation models')."
+        )
+        self._update_enabled()
+
+    def _model_changed(self, index: int) -> None:
+        self.label.clear()
+        self.label.addItem(CLASS_MIX, None)
+        if 0 <= index < len(self.choices):
+            for label in self.choices[index].labels:
+                self.label.addItem(label, label)
+        self._update_enabled()
+
+    def _model_usable(self) -> bool:
+        index = self.models.currentIndex()
+        return 0 <= index < len(self.choices) and self.choices[index].problem is None
+
+    def _update_enabled(self) -> None:
+        running = self.job is not None and not self.job.state.finished
+        exporting = self.export_job is not None and not self.export_job.state.finished
+        self.generate_button.setEnabled(self._model_usable() and not running)
+        self.cancel_button.setEnabled(running)
+        self.export_button.setEnabled(bool(self.grid.selectedItems()) and not exporting)
+
+    # generating --------------------------------------------------------------------------------------
+    def generate(self) -> Job:
+        """Sample the grid in a job with the chosen model, class, number and seed."""
+        model, label = self.models.currentData(), self.label.currentData()
+        self.job = job = self.runner.submit(
+            f"Generate {self.count.value()} with {model}", generate_samples, model, self.count.value(), label,
+            self.seed.value(),
+        )
+        job.progressed.connect(
+            lambda fraction, message: (self.progress.setValue(round(1000 * fraction)), self.status.setText(message))
+        )
+        job.succeeded.connect(self.show_samples)
+        job.failed.connect(lambda error: self.status.setText(f"Failed: {error}"))
+        job.cancelled.connect(lambda: self.status.setText("Cancelled."))
+        job.finished.connect(self._update_enabled)
+        self._update_enabled()
+        return job
+
+    def _cancel(self) -> None:
+        if self.job is not None:
+            self.job.cancel()
+
+    def show_samples(self, samples: GeneratedSamples) -> None:
+        """Fill the grid: SYNTHETIC-labelled thumbnails with their requested class and the classifier's confidence."""
+        self.samples = samples
+        self.grid.clear()
+        for index, (thumbnail, label) in enumerate(zip(samples.thumbnails, samples.labels, strict=True)):
+            confidence = "" if samples.confidences is None else f"\np = {samples.confidences[index]:.2f}"
+            item = QListWidgetItem(_pixmap(thumbnail), f"#{index} {label}{confidence}")
+            item.setToolTip(samples.provenance(index).statement())
+            item.setTextAlignment(Qt.AlignmentFlag.AlignHCenter)
+            self.grid.addItem(item)
+        summary = f"{len(samples.labels)} SYNTHETIC images from {samples.model}, seed {samples.seed}."
+        if samples.confidences is None:
+            summary += f" No classifier confidence: {samples.confidence_problem}"
+        else:
+            summary += (
+                f" p = the shipped classifier's probability of the requested class "
+                f"(mean {float(np.mean(samples.confidences)):.2f}). Double-click to view."
+            )
+        self.status.setText(summary)
+        self._update_enabled()
+
+    def open_sample(self, index: int) -> OpenedStudy:
+        """Hand sample ``index`` to the viewer as a SYNTHETIC one-slice volume."""
+        opened = OpenedStudy(synthetic_volume(self.samples, index), Path(self.samples.model), [])
+        self.open_requested.emit(opened)
+        return opened
+
+    # export ------------------------------------------------------------------------------------------
+    def selected_indices(self) -> list[int]:
+        return sorted(self.grid.row(item) for item in self.grid.selectedItems())
+
+    def ask_export(self) -> Job | None:
+        folder = QFileDialog.getExistingDirectory(self, "Export the selected synthetic images to")
+        return self.export_selected(Path(folder), self.export_format.currentData()) if folder else None
+
+    def export_selected(self, folder: Path, fmt: str) -> Job:
+        """Write the selected samples to ``folder`` as ``fmt`` (png, nii or dcm) in a job."""
+        samples, indices = self.samples, self.selected_indices()
+        self.export_job = job = self.runner.submit(
+            f"Export {len(indices)} synthetic images",
+            write_synthetic,
+            samples.images[indices],
+            [samples.labels[index] for index in indices],
+            folder,
+            fmt,
+            model=samples.model,
+            seed=samples.seed,
+            indices=indices,
+        )
+        job.succeeded.connect(lambda paths: self.status.setText(f"Exported {len(paths)} files to {folder}."))
+        job.failed.connect(lambda error: self.status.setText(f"Export failed: {error}"))
+        job.finished.connect(self._update_enabled)
+        self._update_enabled()
+        return job
