@@ -8,6 +8,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import QMessageBox, QWidget
 
+from medstation.errors import UnreadableInput
 from medstation.io.database import SeriesRow, StudyDatabase
 from medstation.io.open_study import OpenedStudy, open_files, open_path
 from medstation.logs import register_identifiers
@@ -15,6 +16,13 @@ from medstation.ui.jobs import Job, JobRunner
 
 log = logging.getLogger(__name__)
 MAX_LISTED = 12
+
+
+def _unknown_study(reference: str, progress=None, cancel=None):
+    raise UnreadableInput(
+        f"{reference}: no such file or folder, and no study with this UID in the local study database; "
+        "import the study's folder (File > Open folder…) and try again"
+    )
 
 
 def _listing(lines: list[str]) -> str:
@@ -48,6 +56,15 @@ class StudyOpener(QObject):
         job = self.runner.submit(f"Open series {row.series_number} {row.series_description}".strip(), open_files, files)
         job.succeeded.connect(self._loaded)
         return job
+
+    def open_reference(self, reference: str) -> Job:
+        """Open a study named by a timeline event: a file or folder path, else a StudyInstanceUID in the database."""
+        if not Path(reference).exists():
+            rows = self.database.series(reference)
+            if not rows:
+                return self.runner.submit(f"Open study {reference}", _unknown_study, reference)
+            return self.open_series(max(rows, key=lambda row: row.images))
+        return self.open_path(reference)
 
     def _loaded(self, opened: OpenedStudy) -> None:
         info = opened.volume.info

@@ -1,0 +1,59 @@
+"""Opening patient timelines from the GUI: files, folders and the bundled samples load in jobs, then show."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtWidgets import QFileDialog, QWidget
+
+from medstation.io.physionet import read_records
+from medstation.resources import resource_path
+from medstation.ui.jobs import Job, JobRunner
+from medstation.ui.panels.timeline_panel import TimelinePanel
+
+TIMELINE_FILE_FILTER = (
+    "Timelines (*.txt *.csv *.json *.tar.gz *.tgz);;PhysioNet 2012 records (*.txt *.tar.gz *.tgz);;"
+    "Long CSV (*.csv);;FHIR bundles (*.json);;All files (*)"
+)
+
+
+def sample_timelines() -> Path:
+    """The bundled sample timelines folder."""
+    return resource_path("sample", "timelines")
+
+
+class TimelineOpener(QObject):
+    """Loads timelines in a job and hands them to the panel; ``opened(summary)`` says what was read."""
+
+    opened = Signal(str)
+
+    def __init__(self, runner: JobRunner, panel: TimelinePanel, dialog_parent: QWidget):
+        super().__init__(dialog_parent)
+        self.runner = runner
+        self.panel = panel
+        self.dialog_parent = dialog_parent
+
+    def open_path(self, path: str | Path) -> Job:
+        """Open a record file, a folder of records or a ``.tar.gz`` archive of them."""
+        job = self.runner.submit(f"Open timeline {Path(path).name}", read_records, path)
+        job.succeeded.connect(lambda result, path=path: self._loaded(Path(path), *result))
+        return job
+
+    def open_sample(self) -> Job:
+        return self.open_path(sample_timelines())
+
+    def ask_open_file(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self.dialog_parent, "Open a timeline", "", TIMELINE_FILE_FILTER)
+        if path:
+            self.open_path(path)
+
+    def ask_open_folder(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self.dialog_parent, "Open a folder of timelines")
+        if folder:
+            self.open_path(folder)
+
+    def _loaded(self, path: Path, timelines, report) -> None:
+        self.panel.set_timelines(timelines)
+        count = f"{len(timelines)} patient{'s' if len(timelines) != 1 else ''}"
+        self.opened.emit(f"Opened {count} from {path.name}: {report.summary()}")
