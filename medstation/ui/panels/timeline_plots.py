@@ -13,7 +13,7 @@ from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QWidget
 
 from medstation.core.forecast import PatientForecast
-from medstation.core.timeline import Event, Timeline
+from medstation.core.timeline import VARIABLES, Event, Timeline
 from medstation.ui.panels import timeline_text
 
 BACKGROUND = "#1b1b1b"
@@ -32,6 +32,8 @@ CURSOR = QColor(230, 230, 230, 120)
 AXIS_WIDTH = 74
 ROW_HEIGHT = 110
 HOVER_TOLERANCE_PX = 8
+MIN_Y_SPAN = 0.1
+"""The smallest y range, as a fraction of the variable's plausible range, so steady values look steady."""
 RISK_KEY = "__risk__"
 
 
@@ -175,6 +177,9 @@ class TimelinePlots(pg.GraphicsLayoutWidget):
     def _add_variable_plot(self, timeline: Timeline, variable: str, forecast: PatientForecast | None) -> None:
         plot = self._new_plot(timeline_text.axis_title(variable))
         self.plots[variable] = plot
+        known = VARIABLES.get(variable)
+        if known is not None:
+            plot.setLimits(minYRange=MIN_Y_SPAN * (known.high - known.low))
         series = timeline.series.get(variable)
         if series is not None and len(series):
             self.observed[variable] = plot.plot(
