@@ -19,6 +19,7 @@ from medstation.ui.jobs import JobRunner
 from medstation.ui.main_window import MainWindow
 from medstation.ui.settings import APPLICATION, ORGANIZATION, Settings
 from medstation.ui.theme import apply_dark_theme
+from medstation.ui.timeline_opening import is_timeline_file
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +67,7 @@ def sample_study() -> Path | None:
 
 
 def run_workstation(path: str | None = None) -> int:
-    """Open the main window on PATH (else the bundled sample study); run until the user quits; return the exit code."""
+    """Open the main window on PATH (a study or a timeline file), else the sample study; return the exit code."""
     if path is not None and not Path(path).exists():
         raise UnreadableInput(f"{path}: no such file or folder")
     log_file = setup_logging()
@@ -76,9 +77,12 @@ def run_workstation(path: str | None = None) -> int:
     window.show()
     signal_timer = quit_on_signals(app, window)
     log.info("MedStation %s started; log at %s", __version__, log_file)
-    study = path if path is not None else sample_study()
-    if study is not None:
-        window.opener.open_path(study)
+    if path is not None and is_timeline_file(path):
+        window.timeline_opener.open_path(path)
+    else:
+        study = path if path is not None else sample_study()
+        if study is not None:
+            window.opener.open_path(study)
     code = app.exec()
     signal_timer.stop()
     close_window(app, window)

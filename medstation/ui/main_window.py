@@ -21,17 +21,18 @@ from medstation.ui.dialogs.preferences import PreferencesDialog
 from medstation.ui.dialogs.shortcuts import ShortcutsDialog
 from medstation.ui.jobs import Job, JobRunner
 from medstation.ui.panels.ai_panel import AIPanel, saliency_volume
+from medstation.ui.panels.generator_panel import GeneratorPanel
 from medstation.ui.panels.jobs_panel import JobsPanel
-from medstation.ui.panels.placeholder import placeholder_panel
 from medstation.ui.panels.study_browser import StudyBrowser
+from medstation.ui.panels.timeline_panel import TimelinePanel
 from medstation.ui.settings import Settings
 from medstation.ui.study_opening import StudyOpener
+from medstation.ui.timeline_opening import TimelineOpener
 from medstation.ui.viewer.viewer_widget import ViewerWidget
 
 log = logging.getLogger(__name__)
 
 VOLUME_FILE_FILTER = "Images (*.dcm *.nii *.nii.gz *.nrrd *.nhdr *.mha *.mhd);;All files (*)"
-TIMELINE_TEXT = "A patient's measurements over time, with the forecast and its uncertainty, will be plotted here."
 
 
 class MainWindow(QMainWindow):
@@ -65,23 +66,31 @@ class MainWindow(QMainWindow):
         self.ai_panel = AIPanel(runner)
         self.ai_panel.analysed.connect(self.show_analysis)
         self.saliency_layer: OverlayLayer | None = None
+        self.generator_panel = GeneratorPanel(runner)
+        self.generator_panel.open_requested.connect(self.show_study)
         self.jobs_panel = JobsPanel(runner)
+        self.timeline_panel = TimelinePanel(runner)
+        self.timeline_panel.study_requested.connect(self.opener.open_reference)
+        self.timeline_opener = TimelineOpener(runner, self.timeline_panel, self)
+        self.timeline_opener.opened.connect(self.show_timelines)
         area = Qt.DockWidgetArea
         self.docks = {
             "studies": self._add_dock("Study browser", self.study_browser, area.LeftDockWidgetArea),
             "ai": self._add_dock("AI", self.ai_panel, area.RightDockWidgetArea),
+            "generator": self._add_dock("Generator", self.generator_panel, area.RightDockWidgetArea),
             "layers": self._add_dock("Layers", self.viewer.layers_panel, area.RightDockWidgetArea),
             "measurements": self._add_dock("Measurements", self.viewer.measurements_panel, area.RightDockWidgetArea),
-            "timeline": self._add_dock("Timeline", placeholder_panel(TIMELINE_TEXT), area.BottomDockWidgetArea),
+            "timeline": self._add_dock("Timeline", self.timeline_panel, area.BottomDockWidgetArea),
             "jobs": self._add_dock("Jobs", self.jobs_panel, area.BottomDockWidgetArea),
         }
-        self.tabifyDockWidget(self.docks["ai"], self.docks["layers"])
+        self.tabifyDockWidget(self.docks["ai"], self.docks["generator"])
+        self.tabifyDockWidget(self.docks["generator"], self.docks["layers"])
         self.tabifyDockWidget(self.docks["layers"], self.docks["measurements"])
         self.docks["ai"].raise_()
         self.tabifyDockWidget(self.docks["timeline"], self.docks["jobs"])
         self.docks["timeline"].raise_()
         self.resizeDocks([self.docks["studies"], self.docks["ai"]], [280, 320], Qt.Orientation.Horizontal)
-        self.resizeDocks([self.docks["timeline"]], [200], Qt.Orientation.Vertical)
+        self.resizeDocks([self.docks["timeline"]], [340], Qt.Orientation.Vertical)
         self._default_state = self.saveState()
 
         self.device_status = QLabel("Device: detecting…")
@@ -120,6 +129,8 @@ class MainWindow(QMainWindow):
         file_menu = bar.addMenu("&File")
         self._action(file_menu, "&Open folder…", self.ask_open_folder, "Ctrl+O")
         self._action(file_menu, "Open &file…", self.ask_open_file, "Ctrl+Shift+O")
+        self._action(file_menu, "Open &timeline…", self.timeline_opener.ask_open_file)
+        self._action(file_menu, "Open timeline fol&der…", self.timeline_opener.ask_open_folder)
         file_menu.addSeparator()
         self._action(file_menu, "&Preferences…", self.show_preferences, "Ctrl+,")
         file_menu.addSeparator()
@@ -138,6 +149,7 @@ class MainWindow(QMainWindow):
             view_menu.addAction(toggle)
             self.actions.append(toggle)
         view_menu.addSeparator()
+        self._action(view_menu, "Open &sample timeline", self.timeline_opener.open_sample)
         self._action(view_menu, "&Reset layout", self.reset_layout, "Ctrl+Shift+R")
         self._action(view_menu, "&Full screen", self.toggle_full_screen, "F11")
 
@@ -149,6 +161,7 @@ class MainWindow(QMainWindow):
 
         ai_menu = bar.addMenu("&AI")
         self._action(ai_menu, "&Verify compute engine", self.verify_engine, "Ctrl+Shift+V")
+        self._action(ai_menu, "&Generate synthetic images…", self.show_generator, "Ctrl+Shift+G")
         self._action(ai_menu, "Compute &device…", self.show_preferences)
 
         help_menu = bar.addMenu("&Help")
@@ -178,6 +191,7 @@ class MainWindow(QMainWindow):
 
         self.device_status.setText("Device: detecting…")
         self.ai_panel.refresh_models()
+        self.generator_panel.refresh_models()
         job = self.runner.submit("Start compute engine", warm_engine, self.settings.device)
         job.succeeded.connect(self._engine_ready)
         job.failed.connect(lambda error: self.device_status.setText("Device: unavailable"))
@@ -253,6 +267,18 @@ class MainWindow(QMainWindow):
             f"Opened {name}: {'x'.join(map(str, opened.volume.array.shape))}, orientation {opened.volume.orientation}",
             10_000,
         )
+
+    def show_timelines(self, summary: str) -> None:
+        """Bring the timeline panel forward after timelines loaded, and say what was read."""
+        self.docks["timeline"].show()
+        self.docks["timeline"].raise_()
+        self.statusBar().showMessage(summary, 10_000)
+
+    def show_generator(self) -> Job | None:
+        """Bring the generator panel forward and list the generation models again."""
+        self.docks["generator"].show()
+        self.docks["generator"].raise_()
+        return self.generator_panel.refresh_models()
 
     def show_analysis(self, analysis: ImageAnalysis) -> None:
         """Put the analysis' saliency map over the image (replacing the previous one) and raise the layers."""

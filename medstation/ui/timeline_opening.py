@@ -17,6 +17,13 @@ TIMELINE_FILE_FILTER = (
     "Long CSV (*.csv);;FHIR bundles (*.json);;All files (*)"
 )
 
+TIMELINE_SUFFIXES = (".txt", ".csv", ".json", ".tar.gz", ".tgz")
+
+
+def is_timeline_file(path: str | Path) -> bool:
+    """Whether ``path`` names a timeline file (PhysioNet record or archive, long CSV, FHIR bundle) by its suffix."""
+    return Path(path).is_file() and Path(path).name.lower().endswith(TIMELINE_SUFFIXES)
+
 
 def sample_timelines() -> Path:
     """The bundled sample timelines folder."""
