@@ -11,6 +11,7 @@ from pathlib import Path
 
 from medstation.core.timeline import STATIC_VARIABLES, VARIABLES, BadRow, ImportReport, Timeline, TimeSeries
 from medstation.errors import UnreadableInput
+from medstation.io.patient_selection import missing_patient
 from medstation.progress import ProgressCallback, check_cancelled, report
 
 HEADER = "Time,Parameter,Value"
@@ -96,33 +97,50 @@ def _members(path: Path) -> Iterator[tuple[str, Callable[[], bytes]]]:
         yield str(path), path.read_bytes
 
 
+def is_outcomes_text(text: str) -> bool:
+    return text.lstrip("\ufeff").startswith("RecordID,")
+
+
 def read_records(
     path: str | Path,
     progress: ProgressCallback | None = None,
     cancel=None,
+    patient: str | None = None,
 ) -> tuple[list[Timeline], ImportReport]:
-    """Every record under ``path`` (a record file, a folder of them, or a ``.tar.gz``), sorted by RecordID."""
+    """Every record under ``path`` (a record file, a folder of them, or a ``.tar.gz``), sorted by RecordID.
+
+    With ``patient``, only the record of that RecordID: the others are read but neither kept nor counted.
+    An outcomes file among the records is passed over.
+    """
     path = Path(path)
     if not path.exists():
         raise UnreadableInput(f"{path}: no such file or folder")
     timelines: list[Timeline] = []
+    others: list[str] = []
     total = ImportReport()
     for index, (source, read) in enumerate(_members(path)):
         check_cancelled(cancel)
+        if index % 200 == 0:
+            report(progress, min(0.99, index / 4000), f"read {index} records")
         try:
             text = read().decode("utf-8")
         except (OSError, UnicodeDecodeError) as error:
             total.bad_rows.append(BadRow(source, 0, f"unreadable file ({error})"))
             continue
+        if is_outcomes_text(text):
+            continue
         if not is_record_text(text) and (path.is_dir() or path.name.endswith((".tar.gz", ".tgz", ".tar"))):
             total.bad_rows.append(BadRow(source, 1, "not a PhysioNet 2012 record; skipped"))
             continue
         timeline, one = parse_record(text, source)
+        if patient is not None and timeline.patient_id != patient:
+            others.append(timeline.patient_id)
+            continue
         timelines.append(timeline)
         total.merge(one)
-        if index % 200 == 0:
-            report(progress, min(0.99, index / 4000), f"read {index} records")
     if not timelines:
+        if others:
+            raise missing_patient(path, patient, others)
         raise UnreadableInput(f"{path}: no PhysioNet 2012 record files found")
     timelines.sort(key=lambda t: (len(t.patient_id), t.patient_id))
     return timelines, total
