@@ -207,6 +207,7 @@ HANDLERS["models"] = lambda args: _models().run_models(args)
 HANDLERS["classify"] = lambda args: _classifier().run_classify(args)
 HANDLERS["train"] = lambda args: _kind(args.kind).run_train(args)
 HANDLERS["evaluate"] = lambda args: _kind(args.kind).run_evaluate(args)
+HANDLERS["forecast"] = lambda args: _kind("forecaster").run_forecast(args)
 
 
 def _is_launch(argv: Sequence[str], commands: set[str]) -> bool:

@@ -1,23 +1,171 @@
-"""``medstation train forecaster``, ``evaluate forecaster``."""
+"""``medstation train forecaster``, ``evaluate forecaster`` and ``forecast``."""
 
 from __future__ import annotations
 
 import argparse
+import shlex
+import sys
+import time
+from pathlib import Path
 
-from medstation.errors import NotAvailableYet
+from medstation.cli_progress import ProgressBar
+from medstation.commands.output import print_json
+from medstation.errors import UnreadableInput
+
+_TRAIN_OPTIONS = ("data", "outcomes", "out", "seed", "epochs", "members", "hidden", "test_data", "test_outcomes")
 
 
 def add_train_options(parser: argparse.ArgumentParser) -> None:
-    """Options of ``medstation train forecaster`` beyond --data and --out."""
+    """Options of ``medstation train forecaster`` beyond --data (record files) and --out."""
+    parser.add_argument("--outcomes", help="outcomes file with RecordID and In-hospital_death (the only label read)")
+    parser.add_argument("--seed", type=int, help="random seed (default 0)")
+    parser.add_argument("--epochs", type=int, help="most epochs per ensemble member (default: the recipe's)")
+    parser.add_argument("--members", type=int, help="ensemble members, one per training fold (default 5)")
+    parser.add_argument("--hidden", type=int, help="LSTM hidden size (default 96)")
+    parser.add_argument("--test-data", help="held-out record files to evaluate on after training (written to the card)")
+    parser.add_argument("--test-outcomes", help="outcomes file of --test-data")
+    parser.add_argument("--overwrite", action="store_true", help="replace an existing bundle at --out")
 
 
 def add_evaluate_options(parser: argparse.ArgumentParser) -> None:
     """Options of ``medstation evaluate forecaster`` beyond --model, --data and --json."""
+    parser.add_argument("--outcomes", required=True, help="outcomes file of --data (In-hospital_death is read)")
+    parser.add_argument("--train-data", help="the training records, for the baselines (default: the bundle's)")
+    parser.add_argument("--train-outcomes", help="the training outcomes (default: the bundle's)")
+
+
+def _command_line(args: argparse.Namespace) -> str:
+    words = ["medstation", "train", "forecaster"]
+    for name in _TRAIN_OPTIONS:
+        value = getattr(args, name)
+        if value is not None:
+            words += [f"--{name.replace('_', '-')}", str(value)]
+    return shlex.join(words)
+
+
+def _records(path: str, outcomes: str, bar: ProgressBar, start: float, end: float):
+    from medstation.io.physionet import read_outcomes
+    from medstation.io.timelines import load_timelines
+
+    timelines, report = load_timelines(path, progress=lambda f, m: bar(start + (end - start) * f, m))
+    labels = read_outcomes(outcomes)
+    print(f"{path}: {len(timelines)} patients; {report.summary()}", file=sys.stderr)
+    return timelines, labels
 
 
 def run_train(args: argparse.Namespace) -> int:
-    raise NotAvailableYet("'medstation train forecaster' is not available yet in this version")
+    from dataclasses import replace
+
+    from medstation.engine.forecast_evaluation import evaluate_forecaster
+    from medstation.engine.forecaster import forecaster_from_trained
+    from medstation.engine.forecaster_bundle import forecaster_metadata, write_forecaster_bundle
+    from medstation.engine.forecaster_training import ForecasterRecipe, train_forecaster
+
+    if not (args.data and args.outcomes and args.out):
+        raise UnreadableInput("train forecaster needs --data (record files), --outcomes and --out")
+    if bool(args.test_data) != bool(args.test_outcomes):
+        raise UnreadableInput("--test-data and --test-outcomes go together")
+    changes = {"seed": args.seed, "epochs": args.epochs, "members": args.members, "hidden": args.hidden}
+    recipe = replace(ForecasterRecipe(), **{k: v for k, v in changes.items() if v is not None})
+    started = time.monotonic()
+    with ProgressBar() as bar:
+        timelines, labels = _records(args.data, args.outcomes, bar, 0.0, 0.05)
+        trained = train_forecaster(timelines, labels, recipe, progress=lambda f, m: bar(0.05 + 0.85 * f, m))
+        seconds = time.monotonic() - started
+        evaluation = None
+        if args.test_data:
+            model = forecaster_from_trained(trained, Path(args.out).name)
+            test, test_labels = _records(args.test_data, args.test_outcomes, bar, 0.9, 0.92)
+            evaluation = evaluate_forecaster(model, timelines, labels, test, test_labels,
+                                             progress=lambda f, m: bar(0.92 + 0.08 * f, m))
+            evaluation.update(data=args.test_data, model=Path(args.out).name)
+        metadata = forecaster_metadata(trained, args.data, len(timelines), _command_line(args), seconds, evaluation)
+        metadata["training"]["outcomes"] = args.outcomes
+        bundle = write_forecaster_bundle(args.out, trained, metadata, overwrite=args.overwrite)
+    if args.json:
+        print_json({"model": str(bundle.root), "metrics": metadata["metrics"], "training": metadata["training"]})
+    else:
+        print(f"wrote {bundle.root} in {seconds / 60:.1f} min")
+        for split, values in metadata["metrics"].items():
+            print(f"  {split}: " + ", ".join(f"{k} {v:.4f}" for k, v in values.items()))
+    return 0
+
+
+def _training_source(args: argparse.Namespace, training: dict) -> tuple[str, str]:
+    data = args.train_data or training.get("data_source")
+    outcomes = args.train_outcomes or training.get("outcomes")
+    for path, option in ((data, "--train-data"), (outcomes, "--train-outcomes")):
+        if not path or not Path(path).exists():
+            raise UnreadableInput(
+                f"the baselines are trained on the model's training data, which is not at {path!r}; pass {option}"
+            )
+    return data, outcomes
+
+
+def _format_evaluation(document: dict) -> str:
+    m, baselines = document["metrics"], document["baselines"]
+    gbm = baselines.get("gbm", {})
+    lines = [
+        f"{document['model']} on {document['data']} ({document['split']})",
+        f"  mortality at hour 48: AUROC {m['mortality_auroc']:.4f} "
+        f"(gradient boosting {gbm.get('mortality_auroc', 0):.4f}), AUPRC {m['mortality_auprc']:.4f} "
+        f"(gradient boosting {gbm.get('mortality_auprc', 0):.4f}), ECE {m['ece']:.4f}",
+        "  MAE at 6 h, mean over variables (standardised): model {:.4f}".format(m["mae"]["mean"]["6"])
+        + "".join(f", {name} {b['mae']['mean']['6']:.4f}" for name, b in baselines.items() if "mae" in b),
+        f"  80% interval coverage: {m['coverage80']['mean']:.4f}",
+    ]
+    for goal, met in document.get("goals", {}).items():
+        lines.append(f"  goal {goal}: {'met' if met else 'NOT met'}")
+    return "\n".join(lines)
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
-    raise NotAvailableYet("'medstation evaluate forecaster' is not available yet in this version")
+    from medstation.engine.forecast_evaluation import evaluate_forecaster
+    from medstation.engine.forecaster import load_forecaster
+
+    model = load_forecaster(args.model)
+    training = model.metadata.get("training", {})
+    training = {**training, "data_source": model.metadata.get("training_data", {}).get("source")}
+    train_data, train_outcomes = _training_source(args, training)
+    with ProgressBar() as bar:
+        train, train_labels = _records(train_data, train_outcomes, bar, 0.0, 0.1)
+        test, test_labels = _records(args.data, args.outcomes, bar, 0.1, 0.2)
+        document = evaluate_forecaster(model, train, train_labels, test, test_labels,
+                                       progress=lambda f, m: bar(0.2 + 0.8 * f, m))
+    document = {"model": model.name, "data": args.data, "train_data": train_data, **document}
+    if args.json:
+        print_json(document)
+    else:
+        print(_format_evaluation(document))
+    return 0
+
+
+def run_forecast(args: argparse.Namespace) -> int:
+    """Forecast from the end of each patient's data (DESIGN.md §3 ``forecast --json``)."""
+    from medstation.engine.forecaster import DEFAULT_MODEL, load_forecaster
+    from medstation.io.timelines import load_timelines
+
+    timelines, report = load_timelines(args.path, patient=args.patient)
+    model = load_forecaster(args.model or DEFAULT_MODEL)
+    patients, skipped = [], [{"path": str(row.source), "line": row.line, "reason": row.reason}
+                              for row in report.bad_rows]
+    for row in report.bad_rows:
+        print(f"skipped {row}", file=sys.stderr)
+    for timeline in timelines:
+        if not timeline.series:
+            skipped.append({"path": timeline.source, "id": timeline.patient_id, "reason": "no measurements"})
+            continue
+        patients.append(model.forecast(timeline))
+    if args.json:
+        print_json({"model": model.name, "patients": [p.to_json() for p in patients], "skipped": skipped})
+        return 0
+    for p in patients:
+        risk = p.risk[-1][1] if p.risk else float("nan")
+        print(f"patient {p.patient_id}: data to hour {p.last_hour:.1f}, risk of in-hospital death {risk:.3f}")
+        for name, points in p.forecast.items():
+            shown = ", ".join(f"+{q.hour - points[0].hour + 1:.0f} h {q.p50:.4g} [{q.p10:.4g}-{q.p90:.4g}]"
+                              for q in points[::3])
+            print(f"  {name}: {shown}")
+        if p.contributors:
+            print("  risk driven by: " + ", ".join(f"{c.variable} ({c.attribution:+.3f})" for c in p.contributors))
+    return 0

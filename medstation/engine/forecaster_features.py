@@ -1,0 +1,165 @@
+"""Hourly binning of timelines into the forecaster's inputs: values, masks and time since last observation.
+
+Bin ``b`` holds the observations in ``(b - 1, b]`` hours (bin 0 the admission instant), so a forecast made at
+hour ``o`` sees bins ``0..o`` and its targets for horizon ``h`` are exactly the bins ``o+1..o+h``. Values are
+transformed (log for skewed laboratory values) and standardised with statistics of the training set, which the
+bundle stores. Missingness is carried explicitly, GRU-D style: each variable contributes its last observed value
+(carried forward), an observed-this-hour mask, the hours since it was last seen, and running summaries so far
+(min, max, mean, count).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from medstation.core.timeline import VARIABLES, Timeline
+
+INPUT_VARIABLES: tuple[str, ...] = tuple(VARIABLES)
+FORECAST_VARIABLES: tuple[str, ...] = (
+    "HR", "MAP", "SysABP", "DiasABP", "RespRate", "Temp", "GCS", "Lactate", "Creatinine", "Glucose", "SaO2",
+    "NIMAP", "NISysABP", "pH", "FiO2", "Urine",
+)
+LOG_VARIABLES = frozenset(
+    {"ALP", "ALT", "AST", "Bilirubin", "BUN", "Cholesterol", "Creatinine", "Glucose", "Lactate", "Platelets",
+     "TroponinI", "TroponinT", "Urine", "WBC", "PaO2"}
+)
+STATIC_FEATURES = ("Age", "Gender", "Height", "Weight", "ICU1", "ICU2", "ICU3", "ICU4")
+HOURS = 48
+DELTA_SCALE = 12.0
+PER_VARIABLE = 7
+"""Feature columns per variable: value, mask, delta, running min, max, mean, log count."""
+
+
+def transform(name: str, values: np.ndarray) -> np.ndarray:
+    values = np.asarray(values, dtype=np.float64)
+    return np.log1p(np.maximum(values, 0.0)) if name in LOG_VARIABLES else values
+
+
+def inverse_transform(name: str, values: np.ndarray) -> np.ndarray:
+    return np.expm1(values) if name in LOG_VARIABLES else values
+
+
+@dataclass(frozen=True)
+class Normalisation:
+    """Per-variable mean and standard deviation of the transformed values, and of the static attributes."""
+
+    mean: dict[str, float]
+    std: dict[str, float]
+
+    @classmethod
+    def fit(cls, timelines: list[Timeline]) -> Normalisation:
+        mean: dict[str, float] = {}
+        std: dict[str, float] = {}
+        for name in INPUT_VARIABLES:
+            parts = [transform(name, t.series[name].values) for t in timelines if name in t.series]
+            values = np.concatenate(parts) if parts else np.zeros(1)
+            mean[name], std[name] = float(values.mean()), float(values.std() or 1.0)
+        for name in ("Age", "Height", "Weight"):
+            values = np.array([t.static[name] for t in timelines if name in t.static] or [0.0])
+            mean[f"static:{name}"], std[f"static:{name}"] = float(values.mean()), float(values.std() or 1.0)
+        return cls(mean, std)
+
+    def to_json(self) -> dict:
+        return {"mean": self.mean, "std": self.std}
+
+    @classmethod
+    def from_json(cls, document: dict) -> Normalisation:
+        return cls(dict(document["mean"]), dict(document["std"]))
+
+    def scale(self, name: str, values: np.ndarray) -> np.ndarray:
+        return (transform(name, values) - self.mean[name]) / self.std[name]
+
+    def unscale(self, name: str, values: np.ndarray) -> np.ndarray:
+        return inverse_transform(name, np.asarray(values) * self.std[name] + self.mean[name])
+
+
+def bin_hourly(timeline: Timeline, norm: Normalisation, hours: int = HOURS) -> tuple[np.ndarray, np.ndarray]:
+    """Standardised hourly means ``[hours + 1, V]`` (NaN where unobserved) and the observed mask, for the inputs."""
+    values = np.full((hours + 1, len(INPUT_VARIABLES)), np.nan, dtype=np.float32)
+    for column, name in enumerate(INPUT_VARIABLES):
+        series = timeline.series.get(name)
+        if series is None or not len(series):
+            continue
+        bins = np.ceil(series.hours - 1e-9).astype(np.int64)
+        keep = (bins >= 0) & (bins <= hours)
+        if not keep.any():
+            continue
+        scaled = norm.scale(name, series.values[keep])
+        sums = np.bincount(bins[keep], weights=scaled, minlength=hours + 1)
+        counts = np.bincount(bins[keep], minlength=hours + 1)
+        seen = counts > 0
+        values[seen, column] = sums[seen] / counts[seen]
+    return values, ~np.isnan(values)
+
+
+def _carry_forward(values: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Last observed value (0 = the training mean before any) and hours since it was seen (capped, scaled)."""
+    steps = np.arange(values.shape[0])[:, None]
+    last_index = np.where(mask, steps, -1)
+    last_index = np.maximum.accumulate(last_index, axis=0)
+    ever = last_index >= 0
+    carried = np.where(ever, np.take_along_axis(np.nan_to_num(values), np.maximum(last_index, 0), axis=0), 0.0)
+    delta = np.where(ever, steps - last_index, steps + 1).astype(np.float32)
+    return carried.astype(np.float32), np.minimum(delta, 48.0) / DELTA_SCALE
+
+
+def _running_summaries(values: np.ndarray, mask: np.ndarray) -> list[np.ndarray]:
+    filled_low = np.where(mask, values, np.inf)
+    filled_high = np.where(mask, values, -np.inf)
+    running_min = np.minimum.accumulate(filled_low, axis=0)
+    running_max = np.maximum.accumulate(filled_high, axis=0)
+    counts = np.cumsum(mask, axis=0)
+    running_mean = np.cumsum(np.nan_to_num(values), axis=0) / np.maximum(counts, 1)
+    seen = counts > 0
+    return [
+        np.where(seen, running_min, 0.0),
+        np.where(seen, running_max, 0.0),
+        np.where(seen, running_mean, 0.0),
+        np.log1p(counts) / math.log(49.0),
+    ]
+
+
+def static_features(timeline: Timeline, norm: Normalisation) -> np.ndarray:
+    """Standardised age, sex, height, weight (0 = mean where absent) and the ICU type one-hot."""
+    features = np.zeros(len(STATIC_FEATURES), dtype=np.float32)
+    for index, name in enumerate(("Age", "Gender", "Height", "Weight")):
+        if name not in timeline.static:
+            continue
+        value = timeline.static[name]
+        features[index] = value - 0.5 if name == "Gender" else (value - norm.mean[f"static:{name}"]) / norm.std[
+            f"static:{name}"]
+    icu = int(timeline.static.get("ICUType", 0))
+    if 1 <= icu <= 4:
+        features[3 + icu] = 1.0
+    return features
+
+
+def patient_inputs(timeline: Timeline, norm: Normalisation, hours: int = HOURS) -> tuple[np.ndarray, np.ndarray]:
+    """The model input ``[hours + 1, F]`` for one patient, and the binned values ``[hours + 1, V]`` (NaN = none)."""
+    values, mask = bin_hourly(timeline, norm, hours)
+    carried, delta = _carry_forward(values, mask)
+    columns = [carried, mask.astype(np.float32), delta, *_running_summaries(values, mask)]
+    per_variable = np.stack(columns, axis=-1).reshape(hours + 1, -1)
+    static = np.repeat(static_features(timeline, norm)[None, :], hours + 1, axis=0)
+    clock = (np.arange(hours + 1, dtype=np.float32) / HOURS)[:, None]
+    return np.concatenate([per_variable, static, clock], axis=1).astype(np.float32), values
+
+
+def input_size() -> int:
+    return len(INPUT_VARIABLES) * PER_VARIABLE + len(STATIC_FEATURES) + 1
+
+
+def carried_columns() -> list[int]:
+    """The input columns holding each forecast variable's last observed (standardised) value."""
+    return [INPUT_VARIABLES.index(name) * PER_VARIABLE for name in FORECAST_VARIABLES]
+
+
+def batch_inputs(
+    timelines: list[Timeline], norm: Normalisation, hours: int = HOURS
+) -> tuple[np.ndarray, np.ndarray]:
+    """Stacked inputs ``[N, hours + 1, F]`` and binned values ``[N, hours + 1, V]``."""
+    pairs = [patient_inputs(t, norm, hours) for t in timelines]
+    return np.stack([p[0] for p in pairs]), np.stack([p[1] for p in pairs])

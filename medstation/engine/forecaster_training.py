@@ -1,0 +1,251 @@
+"""Training of the forecaster ensemble: one member per fold of the training set, early stopping on its held-out
+fold, and the out-of-fold predictions used to calibrate the 80% intervals (split-conformal scaling per variable).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from medstation.core.timeline import Timeline
+from medstation.engine.forecaster_features import (
+    FORECAST_VARIABLES,
+    HOURS,
+    INPUT_VARIABLES,
+    Normalisation,
+    batch_inputs,
+    carried_columns,
+    input_size,
+)
+from medstation.errors import UnreadableInput
+from medstation.progress import CancelToken, ProgressCallback, check_cancelled, report
+
+QUANTILES = (0.1, 0.5, 0.9)
+
+
+@dataclass(frozen=True)
+class ForecasterRecipe:
+    """Everything that decides a training run; stored in the bundle."""
+
+    hidden: int = 96
+    members: int = 5
+    epochs: int = 30
+    batch_size: int = 64
+    learning_rate: float = 2e-3
+    weight_decay: float = 1e-4
+    dropout: float = 0.3
+    patience: int = 5
+    horizon: int = 12
+    trend_hours_per_batch: int = 12
+    seed: int = 0
+
+
+@dataclass
+class TrainedForecaster:
+    """The trained ensemble's weights and everything inference needs beside them."""
+
+    state_dict: dict
+    recipe: ForecasterRecipe
+    normalisation: Normalisation
+    interval_scale: dict[str, float]
+    history: list[dict] = field(default_factory=list)
+    out_of_fold: dict = field(default_factory=dict)
+
+
+def forecast_value_columns() -> list[int]:
+    return [INPUT_VARIABLES.index(name) for name in FORECAST_VARIABLES]
+
+
+def _risk_weights(steps: int):
+    import torch
+
+    weights = torch.arange(steps, dtype=torch.float32) / (steps - 1)
+    weights[-1] += 2.0
+    return weights / weights.sum()
+
+
+def losses(logits, quantiles, targets, labels, horizon: int, steps=None):
+    """Risk: weighted cross-entropy over hours (the last hour weighted most). Trend: pinball loss over every
+    observed target bin within the horizon of the forecast hours ``steps`` (all when None), standardised units."""
+    import torch
+    from torch.nn import functional
+
+    weights = _risk_weights(logits.shape[1]).to(logits.device)
+    bce = functional.binary_cross_entropy_with_logits(logits, labels[:, None].expand_as(logits), reduction="none")
+    risk = (bce * weights).sum(1).mean()
+    levels = torch.tensor(QUANTILES, device=logits.device)
+    total, count = logits.new_zeros(()), 0
+    hours = targets.shape[1]
+    steps = torch.arange(hours, device=logits.device) if steps is None else steps
+    for ahead in range(1, horizon + 1):
+        valid = steps + ahead < hours
+        target = targets[:, steps[valid] + ahead, :]
+        predicted = quantiles[:, valid, :, ahead - 1, :]
+        seen = ~torch.isnan(target)
+        error = torch.nan_to_num(target).unsqueeze(-1) - predicted
+        pinball = torch.maximum(levels * error, (levels - 1) * error).sum(-1)
+        total = total + (pinball * seen).sum()
+        count += int(seen.sum())
+    return risk, total / max(count, 1)
+
+
+def _folds(labels: np.ndarray, members: int, seed: int) -> np.ndarray:
+    """A stratified fold number for each patient."""
+    rng = np.random.default_rng(seed)
+    folds = np.empty(len(labels), dtype=np.int64)
+    for value in (0, 1):
+        index = np.flatnonzero(labels == value)
+        rng.shuffle(index)
+        folds[index] = np.arange(len(index)) % members
+    return folds
+
+
+def _evaluate(model, inputs, targets, labels, horizon: int, batch: int = 512):
+    import torch
+
+    model.eval()
+    risk_sum, trend_sum = 0.0, 0.0
+    probabilities, quantiles = [], []
+    with torch.no_grad():
+        for start in range(0, len(inputs), batch):
+            logits, q = model(inputs[start : start + batch])
+            r, t = losses(logits, q, targets[start : start + batch], labels[start : start + batch], horizon)
+            size = len(logits)
+            risk_sum += float(r) * size
+            trend_sum += float(t) * size
+            probabilities.append(torch.sigmoid(logits[:, -1]))
+            quantiles.append(q)
+    n = len(inputs)
+    return risk_sum / n, trend_sum / n, torch.cat(probabilities).numpy(), torch.cat(quantiles).numpy()
+
+
+def _train_member(member, fold: int, data, recipe: ForecasterRecipe, progress, cancel, history):
+    import torch
+
+    from medstation.engine.metrics import roc_auc
+
+    inputs, targets, labels, folds = data
+    train_index = np.flatnonzero(folds != fold)
+    held_index = np.flatnonzero(folds == fold)
+    held = (inputs[held_index], targets[held_index], labels[held_index])
+    optimiser = torch.optim.AdamW(member.parameters(), lr=recipe.learning_rate, weight_decay=recipe.weight_decay)
+    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, T_max=recipe.epochs)
+    generator = torch.Generator().manual_seed(recipe.seed * 1000 + fold)
+    best, best_state, best_outputs, waited = math.inf, None, None, 0
+    for epoch in range(recipe.epochs):
+        member.train()
+        order = train_index[torch.randperm(len(train_index), generator=generator).numpy()]
+        for start in range(0, len(order), recipe.batch_size):
+            check_cancelled(cancel)
+            batch = order[start : start + recipe.batch_size]
+            steps = torch.randperm(HOURS, generator=generator)[: recipe.trend_hours_per_batch].sort().values
+            logits, quantiles = member(inputs[batch], steps)
+            risk, trend = losses(logits, quantiles, targets[batch], labels[batch], recipe.horizon, steps)
+            optimiser.zero_grad()
+            (risk + trend).backward()
+            torch.nn.utils.clip_grad_norm_(member.parameters(), 1.0)
+            optimiser.step()
+        scheduler.step()
+        risk, trend, probabilities, quantiles = _evaluate(member, *held, recipe.horizon)
+        auroc = roc_auc(held[2].numpy(), probabilities)
+        history.append({"member": fold, "epoch": epoch + 1, "held_risk_loss": risk, "held_trend_loss": trend,
+                        "held_auroc_48h": auroc})
+        report(progress, (fold + (epoch + 1) / recipe.epochs) / recipe.members,
+               f"member {fold + 1}/{recipe.members} epoch {epoch + 1}: held-out AUROC {auroc:.3f}, "
+               f"trend loss {trend:.3f}")
+        if risk + trend < best - 1e-4:
+            best, waited = risk + trend, 0
+            best_state = {k: v.detach().clone() for k, v in member.state_dict().items()}
+            best_outputs = (held_index, probabilities, quantiles)
+        else:
+            waited += 1
+            if waited >= recipe.patience:
+                break
+    member.load_state_dict(best_state)
+    return best_outputs
+
+
+def interval_scales(quantiles: np.ndarray, targets: np.ndarray, horizon: int, level: float = 0.8) -> np.ndarray:
+    """Per forecast variable, the factor on the (p10, p90) spreads that makes the out-of-fold interval cover
+    ``level`` of the observed targets (hours 12 onward, every horizon)."""
+    scales = np.ones(quantiles.shape[2])
+    for variable in range(quantiles.shape[2]):
+        scores = []
+        for ahead in range(1, horizon + 1):
+            target = targets[:, 12 + ahead :, variable]
+            q = quantiles[:, 12 : -ahead, variable, ahead - 1, :]
+            seen = ~np.isnan(target)
+            y, low, mid, high = target[seen], q[..., 0][seen], q[..., 1][seen], q[..., 2][seen]
+            above = (y - mid) / np.maximum(high - mid, 1e-6)
+            below = (mid - y) / np.maximum(mid - low, 1e-6)
+            scores.append(np.maximum(above, below))
+        scores = np.concatenate(scores)
+        if len(scores) >= 50:
+            scales[variable] = float(np.quantile(scores, level))
+    return scales
+
+
+def prepare(timelines: list[Timeline], labels: dict[str, int], norm: Normalisation):
+    """Model inputs, trend targets and labels as tensors; every timeline needs a label."""
+    import torch
+
+    missing = [t.patient_id for t in timelines if t.patient_id not in labels]
+    if missing:
+        raise UnreadableInput(f"no In-hospital_death label for {len(missing)} patients (first: {missing[0]})")
+    inputs, values = batch_inputs(timelines, norm, HOURS)
+    targets = values[..., forecast_value_columns()]
+    y = np.array([labels[t.patient_id] for t in timelines], dtype=np.float32)
+    return torch.from_numpy(inputs), torch.from_numpy(targets), torch.from_numpy(y)
+
+
+def train_forecaster(
+    timelines: list[Timeline],
+    labels: dict[str, int],
+    recipe: ForecasterRecipe | None = None,
+    progress: ProgressCallback | None = None,
+    cancel: CancelToken | None = None,
+) -> TrainedForecaster:
+    """Train the ensemble on ``timelines`` (one member per stratified fold) and calibrate its intervals."""
+    import torch
+
+    from medstation.engine.forecaster_network import build_ensemble
+
+    recipe = recipe or ForecasterRecipe()
+    torch.manual_seed(recipe.seed)
+    norm = Normalisation.fit(timelines)
+    report(progress, 0.0, f"binning {len(timelines)} timelines")
+    inputs, targets, y = prepare(timelines, labels, norm)
+    if len(set(y.tolist())) < 2:
+        raise UnreadableInput("training needs patients who died and patients who survived")
+    folds = _folds(y.numpy(), max(recipe.members, 5), recipe.seed)
+    ensemble = build_ensemble(input_size(), carried_columns(), recipe.horizon, recipe.hidden, recipe.members,
+                              recipe.dropout)
+    history: list[dict] = []
+    oof_risk = np.full(len(y), np.nan)
+    oof_quantiles = np.zeros((*targets.shape[:2], len(FORECAST_VARIABLES), recipe.horizon, 3), dtype=np.float32)
+    for fold, member in enumerate(ensemble.members):
+        index, probabilities, quantiles = _train_member(
+            member, fold, (inputs, targets, y, folds), recipe, progress, cancel, history
+        )
+        oof_risk[index] = probabilities
+        oof_quantiles[index] = quantiles
+    held = ~np.isnan(oof_risk)
+    scales = interval_scales(oof_quantiles[held], targets.numpy()[held], recipe.horizon)
+    from medstation.engine.metrics import roc_auc
+
+    ensemble.eval()
+    report(progress, 1.0, "trained")
+    return TrainedForecaster(
+        state_dict={k: v.detach().clone() for k, v in ensemble.state_dict().items()},
+        recipe=recipe,
+        normalisation=norm,
+        interval_scale=dict(zip(FORECAST_VARIABLES, map(float, scales), strict=True)),
+        history=history,
+        out_of_fold={"mortality_auroc_48h": roc_auc(y.numpy()[held], oof_risk[held]), "patients": int(held.sum())},
+    )
+
+
+def recipe_json(recipe: ForecasterRecipe) -> dict:
+    return asdict(recipe)
