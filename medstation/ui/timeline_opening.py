@@ -7,7 +7,8 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QFileDialog, QWidget
 
-from medstation.io.physionet import read_records
+from medstation.core.timeline import ImportReport, Timeline
+from medstation.io.database import StudyDatabase
 from medstation.resources import resource_path
 from medstation.ui.jobs import Job, JobRunner
 from medstation.ui.panels.timeline_panel import TimelinePanel
@@ -25,6 +26,18 @@ def is_timeline_file(path: str | Path) -> bool:
     return Path(path).is_file() and Path(path).name.lower().endswith(TIMELINE_SUFFIXES)
 
 
+def load_with_studies(
+    path: str | Path, database_path: str | Path, progress=None, cancel=None
+) -> tuple[list[Timeline], ImportReport]:
+    """The timelines in ``path``, with the local database's studies of each patient placed on them as events."""
+    from medstation.io.timelines import attach_studies, load_timelines
+
+    timelines, report = load_timelines(path, progress=progress, cancel=cancel)
+    with StudyDatabase(database_path) as database:
+        attach_studies(timelines, database)
+    return timelines, report
+
+
 def sample_timelines() -> Path:
     """The bundled sample timelines folder."""
     return resource_path("sample", "timelines")
@@ -35,15 +48,16 @@ class TimelineOpener(QObject):
 
     opened = Signal(str)
 
-    def __init__(self, runner: JobRunner, panel: TimelinePanel, dialog_parent: QWidget):
+    def __init__(self, runner: JobRunner, database: StudyDatabase, panel: TimelinePanel, dialog_parent: QWidget):
         super().__init__(dialog_parent)
         self.runner = runner
+        self.database = database
         self.panel = panel
         self.dialog_parent = dialog_parent
 
     def open_path(self, path: str | Path) -> Job:
-        """Open a record file, a folder of records or a ``.tar.gz`` archive of them."""
-        job = self.runner.submit(f"Open timeline {Path(path).name}", read_records, path)
+        """Open a PhysioNet record file, a folder or ``.tar.gz`` of them, a long CSV or a FHIR bundle."""
+        job = self.runner.submit(f"Open timeline {Path(path).name}", load_with_studies, path, self.database.path)
         job.succeeded.connect(lambda result, path=path: self._loaded(Path(path), *result))
         return job
 
@@ -60,7 +74,7 @@ class TimelineOpener(QObject):
         if folder:
             self.open_path(folder)
 
-    def _loaded(self, path: Path, timelines, report) -> None:
+    def _loaded(self, path: Path, timelines: list[Timeline], report: ImportReport) -> None:
         self.panel.set_timelines(timelines)
         count = f"{len(timelines)} patient{'s' if len(timelines) != 1 else ''}"
         self.opened.emit(f"Opened {count} from {path.name}: {report.summary()}")

@@ -15,6 +15,7 @@ from medstation.resources import resource_path
 from medstation.ui.panels.timeline_plots import RISK_KEY, TimelinePlots
 
 SAMPLE_IMAGE = resource_path("sample", "images", "sample-01.dcm")
+SAMPLE_TIMELINES = resource_path("sample", "timelines")
 
 
 def _records(shared_path, folder: Path, count: int) -> list[Path]:
@@ -141,7 +142,7 @@ def test_hover_readouts_give_values_with_units(make_window, qtbot):
     assert panel.readout.text() == "HR forecast at 24.0 h: median 99 bpm, 80% interval 86 to 118 bpm"
     _hover(panel.plots, RISK_KEY, 12.0, 0.2)
     assert panel.readout.text() == "Risk of in-hospital death at 12.0 h: 0.15 (15%)"
-    assert all(cursor.isVisible() for cursor in panel.plots._cursors)
+    assert all(cursor.isVisible() for cursor in panel.plots.cursors)
 
 
 def test_contributors_are_listed_strongest_first(make_window):
@@ -172,14 +173,30 @@ def test_clicking_a_study_marker_opens_the_study_in_the_viewer(make_window, qtbo
     assert window.viewer.state.volume.info.modality == "DX"
 
 
-def test_a_study_marker_may_name_a_study_uid_from_the_database(make_window, qtbot):
+def test_a_timeline_with_an_admission_time_shows_the_patients_study_and_opens_it(make_window, qtbot):
     window = make_window()
     window.database.import_folder(SAMPLE_IMAGE.parent)
     (study,) = window.database.studies()
-    job = window.opener.open_reference(study.study_uid)
-    qtbot.waitUntil(lambda: job.state.finished, timeout=30_000)
-    assert job.state.value == "done", job.error
+    panel = _open(window, qtbot, SAMPLE_TIMELINES / "145466-long.csv")
+    assert panel.timeline.patient_id == "MEDSTATION-SAMPLE"
+    (marker,) = [marker for marker in panel.plots.markers if marker.clickable and marker.marker_label is not None]
+    assert marker.timeline_event.reference == study.study_uid
+    assert marker.value() == pytest.approx(6.0), "the study is six hours into the stay (see the sample README)"
+    marker.sigClicked.emit(marker, None)
+    qtbot.waitUntil(lambda: window.viewer.state is not None, timeout=30_000)
     assert window.viewer.state.volume.info.study_uid == study.study_uid
+
+
+def test_the_sample_timelines_open_with_a_patient_selector(make_window, qtbot):
+    window = make_window()
+    job = window.timeline_opener.open_sample()
+    qtbot.waitUntil(lambda: job.state.finished, timeout=60_000)
+    assert job.state.value == "done", job.error
+    panel = window.timeline_panel
+    patients = [panel.patients.itemText(i) for i in range(panel.patients.count())]
+    assert patients == ["145466", "147135", "150848", "152591"]
+    assert not panel.patients.isHidden()
+    assert "4 patients" in window.statusBar().currentMessage()
 
 
 def test_an_unknown_study_reference_fails_with_what_to_do(make_window, qtbot):
@@ -213,3 +230,17 @@ def test_readouts_name_missing_and_earlier_values():
     values = (88.0, 36.83, 7.384, 0.453, 1234.4)
     assert [timeline_text.number(v) for v in values] == ["88", "36.8", "7.38", "0.45", "1234"]
     assert timeline_text.axis_title("pH") == "pH" and timeline_text.axis_title("MAP") == "MAP (mmHg)"
+
+
+def test_a_failing_forecast_reaches_the_error_dialog(make_window, qtbot):
+    window = make_window()
+    panel = window.timeline_panel
+    panel.forecaster = "no-such-forecaster"
+    panel.set_timelines([_patient()])
+    job = panel.job
+    qtbot.waitUntil(lambda: job.state.finished, timeout=60_000)
+    assert job.state.value == "failed"
+    assert panel.status.text() == "Forecast failed (see the message)" and panel.forecast is None
+    (box,) = window.error_dialogs
+    assert "no-such-forecaster" in box.text()
+    box.accept()

@@ -62,11 +62,14 @@ class EventMarker(pg.InfiniteLine):
         if self.clickable:
             self.setCursor(Qt.CursorShape.PointingHandCursor)
             self.setToolTip(f"{event.label} at {timeline_text.hours_text(event.hour)}: click to open the study")
-        if labelled:
-            self.marker_label = _MarkerLabel(
+        self.marker_label = (
+            _MarkerLabel(
                 self, event.label, position=0.92, anchors=[(-0.04, 0.5), (-0.04, 0.5)], color=color,
                 fill=pg.mkBrush(27, 27, 27, 200),
             )
+            if labelled
+            else None
+        )
 
     def hoverEvent(self, ev) -> None:
         hovering = self.clickable and not ev.isExit()
@@ -105,7 +108,7 @@ class TimelinePlots(pg.GraphicsLayoutWidget):
         self.bands: dict[str, pg.FillBetweenItem] = {}
         self.risk_curve: pg.PlotDataItem | None = None
         self.markers: list[EventMarker] = []
-        self._cursors: list[pg.InfiniteLine] = []
+        self.cursors: list[pg.InfiniteLine] = []
         self.ci.setSpacing(0)
         self.scene().sigMouseMoved.connect(self._mouse_moved)
 
@@ -118,7 +121,7 @@ class TimelinePlots(pg.GraphicsLayoutWidget):
         self.clear()
         self.timeline, self.forecast = timeline, forecast
         self.plots, self.observed, self.medians, self.bands = {}, {}, {}, {}
-        self.markers, self._cursors = [], []
+        self.markers, self.cursors = [], []
         self._add_risk_plot(forecast)
         for variable in variables:
             self._add_variable_plot(timeline, variable, forecast)
@@ -133,7 +136,7 @@ class TimelinePlots(pg.GraphicsLayoutWidget):
             cursor = pg.InfiniteLine(0, 90, pen=pg.mkPen(CURSOR))
             cursor.setVisible(False)
             plot.addItem(cursor, ignoreBounds=True)
-            self._cursors.append(cursor)
+            self.cursors.append(cursor)
         bottom = rows[-1].getAxis("bottom")
         bottom.setStyle(showValues=True)
         bottom.setHeight(None)
@@ -236,12 +239,12 @@ class TimelinePlots(pg.GraphicsLayoutWidget):
         return timeline_text.variable_readout(self.timeline, self.forecast, key, hour, tolerance)
 
     def _show_cursor(self, hour: float) -> None:
-        for cursor in self._cursors:
+        for cursor in self.cursors:
             cursor.setPos(hour)
             cursor.setVisible(True)
 
     def hide_cursor(self) -> None:
-        for cursor in self._cursors:
+        for cursor in self.cursors:
             cursor.setVisible(False)
         self.hovered.emit("")
 
