@@ -71,7 +71,7 @@ class MainWindow(QMainWindow):
         self.jobs_panel = JobsPanel(runner)
         self.timeline_panel = TimelinePanel(runner)
         self.timeline_panel.study_requested.connect(self.opener.open_reference)
-        self.timeline_opener = TimelineOpener(runner, self.timeline_panel, self)
+        self.timeline_opener = TimelineOpener(runner, self.database, self.timeline_panel, self)
         self.timeline_opener.opened.connect(self.show_timelines)
         area = Qt.DockWidgetArea
         self.docks = {
@@ -270,8 +270,10 @@ class MainWindow(QMainWindow):
 
     def show_timelines(self, summary: str) -> None:
         """Bring the timeline panel forward after timelines loaded, and say what was read."""
-        self.docks["timeline"].show()
-        self.docks["timeline"].raise_()
+        dock = self.docks["timeline"]
+        dock.show()
+        dock.raise_()
+        self.resizeDocks([dock], [max(dock.height(), self.height() // 2)], Qt.Orientation.Vertical)
         self.statusBar().showMessage(summary, 10_000)
 
     def show_generator(self) -> Job | None:
