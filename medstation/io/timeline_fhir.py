@@ -153,7 +153,7 @@ class _BundleReader:
         self.admissions: dict[str, datetime] = {}
 
     def bad(self, index: int, reason: str) -> None:
-        self.report.bad_rows.append(BadRow(self.source, index, reason))
+        self.report.bad_rows.append(BadRow(self.source, index, f"entry {index}: {reason}"))
 
     def wants(self, patient_id: str) -> bool:
         if self.wanted is None or patient_id == self.wanted:
