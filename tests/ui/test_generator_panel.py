@@ -2,13 +2,34 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pydicom
+import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage
 
 from medstation.io.synthetic_png import viewing_pixels
 from medstation.ui.panels.generator_jobs import GeneratedSamples
+from medstation.ui.panels.generator_panel import CLASS_MIX
+
+
+@pytest.fixture
+def tiny_generation_bundle(tmp_path, monkeypatch) -> str:
+    """A generation bundle trained for one epoch by the engine on 32 grey disks, in a fresh user models folder."""
+    from medstation.engine.classifier_data import LabelledImages, Split
+    from medstation.engine.generator_training import GeneratorRecipe, train_generator
+
+    monkeypatch.setenv("MEDSTATION_HOME", str(tmp_path / "home"))
+    rows, columns = np.mgrid[0:28, 0:28]
+    disk = ((rows - 14) ** 2 + (columns - 14) ** 2 < 64).astype(np.uint8)
+    classes = np.arange(32) % 2
+    images = np.stack([disk * (90 + 120 * c) for c in classes])[:, np.newaxis]
+    data = LabelledImages(Path("disks.npz"), ("normal", "pneumonia"), {"train": Split(images, classes)})
+    recipe = GeneratorRecipe(epochs=1, batch_size=16, latent_dim=8, width=8)
+    train_generator(data, tmp_path / "home" / "models" / "tiny-gan", recipe)
+    return "tiny-gan"
 
 
 def _samples() -> GeneratedSamples:
@@ -77,3 +98,29 @@ def test_export_selected_writes_the_chosen_samples_in_a_job(make_window, qtbot, 
     assert again.state.value == "failed" and names[0] in panel.status.text()
     for box in list(window.error_dialogs):
         box.accept()
+
+
+def test_generate_runs_the_engine_in_a_job_and_fills_the_grid(make_window, qtbot, tiny_generation_bundle):
+    window = make_window()
+    panel = window.generator_panel
+    listing = window.show_generator()
+    qtbot.waitUntil(lambda: listing.state.finished, timeout=60_000)
+    assert panel.models.findData(tiny_generation_bundle) >= 0
+    assert panel.models.findData("pneumonia-cxr-resnet18") < 0, "classifiers are not listed as generators"
+    panel.models.setCurrentIndex(panel.models.findData(tiny_generation_bundle))
+    assert [panel.label.itemText(i) for i in range(panel.label.count())] == [CLASS_MIX, "normal", "pneumonia"]
+    panel.label.setCurrentIndex(panel.label.findData("pneumonia"))
+    panel.count.setValue(6)
+    panel.seed.setValue(3)
+    job = panel.generate()
+    assert not panel.generate_button.isEnabled() and panel.cancel_button.isEnabled()
+    qtbot.waitUntil(lambda: job.state.finished, timeout=120_000)
+    assert job.state.value == "done", job.error
+    first = panel.samples
+    assert first.images.shape == (6, 28, 28) and first.labels == ["pneumonia"] * 6 and first.seed == 3
+    assert first.confidences is not None and np.all((first.confidences >= 0) & (first.confidences <= 1))
+    assert panel.grid.count() == 6 and panel.grid.item(0).text().startswith("#0 pneumonia\np = ")
+    assert panel.generate_button.isEnabled()
+    again = panel.generate()
+    qtbot.waitUntil(lambda: again.state.finished, timeout=120_000)
+    assert np.array_equal(panel.samples.images, first.images), "the same seed gives the same images"
