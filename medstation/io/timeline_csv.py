@@ -140,12 +140,12 @@ def read_timeline_csv(
     reader = _CsvReader(str(path))
     rows = csv.reader(io.StringIO(text.lstrip("\ufeff")))
     next(rows)
-    for fields in rows:
-        if not any(field.strip() for field in fields):
-            continue
-        if rows.line_num % _CHECK_EVERY == 0:
+    for number, fields in enumerate(rows):
+        if number % _CHECK_EVERY == 0:
             check_cancelled(cancel)
             report(progress, rows.line_num / len(lines), f"read {rows.line_num} rows")
+        if not any(field.strip() for field in fields):
+            continue
         patient_id = fields[0].strip()
         if patient is not None and patient_id and patient_id != patient:
             reader.found[patient_id] = None

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import datetime
 
 import pytest
 
-from medstation.errors import UnreadableInput
+from medstation.errors import Cancelled, UnreadableInput
 from medstation.io.physionet import parse_record
 from medstation.io.timeline_csv import read_timeline_csv
 from medstation.resources import resource_path
@@ -190,3 +191,14 @@ def test_the_sample_csv_holds_the_record_it_was_converted_from():
         record_report.missing,
         record_report.out_of_range,
     )
+
+
+def test_reading_reports_progress_and_can_be_cancelled(tmp_path):
+    path = _write(tmp_path, "patient_id,time,variable,value\n" + "".join(f"p1,{h},HR,80\n" for h in range(12000)))
+    seen: list[float] = []
+    read_timeline_csv(path, progress=lambda fraction, _: seen.append(fraction))
+    assert len(seen) == 3 and seen == sorted(seen) and seen[-1] < 1.0
+    cancel = threading.Event()
+    cancel.set()
+    with pytest.raises(Cancelled):
+        read_timeline_csv(path, cancel=cancel)
