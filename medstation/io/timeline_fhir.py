@@ -161,8 +161,11 @@ class _BundleReader:
         self.found[patient_id] = None
         return False
 
-    def patient(self, resource) -> None:
-        if not self.wants(resource.id or ""):
+    def patient(self, index: int, resource) -> None:
+        if not resource.id:
+            self.bad(index, "Patient has no id; its sex and age are not used")
+            return
+        if not self.wants(resource.id):
             return
         if resource.gender in GENDERS:
             self.collector.add(resource.id, "Gender", 0.0, GENDERS[resource.gender])
@@ -279,8 +282,8 @@ def read_fhir_timelines(
             patient_ids[f"Patient/{model.id}"] = model.id
             if isinstance(entry.get("fullUrl"), str):
                 patient_ids[entry["fullUrl"]] = model.id
-    for _, resource in resources["Patient"]:
-        reader.patient(resource)
+    for index, resource in resources["Patient"]:
+        reader.patient(index, resource)
     for index, resource in resources["Encounter"]:
         reader.encounter(index, resource, patient_ids)
     for number, (index, resource) in enumerate(resources["Observation"]):

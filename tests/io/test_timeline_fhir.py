@@ -106,11 +106,12 @@ def test_malformed_and_unmappable_entries_are_reported_by_entry_index(tmp_path):
         {"fullUrl": "urn:uuid:1"},  # 9 no resource
         {**_observation("8867-4", 84, "/min"), "subject": None},  # 10 no subject
         _observation("8867-4", None, "", dataAbsentReason={"text": "not measured"}),  # 11 missing
+        {"resourceType": "Patient", "gender": "male"},  # 12 a patient without id
     )
     (timeline,), report = read_fhir_timelines(path)
     assert timeline.series["HR"].values.tolist() == [80.0]
     reasons = {row.line: row.reason for row in report.bad_rows}
-    assert sorted(reasons) == [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]
+    assert sorted(reasons) == [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 12]
     assert "status" in reasons[1] and "not valid FHIR R4" in reasons[1]
     assert "effectiveDateTime" in reasons[2]
     assert "no time of day" in reasons[3]
@@ -121,6 +122,8 @@ def test_malformed_and_unmappable_entries_are_reported_by_entry_index(tmp_path):
     assert "Practitioner" in reasons[8]
     assert "no resource" in reasons[9]
     assert "no subject" in reasons[10]
+    assert "Patient has no id" in reasons[12]
+    assert timeline.static == {}
     assert report.missing == 1
 
 
