@@ -115,7 +115,11 @@ class TimelinePanel(QWidget):
         self.risk.setObjectName("timelineRisk")
         self.risk.setWordWrap(True)
         self.contributors = QTreeWidget()
-        self.contributors.setHeaderLabels(["Variable", "Effect on risk", "Hours"])
+        self.contributors.setHeaderLabels(["Variable", "Effect (log-odds)", "Hours"])
+        self.contributors.setToolTip(
+            "Integrated-gradients attribution of the latest risk to each variable's observations, against the same "
+            "patient with none; positive values raise the risk"
+        )
         self.contributors.setRootIsDecorated(False)
         disclaimer = QLabel(DISCLAIMER)
         disclaimer.setWordWrap(True)

@@ -30,8 +30,9 @@ OTHER_EVENT = QColor("#9a9a9a")
 LAST_HOUR = QColor(200, 200, 200, 110)
 CURSOR = QColor(230, 230, 230, 120)
 AXIS_WIDTH = 74
-ROW_HEIGHT = 110
+ROW_HEIGHT = 96
 HOVER_TOLERANCE_PX = 8
+MARKER_LABEL_CHARS = 36
 MIN_Y_SPAN = 0.1
 """The smallest y range, as a fraction of the variable's plausible range, so steady values look steady."""
 RISK_KEY = "__risk__"
@@ -59,13 +60,14 @@ class EventMarker(pg.InfiniteLine):
             movable=False,
         )
         self.setZValue(15)
+        when = timeline_text.hours_text(event.hour)
+        self.setToolTip(f"{event.label} at {when}" + (": click to open the study" if self.clickable else ""))
         if self.clickable:
             self.setCursor(Qt.CursorShape.PointingHandCursor)
-            self.setToolTip(f"{event.label} at {timeline_text.hours_text(event.hour)}: click to open the study")
         self.marker_label = (
             _MarkerLabel(
-                self, event.label, position=0.92, anchors=[(-0.04, 0.5), (-0.04, 0.5)], color=color,
-                fill=pg.mkBrush(27, 27, 27, 200),
+                self, timeline_text.elided(event.label, MARKER_LABEL_CHARS), position=0.92,
+                anchors=[(-0.04, 0.5), (-0.04, 0.5)], color=color, fill=pg.mkBrush(27, 27, 27, 200),
             )
             if labelled
             else None
@@ -137,12 +139,21 @@ class TimelinePlots(pg.GraphicsLayoutWidget):
             cursor.setVisible(False)
             plot.addItem(cursor, ignoreBounds=True)
             self.cursors.append(cursor)
-        bottom = rows[-1].getAxis("bottom")
-        bottom.setStyle(showValues=True)
-        bottom.setHeight(None)
-        rows[-1].setLabel("bottom", "Hours since admission", color=TEXT)
+        self._show_hours(rows[0], "top")
+        self._show_hours(rows[-1], "bottom")
         rows[0].setXRange(*self._time_span(timeline, forecast), padding=0.01)
         self.setMinimumHeight(ROW_HEIGHT * len(rows) + 30)
+
+    @staticmethod
+    def _show_hours(plot: pg.PlotItem, side: str) -> None:
+        """The time axis with its values and title on one side of a plot (the top one stays in view)."""
+        plot.showAxis(side)
+        axis = plot.getAxis(side)
+        axis.setPen(AXIS)
+        axis.setTextPen(TEXT)
+        axis.setStyle(showValues=True)
+        axis.setHeight(None)
+        plot.setLabel(side, "Hours since admission", color=TEXT)
 
     def _new_plot(self, title: str) -> pg.PlotItem:
         plot = self.addPlot(row=len(self.plots), col=0)

@@ -43,6 +43,11 @@ def hours_text(hour: float) -> str:
     return f"{hour:.1f} h"
 
 
+def elided(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters with an ellipsis where it is longer."""
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
 def observed_readout(timeline: Timeline, variable: str, hour: float, tolerance: float) -> str:
     """The observation nearest ``hour`` (within ``tolerance`` hours), else the last one before it."""
     series = timeline.series.get(variable)
