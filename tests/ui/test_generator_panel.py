@@ -10,8 +10,7 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage
 
-from medstation.io.synthetic_png import viewing_pixels
-from medstation.ui.panels.generator_jobs import GeneratedSamples
+from medstation.ui.panels.generator_jobs import GeneratedSamples, labelled_thumbnail
 from medstation.ui.panels.generator_panel import CLASS_MIX
 
 
@@ -37,7 +36,8 @@ def _samples() -> GeneratedSamples:
     images = np.stack([(rows + columns + 2 * shift) / 60.0 for shift in range(4)]).astype(np.float32)
     labels = ["normal", "pneumonia", "pneumonia", "normal"]
     confidences = np.array([0.91, 0.87, 0.99, 0.42])
-    return GeneratedSamples(images, labels, 5, "cxr-gan", confidences, None, [viewing_pixels(i) for i in images])
+    thumbnails = [labelled_thumbnail(image, 140) for image in images]
+    return GeneratedSamples(images, labels, 5, "cxr-gan", confidences, None, thumbnails)
 
 
 def _icon_grey(item) -> np.ndarray:

@@ -26,7 +26,8 @@ class GeneratedSamples:
     """One ``Generator.sample`` call with the classifier's confidence in each requested class.
 
     ``confidences`` is None, with ``confidence_problem`` saying why, when the classifier could not score them.
-    ``thumbnails`` are the 8-bit labelled viewing copies (as the PNG export writes them), one per image.
+    ``thumbnails`` are the 8-bit labelled viewing copies (as the PNG export draws them), shrunk to fit
+    ``thumbnail_pixels``, one per image.
     """
 
     images: np.ndarray
@@ -57,14 +58,13 @@ def generate_samples(
     n: int,
     label: str | None,
     seed: int,
+    thumbnail_pixels: int = 140,
     progress: ProgressCallback | None = None,
     cancel: CancelToken = None,
 ) -> GeneratedSamples:
     """Sample ``n`` images of ``label`` (None: the training class mix) and score each with the shipped classifier."""
     from medstation.engine.generator import load_generator
     from medstation.engine.generator_confidence import conditional_confidence
-    from medstation.io.synthetic_png import viewing_pixels
-
     report(progress, 0.05, f"loading {model}")
     generator = load_generator(model)
     check_cancelled(cancel)
@@ -79,9 +79,20 @@ def generate_samples(
         problem = str(error)
     check_cancelled(cancel)
     report(progress, 0.9, "drawing thumbnails")
-    thumbnails = [viewing_pixels(image) for image in batch.images]
+    thumbnails = [labelled_thumbnail(image, thumbnail_pixels) for image in batch.images]
     report(progress, 1.0, f"{n} synthetic images")
     return GeneratedSamples(batch.images, list(batch.labels), batch.seed, batch.model, confidences, problem, thumbnails)
+
+
+def labelled_thumbnail(image: np.ndarray, pixels: int) -> np.ndarray:
+    """The PNG export's labelled viewing copy of ``image``, shrunk (box filter) to fit ``pixels`` x ``pixels``."""
+    from PIL import Image
+
+    from medstation.io.synthetic_png import viewing_pixels
+
+    thumbnail = Image.fromarray(viewing_pixels(image))
+    thumbnail.thumbnail((pixels, pixels), Image.Resampling.BOX)
+    return np.asarray(thumbnail)
 
 
 def synthetic_volume(samples: GeneratedSamples, index: int) -> Volume:

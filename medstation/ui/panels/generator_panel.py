@@ -44,10 +44,7 @@ NOTICE = "Every image here is SYNTHETIC: made by a generative model, not a patie
 def _pixmap(thumbnail: np.ndarray) -> QPixmap:
     grey = np.ascontiguousarray(thumbnail, dtype=np.uint8)
     image = QImage(grey.data, grey.shape[1], grey.shape[0], grey.strides[0], QImage.Format.Format_Grayscale8)
-    return QPixmap.fromImage(image.copy()).scaled(
-        THUMBNAIL_PIXELS, THUMBNAIL_PIXELS, Qt.AspectRatioMode.KeepAspectRatio,
-        Qt.TransformationMode.SmoothTransformation,
-    )
+    return QPixmap.fromImage(image.copy())
 
 
 class GeneratorPanel(QWidget):
@@ -181,7 +178,7 @@ class GeneratorPanel(QWidget):
         model, label = self.models.currentData(), self.label.currentData()
         self.job = job = self.runner.submit(
             f"Generate {self.count.value()} with {model}", generate_samples, model, self.count.value(), label,
-            self.seed.value(),
+            self.seed.value(), THUMBNAIL_PIXELS,
         )
         job.progressed.connect(
             lambda fraction, message: (self.progress.setValue(round(1000 * fraction)), self.status.setText(message))
