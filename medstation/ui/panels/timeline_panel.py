@@ -24,11 +24,11 @@ from PySide6.QtWidgets import (
 
 from medstation.core.forecast import PatientForecast
 from medstation.core.timeline import Timeline
+from medstation.engine.forecaster import DEFAULT_MODEL, load_forecaster
 from medstation.ui.jobs import Job, JobRunner
 from medstation.ui.panels import timeline_text
-from medstation.ui.panels.timeline_plots import TimelinePlots
+from medstation.ui.panels.timeline_plots import RISK, TimelinePlots
 
-DEFAULT_FORECASTER = "icu-trend-lstm"
 DEFAULT_VARIABLES = ("HR", "MAP", "RespRate", "Temp", "Lactate", "GCS")
 STAND_INS = {"MAP": "NIMAP"}
 """Where a default variable was not measured, the one shown in its place (non-invasive for invasive MAP)."""
@@ -45,8 +45,6 @@ DISCLAIMER = "Decision support for trained readers, not a diagnosis. Read the mo
 
 def forecast_patient(model: str, timeline: Timeline, progress=None, cancel=None) -> PatientForecast:
     """Load the forecaster bundle ``model`` (name or folder) and forecast from the end of the timeline."""
-    from medstation.engine.forecaster import load_forecaster
-
     return load_forecaster(model).forecast(timeline, progress=progress, cancel=cancel)
 
 
@@ -78,7 +76,7 @@ class TimelinePanel(QWidget):
 
     study_requested = Signal(str)
 
-    def __init__(self, runner: JobRunner, forecaster: str = DEFAULT_FORECASTER, parent: QWidget | None = None):
+    def __init__(self, runner: JobRunner, forecaster: str = DEFAULT_MODEL, parent: QWidget | None = None):
         super().__init__(parent)
         self.runner = runner
         self.forecaster = forecaster
@@ -93,12 +91,10 @@ class TimelinePanel(QWidget):
         self.patients.currentIndexChanged.connect(self.show_patient)
         self.patients_label = QLabel("Patient")
         self.summary = QLabel("")
-        self.summary.setObjectName("timelineSummary")
         self.status = QLabel(EMPTY_TEXT)
         self.forecast_button = QPushButton("Forecast")
         self.forecast_button.setToolTip(f"Forecast the shown patient with {forecaster}")
         self.forecast_button.clicked.connect(self.start_forecast)
-
         self.picker = QListWidget()
         self.picker.setToolTip("Variables to plot")
         self.picker.setStyleSheet(PICKER_STYLE)
@@ -106,13 +102,7 @@ class TimelinePanel(QWidget):
         self.plots = TimelinePlots()
         self.plots.study_clicked.connect(self.study_requested)
         self.plots.hovered.connect(self._show_readout)
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setWidget(self.plots)
-        self.scroll = scroll
-
         self.risk = QLabel("")
-        self.risk.setObjectName("timelineRisk")
         self.risk.setWordWrap(True)
         self.contributors = QTreeWidget()
         self.contributors.setHeaderLabels(["Variable", "Effect (log-odds)", "Hours"])
@@ -121,6 +111,15 @@ class TimelinePanel(QWidget):
             "patient with none; positive values raise the risk"
         )
         self.contributors.setRootIsDecorated(False)
+        self.readout = QLabel("")
+        self._lay_out()
+        self._update_controls()
+
+    def _lay_out(self) -> None:
+        """Header (patient, summary, status), then picker | plots | risk and contributors, then the readout."""
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(self.plots)
         disclaimer = QLabel(DISCLAIMER)
         disclaimer.setWordWrap(True)
         disclaimer.setObjectName("placeholder")
@@ -131,28 +130,20 @@ class TimelinePanel(QWidget):
         side_layout.addWidget(QLabel("Top contributors to risk"))
         side_layout.addWidget(self.contributors, 1)
         side_layout.addWidget(disclaimer)
-
         splitter = QSplitter(Qt.Orientation.Horizontal)
-        splitter.addWidget(self.picker)
-        splitter.addWidget(scroll)
-        splitter.addWidget(side)
+        for widget in (self.picker, scroll, side):
+            splitter.addWidget(widget)
         splitter.setStretchFactor(1, 1)
-        splitter.setSizes([150, 900, 300])
-        self.readout = QLabel("")
-        self.readout.setObjectName("timelineReadout")
-
+        splitter.setSizes([150, 900, 320])
         header = QHBoxLayout()
-        header.addWidget(self.patients_label)
-        header.addWidget(self.patients)
-        header.addWidget(self.summary, 1)
-        header.addWidget(self.status)
-        header.addWidget(self.forecast_button)
+        for widget, stretch in ((self.patients_label, 0), (self.patients, 0), (self.summary, 1), (self.status, 0),
+                                (self.forecast_button, 0)):
+            header.addWidget(widget, stretch)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 4, 6, 4)
         layout.addLayout(header)
         layout.addWidget(splitter, 1)
         layout.addWidget(self.readout)
-        self._update_controls()
 
     # patients ----------------------------------------------------------------------------------------
     def set_timelines(self, timelines: list[Timeline]) -> None:
@@ -256,7 +247,7 @@ class TimelinePanel(QWidget):
             return
         hour, probability = forecast.risk[-1]
         self.risk.setText(
-            f"<b>{timeline_text.RISK_NAME}: {probability:.0%}</b><br>"
+            f"<b>{timeline_text.RISK_NAME}: <span style='color:{RISK.name()}'>{probability:.0%}</span></b><br>"
             f"at {timeline_text.hours_text(hour)} ({self.forecaster})"
         )
         ranked = sorted(forecast.contributors, key=lambda c: abs(c.attribution), reverse=True)
