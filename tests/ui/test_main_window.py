@@ -83,7 +83,9 @@ def test_engine_starts_after_first_paint_and_shows_the_device(make_window, qtbot
     assert window.device_status.text() == "Device: detecting…"
     window.show()
     qtbot.waitUntil(lambda: bool(window.runner.jobs), timeout=5_000)
-    assert {job.title for job in window.runner.jobs} == {"Start compute engine", "List AI models"}
+    assert {job.title for job in window.runner.jobs} == {
+        "Start compute engine", "List AI models", "List generation models"
+    }
     qtbot.waitUntil(lambda: window.device_status.text() != "Device: detecting…", timeout=120_000)
     assert window.device_status.text() == f"Device: {window.device_label}"
     assert window.device_label.startswith(("CPU (", "CUDA: ", "Apple MPS"))
