@@ -164,6 +164,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int)
     p.add_argument("--out", required=True, metavar="DIR")
     p.add_argument("--format", choices=["png", "nii", "dcm"], default="png")
+    _add_json(p)
 
     p = sub.add_parser("export", help="export a series as DICOM, NIfTI or PNG")
     p.add_argument("path")
@@ -207,6 +208,7 @@ HANDLERS["models"] = lambda args: _models().run_models(args)
 HANDLERS["classify"] = lambda args: _classifier().run_classify(args)
 HANDLERS["train"] = lambda args: _kind(args.kind).run_train(args)
 HANDLERS["evaluate"] = lambda args: _kind(args.kind).run_evaluate(args)
+HANDLERS["generate"] = lambda args: _kind("generator").run_generate(args)
 HANDLERS["forecast"] = lambda args: _kind("forecaster").run_forecast(args)
 
 

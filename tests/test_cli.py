@@ -38,9 +38,7 @@ def test_module_entry_point_reports_version():
     "argv",
     [
         ["forecast", "x.txt"],
-        ["train", "generator", "--data", "x.npz"],
         ["evaluate", "forecaster", "--model", "m", "--data", "d"],
-        ["generate", "--model", "m", "--n", "2", "--out", "o"],
         ["pacs", "echo"],
     ],
 )

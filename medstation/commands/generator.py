@@ -1,23 +1,194 @@
-"""``medstation train generator``, ``evaluate generator``."""
+"""``medstation train generator``, ``evaluate generator`` and ``generate``."""
 
 from __future__ import annotations
 
 import argparse
+import shlex
+from pathlib import Path
 
-from medstation.errors import NotAvailableYet
+from medstation.cli_progress import ProgressBar
+from medstation.commands.output import print_json
+from medstation.errors import UnreadableInput
+
+FEATURE_CLASSIFIER = "pneumonia-cxr-resnet18"
+_TRAIN_OPTIONS = (
+    "data", "out", "seed", "epochs", "batch_size", "latent_dim", "width", "size", "labels", "checkpoint",
+    "data_name", "data_licence", "data_citation",
+)
+
+
+def _names(text: str | None) -> tuple[str, ...] | None:
+    return None if text is None else tuple(part.strip() for part in text.split(",") if part.strip())
+
+
+def _size(text: str | None) -> tuple[int, int] | None:
+    if text is None:
+        return None
+    try:
+        size = int(text)
+    except ValueError:
+        raise UnreadableInput(f"--size must be one whole number of voxels per side, got {text!r}") from None
+    return size, size
+
+
+def _command_line(args: argparse.Namespace) -> str:
+    """The training command as it would be typed, from the options given (flags like --json left out)."""
+    words = ["medstation", "train", "generator"]
+    for name in _TRAIN_OPTIONS:
+        value = getattr(args, name)
+        if value is not None:
+            words += [f"--{name.replace('_', '-')}", str(value)]
+    return shlex.join(words)
+
+
+def _recipe(args: argparse.Namespace):
+    from dataclasses import replace
+
+    from medstation.engine.generator_training import GeneratorRecipe
+
+    changes = {
+        "epochs": args.epochs,
+        "batch_size": args.batch_size,
+        "latent_dim": args.latent_dim,
+        "width": args.width,
+        "seed": args.seed,
+        "spatial_size": _size(args.size),
+    }
+    return replace(GeneratorRecipe(), **{key: value for key, value in changes.items() if value is not None})
+
+
+def _set_threads(threads: int | None) -> None:
+    if threads is None:
+        return
+    if threads < 1:
+        raise UnreadableInput(f"--threads must be at least 1, got {threads}")
+    from medstation.engine.device import configure_threads
+    from medstation.engine.torch_loader import load_torch
+
+    configure_threads()
+    load_torch().set_num_threads(threads)
+
+
+def run_train(args: argparse.Namespace) -> int:
+    if not args.data or not args.out:
+        raise UnreadableInput("train generator needs --data (an .npz or a folder with labels.csv) and --out")
+    from medstation.engine.classifier_data import load_labelled_images
+    from medstation.engine.generator_training import train_generator
+
+    recipe = _recipe(args)
+    _set_threads(args.threads)
+    checkpoint = Path(args.checkpoint) if args.checkpoint else Path(f"{args.out}.checkpoint.pt")
+    with ProgressBar() as bar:
+        data = load_labelled_images(args.data, _names(args.labels), recipe.seed, None, lambda f, m: bar(0.02 * f, m))
+        bundle = train_generator(
+            data,
+            args.out,
+            recipe,
+            checkpoint=checkpoint,
+            resume=args.resume,
+            command=_command_line(args),
+            overwrite=args.overwrite,
+            data_description={"name": args.data_name, "licence": args.data_licence, "citation": args.data_citation},
+            feature_classifier=None if args.no_evaluation else args.feature_model,
+            progress=lambda f, m: bar(0.02 + 0.98 * f, m),
+        )
+    document = {"model": str(bundle.root), "metrics": bundle.metadata.metrics,
+                "training": bundle.metadata.document["training"], "checkpoint": str(checkpoint)}
+    if args.json:
+        print_json(document)
+        return 0
+    print(f"wrote {bundle.root} (checkpoint {checkpoint})")
+    for split, values in bundle.metadata.metrics.items():
+        print(f"  {split}: " + ", ".join(f"{name} {value:.4f}" for name, value in values.items()))
+    return 0
+
+
+def _format_evaluation(document: dict) -> str:
+    metrics, references, memorised = document["metrics"], document["references"], document["metrics"][
+        "memorisation"]
+    counts = ", ".join(f"{count} {label}" for label, count in document["class_counts"].items())
+    lines = [
+        f"{document['model']} on {document['data']} ({document['split']} split, n={document['n']}: {counts})",
+        f"  features: {document['feature_network']}",
+        f"  Fréchet distance     {metrics['fd']:.3f}",
+        f"    floor (real train vs real {document['split']})  {references['floor']:.3f}",
+        f"    blurred real (3x3 box)                {references['blurred_real']:.3f}",
+        f"    baseline (class mean plus noise)      {references['baseline']:.3f}",
+        f"  precision {metrics['precision']:.3f}  recall {metrics['recall']:.3f} (k-NN manifolds)",
+        f"  conditional accuracy {metrics['conditional_accuracy']:.3f} "
+        f"(mean confidence {metrics['mean_conditional_confidence']:.3f})",
+        f"  nearest training image, 5th percentile: samples {memorised['sample_p5']:.3f}, "
+        f"real {memorised['real_p5']:.3f}",
+        "  goals:",
+    ]
+    lines += [f"    {name}: {'met' if met else 'NOT met'}" for name, met in document["goals"].items()]
+    return "\n".join(lines)
+
+
+def run_evaluate(args: argparse.Namespace) -> int:
+    from medstation.engine.classifier_data import load_labelled_images
+    from medstation.engine.generator import load_generator
+    from medstation.engine.generator_confidence import load_feature_network
+    from medstation.engine.generator_evaluation import evaluate_generator
+
+    generator = load_generator(args.model)
+    features = load_feature_network(args.feature_model)
+    with ProgressBar() as bar:
+        path = Path(args.data)
+        names = generator.labels if path.suffix.lower() == ".npz" else None
+        data = load_labelled_images(path, names, progress=lambda f, m: bar(0.1 * f, m))
+        document = evaluate_generator(generator, data, features, args.split, args.seed,
+                                      progress=lambda f, m: bar(0.1 + 0.9 * f, m))
+    if args.json:
+        print_json(document)
+    else:
+        print(_format_evaluation(document))
+    return 0
+
+
+def run_generate(args: argparse.Namespace) -> int:
+    from medstation.engine.generator import load_generator
+    from medstation.io.export import write_synthetic
+
+    generator = load_generator(args.model)
+    batch = generator.sample(args.n, args.label, args.seed)
+    paths = write_synthetic(batch.images, batch.labels, Path(args.out), args.format, model=batch.model,
+                            seed=batch.seed)
+    if args.json:
+        print_json({"model": batch.model, "seed": batch.seed, "format": args.format,
+                    "images": [{"path": str(path), "label": label} for path, label in zip(paths, batch.labels,
+                                                                                          strict=True)]})
+        return 0
+    print(f"wrote {len(paths)} synthetic images from {batch.model} (seed {batch.seed}) to {args.out}")
+    return 0
 
 
 def add_train_options(parser: argparse.ArgumentParser) -> None:
-    """Options of ``medstation train generator`` beyond --data and --out."""
+    """Options of ``medstation train generator`` beyond --data and --out; defaults are the shipped recipe."""
+    parser.add_argument("--seed", type=int, help="random seed (default 0)")
+    parser.add_argument("--epochs", type=int, help="epochs to train (default: the recipe's)")
+    parser.add_argument("--batch-size", type=int, help="images per optimiser step (default: the recipe's)")
+    parser.add_argument("--latent-dim", type=int, help="length of the latent vector (default: the recipe's)")
+    parser.add_argument("--width", type=int, help="channels of the widest-resolution layer (default: the recipe's)")
+    parser.add_argument("--size", metavar="N", help="resize images to NxN voxels (default: as stored)")
+    parser.add_argument("--labels", metavar="NAME,...", help="class names in class-index order (.npz data)")
+    parser.add_argument("--checkpoint", metavar="FILE",
+                        help="checkpoint written every epoch (default: OUT.checkpoint.pt)")
+    parser.add_argument("--resume", action="store_true", help="continue from the checkpoint")
+    parser.add_argument("--threads", type=int, help="CPU threads for training (default: all cores)")
+    parser.add_argument("--feature-model", default=FEATURE_CLASSIFIER, metavar="NAME|DIR",
+                        help=f"classifier whose features measure the test split (default {FEATURE_CLASSIFIER})")
+    parser.add_argument("--no-evaluation", action="store_true", help="skip measuring the test split for the card")
+    parser.add_argument("--data-name", help="data set name for the model card")
+    parser.add_argument("--data-licence", help="data licence for the model card")
+    parser.add_argument("--data-citation", help="data citation for the model card")
+    parser.add_argument("--overwrite", action="store_true", help="replace an existing bundle at --out")
+    parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
 
 
 def add_evaluate_options(parser: argparse.ArgumentParser) -> None:
     """Options of ``medstation evaluate generator`` beyond --model, --data and --json."""
-
-
-def run_train(args: argparse.Namespace) -> int:
-    raise NotAvailableYet("'medstation train generator' is not available yet in this version")
-
-
-def run_evaluate(args: argparse.Namespace) -> int:
-    raise NotAvailableYet("'medstation evaluate generator' is not available yet in this version")
+    parser.add_argument("--split", default="test", choices=["val", "test"])
+    parser.add_argument("--seed", type=int, default=0, help="seed of the samples and reference draws (default 0)")
+    parser.add_argument("--feature-model", default=FEATURE_CLASSIFIER, metavar="NAME|DIR",
+                        help=f"classifier whose penultimate features the distances use (default {FEATURE_CLASSIFIER})")
