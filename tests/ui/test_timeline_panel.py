@@ -64,6 +64,22 @@ def _forecast() -> PatientForecast:
     )
 
 
+@pytest.fixture(scope="module")
+def sample_forecaster(tmp_path_factory) -> str:
+    """Folder of a small forecaster bundle trained (one epoch) on the four sample timelines: the real engine."""
+    from medstation.engine.forecaster_bundle import forecaster_metadata, write_forecaster_bundle
+    from medstation.engine.forecaster_training import ForecasterRecipe, train_forecaster
+    from medstation.io.physionet import read_outcomes
+    from medstation.io.timelines import load_timelines
+
+    timelines, _ = load_timelines(SAMPLE_TIMELINES)
+    trained = train_forecaster(
+        timelines, read_outcomes(SAMPLE_TIMELINES / "outcomes.txt"), ForecasterRecipe(hidden=8, members=2, epochs=1)
+    )
+    metadata = forecaster_metadata(trained, "sample timelines", len(timelines), "", 0.0)
+    return str(write_forecaster_bundle(tmp_path_factory.mktemp("models") / "sample-forecaster", trained, metadata).root)
+
+
 def _data(item) -> tuple[list[float], list[float]]:
     x, y = item.getData()
     return list(x), list(y)
@@ -230,6 +246,31 @@ def test_readouts_name_missing_and_earlier_values():
     values = (88.0, 36.83, 7.384, 0.453, 1234.4)
     assert [timeline_text.number(v) for v in values] == ["88", "36.8", "7.38", "0.45", "1234"]
     assert timeline_text.axis_title("pH") == "pH" and timeline_text.axis_title("MAP") == "MAP (mmHg)"
+
+
+def test_the_forecast_runs_as_a_job_and_is_drawn(make_window, qtbot, shared_path, tmp_path, sample_forecaster):
+    (record,) = _records(shared_path, tmp_path, 1)
+    window = make_window()
+    window.timeline_panel.forecaster = sample_forecaster
+    panel = _open(window, qtbot, record)
+    job = panel.start_forecast()
+    assert panel.status.text() == "Forecasting…" and not panel.forecast_button.isEnabled()
+    assert job in window.runner.jobs and job.title == f"Forecast patient {record.stem}"
+    qtbot.waitUntil(lambda: job.state.finished, timeout=120_000)
+    assert job.state.value == "done", job.error
+    forecast = panel.forecast
+    assert isinstance(forecast, PatientForecast) and forecast.patient_id == record.stem
+    assert forecast.last_hour == pytest.approx(panel.timeline.last_hour, abs=1.0)
+    drawn = [name for name in panel.selected_variables() if forecast.forecast.get(name)]
+    assert drawn, "the forecaster forecasts some of the plotted variables"
+    for name in drawn:
+        points = forecast.forecast[name]
+        assert _data(panel.plots.medians[name]) == ([p.hour for p in points], [p.p50 for p in points])
+        assert all(p.p10 <= p.p50 <= p.p90 and p.hour > forecast.last_hour for p in points)
+    assert _data(panel.plots.risk_curve)[1] == [p for _, p in forecast.risk]
+    assert f"{forecast.risk[-1][1]:.0%}" in panel.risk.text()
+    assert panel.contributors.topLevelItemCount() == min(5, len(forecast.contributors)) > 0
+    assert panel.status.text().startswith("Forecast from") and panel.forecast_button.isEnabled()
 
 
 def test_a_failing_forecast_reaches_the_error_dialog(make_window, qtbot):
