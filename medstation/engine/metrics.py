@@ -1,5 +1,6 @@
 """Classification metrics, pure numpy: confusion matrix, accuracy, ROC, precision/recall/F1/specificity,
-bootstrap confidence intervals, per-subgroup metrics, and the decision threshold fitted on validation data.
+bootstrap confidence intervals, per-subgroup metrics, the decision threshold fitted on validation data, and average
+precision (AUPRC).
 
 Binary conventions: labels are 0 (negative) and 1 (positive); ``scores`` are positive-class probabilities (or any
 score that grows with the positive class); a case is predicted positive when ``score >= threshold``. A metric
@@ -252,3 +253,17 @@ def subgroup_metrics(
             lowest = min(defined, key=defined.__getitem__)
             gaps[metric] = {"gap": defined[highest] - defined[lowest], "highest": highest, "lowest": lowest}
     return {"groups": per_group, "largest_gap": gaps}
+
+
+def average_precision(y_true: ArrayLike, scores: ArrayLike) -> float:
+    """Area under the precision-recall curve (AUPRC) as average precision: over the distinct scores used as
+    thresholds, highest first, the sum of each step in recall times the precision there (scikit-learn's
+    ``average_precision_score``, no interpolation). NaN without positives."""
+    labels = _binary_labels(y_true)
+    positives = int(labels.sum())
+    if positives == 0:
+        return math.nan
+    _, true_positives, false_positives = _operating_points(labels, np.asarray(scores, dtype=float).ravel())
+    precision_at = true_positives / (true_positives + false_positives)
+    recall_at = true_positives / positives
+    return float(np.sum(np.diff(np.r_[0.0, recall_at]) * precision_at))
