@@ -56,7 +56,6 @@ def _records(path: str, outcomes: str, bar: ProgressBar, start: float, end: floa
 def run_train(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
-    from medstation.engine.forecast_evaluation import evaluate_forecaster
     from medstation.engine.forecaster import forecaster_from_trained
     from medstation.engine.forecaster_bundle import forecaster_metadata, write_forecaster_bundle
     from medstation.engine.forecaster_training import ForecasterRecipe, train_forecaster
@@ -67,21 +66,28 @@ def run_train(args: argparse.Namespace) -> int:
         raise UnreadableInput("--test-data and --test-outcomes go together")
     changes = {"seed": args.seed, "epochs": args.epochs, "members": args.members, "hidden": args.hidden}
     recipe = replace(ForecasterRecipe(), **{k: v for k, v in changes.items() if v is not None})
+    if Path(args.out).exists() and not args.overwrite:
+        raise UnreadableInput(f"{args.out}: already exists; choose another --out or pass --overwrite")
     started = time.monotonic()
     with ProgressBar() as bar:
         timelines, labels = _records(args.data, args.outcomes, bar, 0.0, 0.05)
         trained = train_forecaster(timelines, labels, recipe, progress=lambda f, m: bar(0.05 + 0.85 * f, m))
         seconds = time.monotonic() - started
-        evaluation = None
-        if args.test_data:
-            model = forecaster_from_trained(trained, Path(args.out).name)
-            test, test_labels = _records(args.test_data, args.test_outcomes, bar, 0.9, 0.92)
-            evaluation = evaluate_forecaster(model, timelines, labels, test, test_labels,
-                                             progress=lambda f, m: bar(0.92 + 0.08 * f, m))
-            evaluation.update(data=args.test_data, model=Path(args.out).name)
-        metadata = forecaster_metadata(trained, args.data, len(timelines), _command_line(args), seconds, evaluation)
+        metadata = forecaster_metadata(trained, args.data, len(timelines), _command_line(args), seconds)
         metadata["training"]["outcomes"] = args.outcomes
         bundle = write_forecaster_bundle(args.out, trained, metadata, overwrite=args.overwrite)
+        if args.test_data:
+            from medstation.engine.forecast_evaluation import evaluate_forecaster
+
+            test, test_labels = _records(args.test_data, args.test_outcomes, bar, 0.9, 0.92)
+            evaluation = evaluate_forecaster(forecaster_from_trained(trained, bundle.name), timelines, labels, test,
+                                             test_labels, progress=lambda f, m: bar(0.92 + 0.08 * f, m))
+            evaluation.update(data=args.test_data, model=bundle.name)
+            metadata = forecaster_metadata(
+                trained, args.data, len(timelines), _command_line(args), seconds, evaluation
+            )
+            metadata["training"]["outcomes"] = args.outcomes
+            bundle = write_forecaster_bundle(args.out, trained, metadata, overwrite=True)
     if args.json:
         print_json({"model": str(bundle.root), "metrics": metadata["metrics"], "training": metadata["training"]})
     else:

@@ -7,65 +7,112 @@ quantiles never cross. Several members trained with different seeds and folds ar
 
 from __future__ import annotations
 
-import torch
-from torch import nn
-from torch.nn import functional
+import functools
+from types import SimpleNamespace
 
 
-class TrendRiskLSTM(nn.Module):
-    """One member: input projection, LSTM, risk logit per hour, (p10, p50, p90) per variable, horizon and hour."""
+@functools.cache
+def network_classes() -> SimpleNamespace:
+    """The network classes, defined on first use so that importing this module does not import torch."""
+    import torch
+    from torch import nn
+    from torch.nn import functional
 
-    def __init__(self, n_inputs: int, carried_columns: list[int], horizon: int, hidden: int, dropout: float):
-        super().__init__()
-        self.horizon = horizon
-        self.register_buffer("carried_columns", torch.tensor(carried_columns, dtype=torch.long))
-        n_forecast = len(carried_columns)
-        self.project = nn.Sequential(nn.Linear(n_inputs, hidden), nn.GELU(), nn.Dropout(dropout))
-        self.lstm = nn.LSTM(hidden, hidden, batch_first=True)
-        self.dropout = nn.Dropout(dropout)
-        self.risk = nn.Sequential(nn.Linear(hidden + n_inputs, hidden), nn.GELU(), nn.Linear(hidden, 1))
-        self.trend = nn.Linear(hidden, n_forecast * horizon * 3)
+    class Trunk(nn.Module):
+        """Input projection and LSTM: a state per hour that only depends on that hour and earlier."""
 
-    def forward(
-        self, inputs: torch.Tensor, steps: torch.Tensor | None = None
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Risk logits ``[N, T]`` and standardised quantiles ``[N, S, F, horizon, 3]`` for inputs ``[N, T, D]``,
-        at the hours ``steps`` (every hour when None)."""
-        states, _ = self.lstm(self.project(inputs))
-        states = self.dropout(states)
-        logits = self.risk(torch.cat([states, inputs], dim=-1)).squeeze(-1)
-        if steps is not None:
-            states, inputs = states[:, steps], inputs[:, steps]
-        n, count, _ = inputs.shape
-        raw = self.trend(states).view(n, count, len(self.carried_columns), self.horizon, 3)
-        last = inputs.index_select(-1, self.carried_columns).unsqueeze(-1)
-        median = last + raw[..., 1]
-        low = median - functional.softplus(raw[..., 0])
-        high = median + functional.softplus(raw[..., 2])
-        return logits, torch.stack([low, median, high], dim=-1)
+        def __init__(self, n_inputs: int, hidden: int, dropout: float):
+            super().__init__()
+            self.project = nn.Sequential(nn.Linear(n_inputs, hidden), nn.GELU(), nn.Dropout(dropout))
+            self.lstm = nn.LSTM(hidden, hidden, batch_first=True)
+            self.dropout = nn.Dropout(dropout)
+
+        def forward(self, inputs: torch.Tensor) -> torch.Tensor:
+            states, _ = self.lstm(self.project(inputs))
+            return self.dropout(states)
 
 
-class ForecasterEnsemble(nn.Module):
-    """Members averaged: the mean probability of death, and the mean of each quantile."""
+    class RiskModel(nn.Module):
+        """Log-odds of in-hospital death at every hour, from the LSTM state and that hour's inputs."""
 
-    def __init__(self, members: list[TrendRiskLSTM]):
-        super().__init__()
-        self.members = nn.ModuleList(members)
+        def __init__(self, n_inputs: int, hidden: int, dropout: float):
+            super().__init__()
+            self.trunk = Trunk(n_inputs, hidden, dropout)
+            self.head = nn.Sequential(nn.Linear(hidden + n_inputs, hidden), nn.GELU(), nn.Dropout(dropout),
+                                      nn.Linear(hidden, 1))
 
-    def forward(self, inputs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Probabilities ``[N, T]`` and quantiles ``[N, T, F, horizon, 3]``."""
-        risks, trends = zip(*(member(inputs) for member in self.members), strict=True)
-        return torch.stack([torch.sigmoid(r) for r in risks]).mean(0), torch.stack(trends).mean(0)
+        def forward(self, inputs: torch.Tensor) -> torch.Tensor:
+            return self.head(torch.cat([self.trunk(inputs), inputs], dim=-1)).squeeze(-1)
 
-    def risk_logit_at(self, inputs: torch.Tensor, step: int) -> torch.Tensor:
-        """The ensemble's log-odds of death at one hour, for attribution."""
-        probability = torch.stack([torch.sigmoid(member(inputs)[0][:, step]) for member in self.members]).mean(0)
-        return torch.logit(probability.clamp(1e-6, 1 - 1e-6))
+
+    class TrendModel(nn.Module):
+        """For every hour, (p10, p50, p90) of each forecast variable 1..horizon hours ahead, standardised."""
+
+        def __init__(self, n_inputs: int, carried_columns: list[int], horizon: int, hidden: int, dropout: float):
+            super().__init__()
+            self.horizon = horizon
+            self.register_buffer("carried_columns", torch.tensor(carried_columns, dtype=torch.long))
+            self.trunk = Trunk(n_inputs, hidden, dropout)
+            self.head = nn.Linear(hidden, len(carried_columns) * horizon * 3)
+
+        def forward(self, inputs: torch.Tensor, steps: torch.Tensor | None = None) -> torch.Tensor:
+            states = self.trunk(inputs)
+            if steps is not None:
+                states, inputs = states[:, steps], inputs[:, steps]
+            n, count, _ = inputs.shape
+            raw = self.head(states).view(n, count, len(self.carried_columns), self.horizon, 3)
+            last = inputs.index_select(-1, self.carried_columns).unsqueeze(-1)
+            median = last + raw[..., 1]
+            low = median - functional.softplus(raw[..., 0])
+            high = median + functional.softplus(raw[..., 2])
+            return torch.stack([low, median, high], dim=-1)
+
+
+    class TrendRiskLSTM(nn.Module):
+        """One member: the risk head and the trend head, each on its own LSTM trunk so that each can be kept at the
+        epoch where it generalises best (sharing one trunk, the risk overfits while the trend still improves)."""
+
+        def __init__(self, n_inputs: int, carried_columns: list[int], horizon: int, hidden: int, dropout: float):
+            super().__init__()
+            self.risk = RiskModel(n_inputs, max(hidden // 2, 8), dropout)
+            self.trend = TrendModel(n_inputs, carried_columns, horizon, hidden, dropout)
+
+        def forward(
+            self, inputs: torch.Tensor, steps: torch.Tensor | None = None
+        ) -> tuple[torch.Tensor, torch.Tensor]:
+            """Risk logits ``[N, T]`` and standardised quantiles ``[N, S, F, horizon, 3]`` for inputs ``[N, T, D]``,
+            at the hours ``steps`` (every hour when None)."""
+            return self.risk(inputs), self.trend(inputs, steps)
+
+
+    class ForecasterEnsemble(nn.Module):
+        """Members averaged: the mean probability of death, and the mean of each quantile."""
+
+        def __init__(self, members: list[TrendRiskLSTM]):
+            super().__init__()
+            self.members = nn.ModuleList(members)
+
+        def forward(self, inputs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+            """Probabilities ``[N, T]`` and quantiles ``[N, T, F, horizon, 3]``."""
+            risks, trends = zip(*(member(inputs) for member in self.members), strict=True)
+            return torch.stack([torch.sigmoid(r) for r in risks]).mean(0), torch.stack(trends).mean(0)
+
+        def risk_logit_at(self, inputs: torch.Tensor, step: int) -> torch.Tensor:
+            """The ensemble's log-odds of death at one hour, for attribution."""
+            probability = torch.stack([torch.sigmoid(member.risk(inputs)[:, step]) for member in self.members]).mean(0)
+            return torch.logit(probability.clamp(1e-6, 1 - 1e-6))
+
+    return SimpleNamespace(
+        Trunk=Trunk, RiskModel=RiskModel, TrendModel=TrendModel, TrendRiskLSTM=TrendRiskLSTM,
+        ForecasterEnsemble=ForecasterEnsemble,
+    )
 
 
 def build_ensemble(
     n_inputs: int, carried_columns: list[int], horizon: int, hidden: int, members: int, dropout: float = 0.0
-) -> ForecasterEnsemble:
-    return ForecasterEnsemble(
-        [TrendRiskLSTM(n_inputs, carried_columns, horizon, hidden, dropout) for _ in range(members)]
+):
+    """An ensemble of ``members`` untrained members."""
+    classes = network_classes()
+    return classes.ForecasterEnsemble(
+        [classes.TrendRiskLSTM(n_inputs, carried_columns, horizon, hidden, dropout) for _ in range(members)]
     )

@@ -31,12 +31,12 @@ class ForecasterRecipe:
 
     hidden: int = 96
     members: int = 5
-    epochs: int = 30
+    epochs: int = 20
     batch_size: int = 64
     learning_rate: float = 2e-3
-    weight_decay: float = 1e-4
-    dropout: float = 0.3
-    patience: int = 5
+    weight_decay: float = 1e-3
+    dropout: float = 0.4
+    patience: int = 4
     horizon: int = 12
     trend_hours_per_batch: int = 12
     seed: int = 0
@@ -133,7 +133,10 @@ def _train_member(member, fold: int, data, recipe: ForecasterRecipe, progress, c
     optimiser = torch.optim.AdamW(member.parameters(), lr=recipe.learning_rate, weight_decay=recipe.weight_decay)
     scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, T_max=recipe.epochs)
     generator = torch.Generator().manual_seed(recipe.seed * 1000 + fold)
-    best, best_state, best_outputs, waited = math.inf, None, None, 0
+    best = {"risk": math.inf, "trend": math.inf}
+    waited = {"risk": 0, "trend": 0}
+    kept: dict[str, dict] = {}
+    outputs: dict[str, np.ndarray] = {}
     for epoch in range(recipe.epochs):
         member.train()
         order = train_index[torch.randperm(len(train_index), generator=generator).numpy()]
@@ -155,16 +158,18 @@ def _train_member(member, fold: int, data, recipe: ForecasterRecipe, progress, c
         report(progress, (fold + (epoch + 1) / recipe.epochs) / recipe.members,
                f"member {fold + 1}/{recipe.members} epoch {epoch + 1}: held-out AUROC {auroc:.3f}, "
                f"trend loss {trend:.3f}")
-        if risk + trend < best - 1e-4:
-            best, waited = risk + trend, 0
-            best_state = {k: v.detach().clone() for k, v in member.state_dict().items()}
-            best_outputs = (held_index, probabilities, quantiles)
-        else:
-            waited += 1
-            if waited >= recipe.patience:
-                break
-    member.load_state_dict(best_state)
-    return best_outputs
+        for part, loss in (("risk", risk), ("trend", trend)):
+            if loss < best[part] - 1e-4:
+                best[part], waited[part] = loss, 0
+                kept[part] = {k: v.detach().clone() for k, v in getattr(member, part).state_dict().items()}
+                outputs[part] = probabilities if part == "risk" else quantiles
+            else:
+                waited[part] += 1
+        if min(waited.values()) >= recipe.patience:
+            break
+    for part, state in kept.items():
+        getattr(member, part).load_state_dict(state)
+    return held_index, outputs["risk"], outputs["trend"]
 
 
 def interval_scales(quantiles: np.ndarray, targets: np.ndarray, horizon: int, level: float = 0.8) -> np.ndarray:

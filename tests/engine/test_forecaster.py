@@ -1,0 +1,124 @@
+"""The forecaster: causality, quantile order, a tiny training run that learns, bundles and the forecast result."""
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+from medstation.core.timeline import Timeline, TimeSeries
+from medstation.engine.forecaster import forecaster_from_trained, load_forecaster
+from medstation.engine.forecaster_bundle import forecaster_metadata, write_forecaster_bundle
+from medstation.engine.forecaster_training import ForecasterRecipe, interval_scales, train_forecaster
+from medstation.errors import Cancelled, ModelError
+
+TINY = ForecasterRecipe(hidden=8, members=2, epochs=8, patience=8, batch_size=16, learning_rate=2e-2, seed=3)
+
+
+def _patient(index: int, died: int, rng) -> Timeline:
+    """Synthetic stay: patients who die have a rising lactate and a faster heart; HR drifts with a known slope."""
+    hours = np.sort(rng.uniform(0, 48, 40))
+    lactate_hours = np.arange(2.0, 48.0, 6.0)
+    lactate = (1.0 + 0.1 * lactate_hours) if died else np.full(len(lactate_hours), 1.2)
+    heart = 80 + 25 * died + 0.5 * hours + rng.normal(0, 2, len(hours))
+    series = {
+        "HR": TimeSeries("HR", hours, heart),
+        "Lactate": TimeSeries("Lactate", lactate_hours, lactate + rng.normal(0, 0.1, len(lactate_hours))),
+    }
+    return Timeline(str(1000 + index), {"Age": 60.0 + index % 20, "Gender": float(index % 2), "ICUType": 3.0},
+                    series)
+
+
+@pytest.fixture(scope="module")
+def cohort():
+    rng = np.random.default_rng(0)
+    labels = {str(1000 + i): int(i % 4 == 0) for i in range(60)}
+    return [_patient(i, labels[str(1000 + i)], rng) for i in range(60)], labels
+
+
+@pytest.fixture(scope="module")
+def trained(cohort):
+    timelines, labels = cohort
+    return train_forecaster(timelines, labels, TINY)
+
+
+def test_tiny_training_learns_the_risk_signal_and_calibrates_intervals(trained, cohort):
+    timelines, labels = cohort
+    assert trained.out_of_fold["mortality_auroc_48h"] > 0.9
+    model = forecaster_from_trained(trained, "tiny")
+    risk = model.predict_risk(timelines, 48)
+    truth = np.array([labels[t.patient_id] for t in timelines])
+    assert risk[truth == 1].mean() > risk[truth == 0].mean() + 0.3
+    assert set(trained.interval_scale) == set(model.variables)
+    assert all(scale > 0 for scale in trained.interval_scale.values())
+
+
+def test_forecast_uses_only_data_up_to_the_origin(trained, cohort):
+    model = forecaster_from_trained(trained, "tiny")
+    timelines = cohort[0][:5]
+    full = model.predict_trend(timelines, 24, 6)
+    cut = model.predict_trend([t.until(24) for t in timelines], 24, 6)
+    np.testing.assert_allclose(full["HR"], cut["HR"], rtol=1e-5)
+    changed = [Timeline(t.patient_id, t.static, {**t.series, "HR": TimeSeries(
+        "HR", t.series["HR"].hours, np.where(t.series["HR"].hours > 24, 250.0, t.series["HR"].values))})
+        for t in timelines]
+    np.testing.assert_allclose(model.predict_trend(changed, 24, 6)["HR"], full["HR"], rtol=1e-5)
+    assert not np.allclose(model.predict_trend(changed, 30, 6)["HR"], model.predict_trend(timelines, 30, 6)["HR"])
+
+
+def test_quantiles_never_cross_and_stay_in_the_variable_units(trained, cohort):
+    model = forecaster_from_trained(trained, "tiny")
+    trend = model.predict_trend(cohort[0][:10], 36, 12)
+    hr = trend["HR"]
+    assert hr.shape == (10, 12, 3)
+    assert (hr[..., 0] <= hr[..., 1]).all() and (hr[..., 1] <= hr[..., 2]).all()
+    assert 60 < np.median(hr[..., 1]) < 160  # beats per minute, not standardised units
+
+
+def test_interval_scale_makes_a_known_interval_cover_80_percent():
+    rng = np.random.default_rng(1)
+    targets = rng.normal(0, 1, (400, 30, 1))
+    quantiles = np.zeros((400, 30, 1, 2, 3))
+    quantiles[..., 0], quantiles[..., 2] = -1.0, 1.0
+    scale = interval_scales(quantiles, targets, horizon=2)[0]
+    assert scale == pytest.approx(1.2816, abs=0.05)
+
+
+def test_cancel_stops_training(cohort):
+    import threading
+
+    cancel = threading.Event()
+    cancel.set()
+    with pytest.raises(Cancelled):
+        train_forecaster(*cohort, TINY, cancel=cancel)
+
+
+def test_bundle_round_trip_forecast_and_contributors(trained, cohort, tmp_path):
+    metadata = forecaster_metadata(trained, "synthetic cohort", 100, "", 1.0)
+    bundle = write_forecaster_bundle(tmp_path / "tiny-forecaster", trained, metadata)
+    model = load_forecaster(str(bundle.root))
+    patient = cohort[0][0].until(30.5)
+    result = model.forecast(patient)
+    assert result.last_hour == pytest.approx(patient.last_hour)
+    last = math.ceil(patient.last_hour)
+    assert [hour for hour, _ in result.risk] == list(range(last + 1))
+    assert set(result.forecast) == {"HR", "Lactate"}
+    assert [q.hour for q in result.forecast["HR"]] == [last + 1.0 + k for k in range(12)]
+    assert result.contributors and {c.variable for c in result.contributors} <= {"HR", "Lactate"}
+    document = result.to_json()
+    assert json.loads(json.dumps(document))["forecast"]["HR"][0].keys() == {"hour", "p10", "p50", "p90"}
+    card = bundle.model_card()
+    assert "Not a medical device" in card and "never inputs" in card
+    assert f"{trained.out_of_fold['mortality_auroc_48h']:.3f}" in card
+
+
+def test_damaged_or_wrong_bundles_are_refused(trained, tmp_path, untrained_classifier_bundle):
+    metadata = forecaster_metadata(trained, "synthetic cohort", 100, "", 1.0)
+    bundle = write_forecaster_bundle(tmp_path / "f", trained, metadata)
+    with bundle.weights_path.open("r+b") as weights:
+        weights.seek(200)
+        weights.write(b"\x00\x01\x02")
+    with pytest.raises(ModelError, match=r"model\.pt"):
+        load_forecaster(str(bundle.root))
+    with pytest.raises(ModelError, match="not a forecaster"):
+        load_forecaster(untrained_classifier_bundle)
