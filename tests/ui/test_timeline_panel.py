@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QPointF, Qt
+from PySide6.QtWidgets import QApplication
 
 from medstation.core.forecast import Contributor, ForecastPoint, PatientForecast
 from medstation.core.timeline import Event, Timeline, TimeSeries
@@ -150,6 +151,7 @@ def test_hover_readouts_give_values_with_units(make_window, qtbot):
     panel.forecast = _forecast()
     panel.redraw()
     qtbot.waitExposed(window)
+    QApplication.processEvents()
     _hover(panel.plots, "HR", 10.0, 110.0)
     assert panel.readout.text() == "HR at 10.0 h: 110 bpm"
     _hover(panel.plots, "Temp", 12.0, 38.4)
@@ -179,6 +181,7 @@ def test_clicking_a_study_marker_opens_the_study_in_the_viewer(make_window, qtbo
     panel = window.timeline_panel
     panel.set_timelines([_patient()])
     qtbot.waitExposed(window)
+    QApplication.processEvents()
     requested = []
     panel.study_requested.connect(requested.append)
     plots = panel.plots
@@ -234,6 +237,9 @@ def test_several_patients_get_a_selector(make_window, qtbot, shared_path, tmp_pa
     assert panel.timeline.patient_id == panel.patients.itemText(2)
     assert panel.summary.text().startswith(f"Patient {panel.patients.itemText(2)}")
     assert panel.job.title == f"Forecast patient {panel.patients.itemText(2)}"
+    for name in panel.selected_variables():
+        assert _data(panel.plots.observed[name])[1] == list(panel.timeline.series[name].values)
+        assert panel.plots.plots[name].listDataItems() == [panel.plots.observed[name]], "nothing left from before"
 
 
 def test_readouts_name_missing_and_earlier_values():

@@ -119,19 +119,17 @@ class TimelinePlots(pg.GraphicsLayoutWidget):
         return self.plots[RISK_KEY]
 
     def draw(self, timeline: Timeline, variables: list[str], forecast: PatientForecast | None) -> None:
-        """Rebuild the plots: risk on top, then ``variables`` in order, all on one linked time axis."""
-        self.clear()
+        """Redraw: risk on top, then ``variables`` in order, all on one linked time axis."""
         self.timeline, self.forecast = timeline, forecast
-        self.plots, self.observed, self.medians, self.bands = {}, {}, {}, {}
+        self._arrange([RISK_KEY, *variables])
+        self.observed, self.medians, self.bands = {}, {}, {}
         self.markers, self.cursors = [], []
-        self._add_risk_plot(forecast)
+        self._draw_risk(forecast)
         for variable in variables:
-            self._add_variable_plot(timeline, variable, forecast)
-        rows = list(self.plots.values())
-        for plot in rows:
-            plot.setXLink(rows[0])
+            self._draw_variable(timeline, variable, forecast)
+        for plot in self.plots.values():
             for event in timeline.events:
-                self._add_marker(plot, event, labelled=plot is rows[0])
+                self._add_marker(plot, event, labelled=plot is self.risk_plot)
             if forecast is not None:
                 line = pg.InfiniteLine(forecast.last_hour, 90, pen=pg.mkPen(LAST_HOUR, style=Qt.PenStyle.DotLine))
                 plot.addItem(line, ignoreBounds=True)
@@ -139,61 +137,76 @@ class TimelinePlots(pg.GraphicsLayoutWidget):
             cursor.setVisible(False)
             plot.addItem(cursor, ignoreBounds=True)
             self.cursors.append(cursor)
-        self._show_hours(rows[0], "top")
-        self._show_hours(rows[-1], "bottom")
-        rows[0].setXRange(*self._time_span(timeline, forecast), padding=0.01)
-        self.setMinimumHeight(ROW_HEIGHT * len(rows) + 30)
+        self.risk_plot.setXRange(*self._time_span(timeline, forecast), padding=0.01)
+        self.setMinimumHeight(ROW_HEIGHT * len(self.plots) + 30)
+
+    def _arrange(self, keys: list[str]) -> None:
+        """One plot per key, in order: plots still wanted are emptied and kept (making one is slow), others go."""
+        previous = self.plots
+        for plot in previous.values():
+            self.ci.removeItem(plot)
+        self.plots = {}
+        for row, key in enumerate(keys):
+            plot = previous.pop(key, None)
+            if plot is None:
+                plot = self._new_plot(key)
+            else:
+                plot.clear()
+            self.ci.addItem(plot, row=row, col=0)
+            self.plots[key] = plot
+            self._hours_axis(plot, "bottom", shown=row == len(keys) - 1)
+        for plot in previous.values():
+            plot.setXLink(None)
+            plot.deleteLater()
 
     @staticmethod
-    def _show_hours(plot: pg.PlotItem, side: str) -> None:
-        """The time axis with its values and title on one side of a plot (the top one stays in view)."""
-        plot.showAxis(side)
+    def _hours_axis(plot: pg.PlotItem, side: str, shown: bool) -> None:
+        """The time axis with values and title on one side of a plot, or only a thin line there."""
         axis = plot.getAxis(side)
-        axis.setPen(AXIS)
-        axis.setTextPen(TEXT)
-        axis.setStyle(showValues=True)
-        axis.setHeight(None)
-        plot.setLabel(side, "Hours since admission", color=TEXT)
+        axis.setStyle(showValues=shown)
+        axis.setHeight(None if shown else 6)
+        if shown:
+            plot.setLabel(side, "Hours since admission", color=TEXT)
+        axis.showLabel(shown)
 
-    def _new_plot(self, title: str) -> pg.PlotItem:
-        plot = self.addPlot(row=len(self.plots), col=0)
+    def _new_plot(self, key: str) -> pg.PlotItem:
+        plot = pg.PlotItem()
         plot.setMenuEnabled(False)
         plot.hideButtons()
         plot.setMouseEnabled(x=True, y=False)
         plot.setAutoVisible(y=True)
         plot.showGrid(x=True, y=True, alpha=0.15)
-        for name in ("left", "bottom"):
+        for name in ("left", "bottom", "top"):
             axis = plot.getAxis(name)
             axis.setPen(AXIS)
             axis.setTextPen(TEXT)
         plot.getAxis("left").setWidth(AXIS_WIDTH)
-        bottom = plot.getAxis("bottom")
-        bottom.setStyle(showValues=False)
-        bottom.setHeight(6)
-        plot.setLabel("left", title, color=TEXT)
+        if key == RISK_KEY:
+            plot.setLabel("left", "Risk of death", color=TEXT)
+            plot.setYRange(0.0, 1.0, padding=0.02)
+            plot.disableAutoRange(axis="y")
+            plot.getAxis("left").setTicks([[(0.0, "0"), (0.25, ".25"), (0.5, ".5"), (0.75, ".75"), (1.0, "1")]])
+            plot.showAxis("top")
+            self._hours_axis(plot, "top", shown=True)
+            return plot
+        plot.setLabel("left", timeline_text.axis_title(key), color=TEXT)
+        known = VARIABLES.get(key)
+        if known is not None:
+            plot.setLimits(minYRange=MIN_Y_SPAN * (known.high - known.low))
+        plot.setXLink(self.plots[RISK_KEY])
         return plot
 
-    def _add_risk_plot(self, forecast: PatientForecast | None) -> None:
-        plot = self._new_plot("Risk of death")
-        self.plots[RISK_KEY] = plot
-        plot.setYRange(0.0, 1.0, padding=0.02)
-        plot.disableAutoRange(axis="y")
-        plot.getAxis("left").setTicks([[(0.0, "0"), (0.25, ".25"), (0.5, ".5"), (0.75, ".75"), (1.0, "1")]])
+    def _draw_risk(self, forecast: PatientForecast | None) -> None:
+        self.risk_curve = None
         if forecast is not None and forecast.risk:
             hours, probabilities = zip(*forecast.risk, strict=True)
-            self.risk_curve = plot.plot(
+            self.risk_curve = self.risk_plot.plot(
                 list(hours), list(probabilities), pen=pg.mkPen(RISK, width=2), symbol="o", symbolSize=4,
                 symbolBrush=RISK, symbolPen=None, fillLevel=0.0, fillBrush=RISK_FILL,
             )
-        else:
-            self.risk_curve = None
 
-    def _add_variable_plot(self, timeline: Timeline, variable: str, forecast: PatientForecast | None) -> None:
-        plot = self._new_plot(timeline_text.axis_title(variable))
-        self.plots[variable] = plot
-        known = VARIABLES.get(variable)
-        if known is not None:
-            plot.setLimits(minYRange=MIN_Y_SPAN * (known.high - known.low))
+    def _draw_variable(self, timeline: Timeline, variable: str, forecast: PatientForecast | None) -> None:
+        plot = self.plots[variable]
         series = timeline.series.get(variable)
         if series is not None and len(series):
             self.observed[variable] = plot.plot(
