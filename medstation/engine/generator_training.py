@@ -2,10 +2,11 @@
 
 The recipe is the stable one of the SN-GAN / projection-discriminator line: hinge loss, spectral normalisation in
 the discriminator, Adam with ``beta1 = 0`` and an exponential moving average (EMA) of the generator's weights,
-which is what ships and what samples. Each batch's fake images are asked for in the real batch's classes, so the
-generator learns the training class mix. All randomness comes from one seeded ``torch.Generator`` whose state is
-checkpointed with the networks and optimisers after every epoch: a resumed run continues exactly where the
-checkpoint left off and ends with the same weights as an uninterrupted one.
+which is what ships and what samples; the average's decay warms up from 0.1 to its cap, so a short run's
+average is not dominated by the random initial weights. Each batch's fake images are asked for in the real batch's
+classes, so the generator learns the training class mix. All randomness comes from one seeded ``torch.Generator``
+whose state is checkpointed with the networks and optimisers after every epoch: a resumed run continues exactly
+where the checkpoint left off and ends with the same weights as an uninterrupted one.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from medstation.progress import CancelToken, ProgressCallback, check_cancelled, 
 class GeneratorRecipe:
     """Everything that decides the trained generator besides the data. Defaults: the shipped model's recipe."""
 
-    epochs: int = 20
+    epochs: int = 16
     batch_size: int = 64
     latent_dim: int = 64
     width: int = 16
@@ -82,6 +83,12 @@ def prepare_training_images(images: np.ndarray, classes: np.ndarray, size: tuple
     intensity = IntensitySpec("range", {"a_min": low, "a_max": high if high > low else low + 1.0})
     resized = resize_batch(images.astype(np.float32), size) if size else images.astype(np.float32)
     return TrainingImages(normalise_intensity(resized, intensity), classes.astype(np.int64), intensity)
+
+
+def average_decay(ema_decay: float, step: int) -> float:
+    """The EMA decay at optimiser step ``step`` (from 0): ``(1 + step) / (10 + step)`` capped at ``ema_decay``, so
+    the average forgets the random initial weights within the first few hundred steps of a short run."""
+    return min(ema_decay, (1.0 + step) / (10.0 + step))
 
 
 def _update_average(average, network, decay: float) -> None:
@@ -251,7 +258,8 @@ def fit_gan(
             real, wanted = images[picked].to(device), classes[picked].to(device)
             d_loss = _discriminator_step(state, real, wanted, recipe.latent_dim)
             g_loss = _generator_step(state, wanted, recipe.latent_dim)
-            _update_average(state.average, state.generator, recipe.ema_decay)
+            _update_average(state.average, state.generator, average_decay(recipe.ema_decay,
+                                                                          state.epoch * batches + batch))
             done = (state.epoch + (batch + 1) / batches) / recipe.epochs
             report(progress, done, f"epoch {state.epoch + 1}/{recipe.epochs} D {d_loss.item():.3f} "
                                    f"G {g_loss.item():.3f}")

@@ -15,6 +15,7 @@ from medstation.engine.generator import load_generator
 from medstation.engine.generator_network import build_discriminator, build_generator, upsampling_steps
 from medstation.engine.generator_training import (
     GeneratorRecipe,
+    average_decay,
     fit_gan,
     prepare_training_images,
     save_checkpoint,
@@ -93,6 +94,12 @@ def test_resumed_training_ends_with_the_weights_of_an_uninterrupted_run(tmp_path
     assert resumed.epoch == 2
     for key, value in straight.average.state_dict().items():
         torch.testing.assert_close(resumed.average.state_dict()[key], value)
+
+
+def test_average_decay_warms_up_to_its_cap():
+    assert average_decay(0.999, 0) == pytest.approx(0.1)
+    assert average_decay(0.999, 90) == pytest.approx(0.91)
+    assert average_decay(0.999, 10**6) == 0.999
 
 
 def test_checkpoint_of_another_recipe_is_refused_and_cancel_keeps_the_last_one(tmp_path):
