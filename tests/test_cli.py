@@ -37,9 +37,8 @@ def test_module_entry_point_reports_version():
 @pytest.mark.parametrize(
     "argv",
     [
-        ["forecast", "x.txt"],
-        ["evaluate", "forecaster", "--model", "m", "--data", "d"],
         ["pacs", "echo"],
+        ["export", "x", "out", "--format", "png"],
     ],
 )
 def test_unbuilt_commands_exit_1_and_say_so(argv, capsys):

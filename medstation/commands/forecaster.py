@@ -25,6 +25,7 @@ def add_train_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--test-data", help="held-out record files to evaluate on after training (written to the card)")
     parser.add_argument("--test-outcomes", help="outcomes file of --test-data")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing bundle at --out")
+    parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
 
 
 def add_evaluate_options(parser: argparse.ArgumentParser) -> None:

@@ -1,0 +1,86 @@
+"""``medstation train forecaster``, ``forecast`` and ``evaluate forecaster`` on real PhysioNet 2012 records."""
+
+import json
+import tarfile
+
+import pytest
+
+from medstation.cli import main
+
+
+@pytest.fixture(scope="module")
+def records(shared_path, tmp_path_factory):
+    """80 real set-a records (a quarter of those who died kept) in a folder, with their outcomes."""
+    archive = shared_path("physionet2012", "set-a.tar.gz")
+    outcomes = shared_path("physionet2012", "Outcomes-a.txt").read_text().splitlines()
+    folder = tmp_path_factory.mktemp("set")
+    (folder / "records").mkdir()
+    with tarfile.open(archive) as tar:
+        members = [m for m in tar if m.name.endswith(".txt")][:80]
+        for member in members:
+            (folder / "records" / member.name.split("/")[-1]).write_bytes(tar.extractfile(member).read())
+    kept = {m.name.split("/")[-1][:-4] for m in members}
+    rows = [outcomes[0]] + [row for row in outcomes[1:] if row.split(",")[0] in kept]
+    (folder / "outcomes.txt").write_text("\n".join(rows) + "\n")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def trained_bundle(records):
+    out = records / "tiny-icu"
+    argv = ["train", "forecaster", "--data", str(records / "records"), "--outcomes", str(records / "outcomes.txt"),
+            "--out", str(out), "--members", "1", "--epochs", "1", "--hidden", "8"]
+    assert main(argv) == 0
+    return out
+
+
+def test_train_writes_a_bundle_with_its_command_and_card(trained_bundle, records):
+    metadata = json.loads((trained_bundle / "configs" / "metadata.json").read_text())
+    assert metadata["task"] == "forecasting"
+    assert metadata["training"]["command"].startswith("medstation train forecaster --data")
+    assert metadata["training_data"]["splits"] == {"train": 80}
+    assert "In-hospital_death" in (trained_bundle / "docs" / "README.md").read_text()
+
+
+def test_train_refuses_an_existing_output(trained_bundle, records, capsys):
+    argv = ["train", "forecaster", "--data", str(records / "records"), "--outcomes", str(records / "outcomes.txt"),
+            "--out", str(trained_bundle)]
+    assert main(argv) == 1
+    assert "already exists" in capsys.readouterr().err
+
+
+def test_forecast_json_follows_the_contract(trained_bundle, records, capsys):
+    record = sorted((records / "records").iterdir())[0]
+    assert main(["forecast", str(record), "--model", str(trained_bundle), "--json"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    assert document["model"] == "tiny-icu" and document["skipped"] == []
+    (patient,) = document["patients"]
+    assert patient["id"] == record.stem
+    assert 47 <= patient["last_hour"] <= 48
+    assert all(0.0 <= p <= 1.0 for _, p in patient["risk"])
+    hr = patient["forecast"]["HR"]
+    assert len(hr) == 12 and all(q["p10"] <= q["p50"] <= q["p90"] for q in hr)
+    assert 20 < hr[0]["p50"] < 250
+
+
+def test_forecast_one_patient_of_a_folder(trained_bundle, records, capsys):
+    wanted = sorted((records / "records").iterdir())[3].stem
+    argv = ["forecast", str(records / "records"), "--model", str(trained_bundle), "--patient", wanted, "--json"]
+    assert main(argv) == 0
+    assert [p["id"] for p in json.loads(capsys.readouterr().out)["patients"]] == [wanted]
+
+
+def test_forecast_of_a_missing_file_names_it(trained_bundle, tmp_path, capsys):
+    assert main(["forecast", str(tmp_path / "nope.txt"), "--model", str(trained_bundle)]) == 1
+    assert "nope.txt" in capsys.readouterr().err
+
+
+def test_evaluate_reports_model_and_baselines(trained_bundle, records, capsys):
+    data, outcomes = str(records / "records"), str(records / "outcomes.txt")
+    argv = ["evaluate", "forecaster", "--model", str(trained_bundle), "--data", data, "--outcomes", outcomes,
+            "--train-data", data, "--train-outcomes", outcomes, "--json"]
+    assert main(argv) == 0
+    document = json.loads(capsys.readouterr().out)
+    assert 0.0 <= document["metrics"]["mortality_auroc"] <= 1.0
+    assert {"locf", "linear", "blend", "gbm"} <= set(document["baselines"])
+    assert "6" in document["metrics"]["mae"]["HR"]
