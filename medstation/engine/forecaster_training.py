@@ -121,6 +121,24 @@ def _evaluate(model, inputs, targets, labels, horizon: int, batch: int = 512):
     return risk_sum / n, trend_sum / n, torch.cat(probabilities).numpy(), torch.cat(quantiles).numpy()
 
 
+def train_epoch(member, optimiser, data, order: np.ndarray, recipe: ForecasterRecipe, generator, cancel=None) -> None:
+    """One pass over the patients in ``order``; the trend loss at ``trend_hours_per_batch`` random hours per batch."""
+    import torch
+
+    inputs, targets, labels = data
+    member.train()
+    for start in range(0, len(order), recipe.batch_size):
+        check_cancelled(cancel)
+        batch = order[start : start + recipe.batch_size]
+        steps = torch.randperm(HOURS, generator=generator)[: recipe.trend_hours_per_batch].sort().values
+        logits, quantiles = member(inputs[batch], steps)
+        risk, trend = losses(logits, quantiles, targets[batch], labels[batch], recipe.horizon, steps)
+        optimiser.zero_grad()
+        (risk + trend).backward()
+        torch.nn.utils.clip_grad_norm_(member.parameters(), 1.0)
+        optimiser.step()
+
+
 def _train_member(member, fold: int, data, recipe: ForecasterRecipe, progress, cancel, history):
     import torch
 
@@ -138,18 +156,8 @@ def _train_member(member, fold: int, data, recipe: ForecasterRecipe, progress, c
     kept: dict[str, dict] = {}
     outputs: dict[str, np.ndarray] = {}
     for epoch in range(recipe.epochs):
-        member.train()
         order = train_index[torch.randperm(len(train_index), generator=generator).numpy()]
-        for start in range(0, len(order), recipe.batch_size):
-            check_cancelled(cancel)
-            batch = order[start : start + recipe.batch_size]
-            steps = torch.randperm(HOURS, generator=generator)[: recipe.trend_hours_per_batch].sort().values
-            logits, quantiles = member(inputs[batch], steps)
-            risk, trend = losses(logits, quantiles, targets[batch], labels[batch], recipe.horizon, steps)
-            optimiser.zero_grad()
-            (risk + trend).backward()
-            torch.nn.utils.clip_grad_norm_(member.parameters(), 1.0)
-            optimiser.step()
+        train_epoch(member, optimiser, (inputs, targets, labels), order, recipe, generator, cancel)
         scheduler.step()
         risk, trend, probabilities, quantiles = _evaluate(member, *held, recipe.horizon)
         auroc = roc_auc(held[2].numpy(), probabilities)
