@@ -182,23 +182,30 @@ class GradientBoostingMortality:
     def __init__(self, variables: Sequence[str] = tuple(VARIABLES)):
         self.variables = tuple(variables)
         self._model = None
+        self._observed: np.ndarray | None = None
 
     def fit(self, timelines: Sequence[Timeline], labels: Sequence[int], hour: float) -> GradientBoostingMortality:
-        """Train on the summaries of the hours up to ``hour``; ``labels`` are 0 survived / 1 died, one per patient."""
+        """Train on the summaries of the hours up to ``hour``; ``labels`` are 0 survived / 1 died, one per patient.
+
+        Features no training patient has (a variable never measured) are left out: they carry nothing to learn.
+        """
         from sklearn.ensemble import HistGradientBoostingClassifier
 
         labels = np.asarray(labels, dtype=int)
         if len(set(labels.tolist())) < 2:
             raise MedStationError("the mortality baseline needs patients who died and patients who survived")
+        features = summary_features(timelines, hour, self.variables)
+        self._observed = ~np.isnan(features).all(axis=0)
         model = HistGradientBoostingClassifier(max_iter=300, learning_rate=0.05, random_state=0)
-        self._model = model.fit(summary_features(timelines, hour, self.variables), labels)
+        self._model = model.fit(features[:, self._observed], labels)
         return self
 
     def predict_risk(self, timelines: Sequence[Timeline], hour: float) -> np.ndarray:
         """``[N]`` probabilities of in-hospital death from the data at or before ``hour``."""
         if self._model is None:
             raise MedStationError("the mortality baseline has not been trained; call fit() first")
-        return self._model.predict_proba(summary_features(timelines, hour, self.variables))[:, 1]
+        features = summary_features(timelines, hour, self.variables)[:, self._observed]
+        return self._model.predict_proba(features)[:, 1]
 
 
 class BaselineForecaster:

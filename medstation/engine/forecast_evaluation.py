@@ -301,7 +301,7 @@ def evaluate_forecaster(
     protocol = prepare_protocol(train_timelines, train_labels, test_timelines, test_labels, variables)
     check_cancelled(cancel)
     baselines, locf_median = evaluate_baselines(
-        protocol, train_timelines, test_timelines, lambda f, m: report(progress, 0.05 + 0.65 * f, m), cancel
+        protocol, train_timelines, test_timelines, lambda f, m: report(progress, 0.05 + 0.6 * f, m), cancel
     )
     report(progress, 0.7, "forecasting with the model")
     rows = method_at_targets(method, test_timelines, protocol.targets, cancel)
