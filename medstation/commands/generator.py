@@ -12,7 +12,7 @@ from medstation.errors import UnreadableInput
 
 FEATURE_CLASSIFIER = "pneumonia-cxr-resnet18"
 _TRAIN_OPTIONS = (
-    "data", "out", "seed", "epochs", "batch_size", "latent_dim", "width", "size", "labels", "checkpoint",
+    "data", "out", "seed", "epochs", "batch_size", "latent_dim", "width", "size", "labels", "checkpoint", "threads",
     "data_name", "data_licence", "data_citation",
 )
 
@@ -32,13 +32,14 @@ def _size(text: str | None) -> tuple[int, int] | None:
 
 
 def _command_line(args: argparse.Namespace) -> str:
-    """The training command as it would be typed, from the options given (flags like --json left out)."""
+    """The training command as it would be typed, from the options given (--resume kept; --json and the like left
+    out)."""
     words = ["medstation", "train", "generator"]
     for name in _TRAIN_OPTIONS:
         value = getattr(args, name)
         if value is not None:
             words += [f"--{name.replace('_', '-')}", str(value)]
-    return shlex.join(words)
+    return shlex.join(words + (["--resume"] if args.resume else []))
 
 
 def _recipe(args: argparse.Namespace):
