@@ -78,10 +78,9 @@ def single_blend_weight(train: list[Timeline], variables: tuple[str, ...], horiz
 def measure(train, train_labels, test, test_labels) -> dict:
     started = time.perf_counter()
     protocol = prepare_protocol(train, train_labels, test, test_labels)
-    baselines, locf = evaluate_baselines(protocol, train, test)
+    baselines, _ = evaluate_baselines(protocol, train, test)
     seconds = time.perf_counter() - started
     weight = single_blend_weight(train, protocol.variables, int(GOAL_HORIZON))
-    values = np.concatenate([np.concatenate([t.value for t in protocol.targets[v]]) for v in protocol.variables])
     single = []
     for variable in protocol.variables:
         targets = protocol.targets[variable]
@@ -109,7 +108,7 @@ def measure(train, train_labels, test, test_labels) -> dict:
         "gbm": {k: baselines["gbm"][k] for k in ("mortality_auroc", "mortality_auprc", "ece")},
         "gbm_subgroup_gaps": {k: v["largest_gap"] for k, v in baselines["gbm"]["subgroups"].items()},
         "scales": protocol.scales,
-        "targets": int(values.size),
+        "targets": sum(protocol.summary()["targets"].values()),
         "seconds": seconds,
     }
 

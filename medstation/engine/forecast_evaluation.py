@@ -86,16 +86,23 @@ def labels_for(timelines: Sequence[Timeline], labels: Mapping[str, int] | Sequen
     return values
 
 
+def _age_band(age: float | None) -> str:
+    if age is None or not age >= AGE_BANDS[0][0]:
+        return "unknown"
+    return [name for low, name in AGE_BANDS if age >= low][-1]
+
+
+def _icu_type(code: float | None) -> str:
+    return ICU_TYPES.get(int(code), "unknown") if code is not None and math.isfinite(code) else "unknown"
+
+
 def subgroups(timelines: Sequence[Timeline]) -> dict[str, np.ndarray]:
     """Per patient its sex, age band and ICU type names ("unknown" where the record does not say)."""
-    sexes, bands, units = [], [], []
-    for timeline in timelines:
-        sexes.append(SEXES.get(timeline.static.get("Gender"), "unknown"))
-        age = timeline.static.get("Age")
-        bands.append("unknown" if age is None else [name for low, name in AGE_BANDS if age >= low][-1])
-        icu = timeline.static.get("ICUType")
-        units.append(ICU_TYPES.get(int(icu), "unknown") if icu is not None else "unknown")
-    return {"sex": np.array(sexes), "age_band": np.array(bands), "icu_type": np.array(units)}
+    return {
+        "sex": np.array([SEXES.get(t.static.get("Gender"), "unknown") for t in timelines]),
+        "age_band": np.array([_age_band(t.static.get("Age")) for t in timelines]),
+        "icu_type": np.array([_icu_type(t.static.get("ICUType")) for t in timelines]),
+    }
 
 
 def subgroup_table(labels: np.ndarray, risk: np.ndarray, groups: np.ndarray) -> dict[str, Any]:

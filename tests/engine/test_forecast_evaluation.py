@@ -57,11 +57,12 @@ def test_subgroups_name_sex_age_band_and_icu_type():
         patient("1", {"Gender": 0.0, "Age": 49.9, "ICUType": 3.0}),
         patient("2", {"Gender": 1.0, "Age": 80.0, "ICUType": 2.0}),
         patient("3", {"Age": 65.0}),
+        patient("4", {"Gender": -1.0, "Age": -1.0, "ICUType": float("nan")}),
     ]
     groups = subgroups(patients)
-    assert groups["sex"].tolist() == ["female", "male", "unknown"]
-    assert groups["age_band"].tolist() == ["under 50", "80 and over", "65-79"]
-    assert groups["icu_type"].tolist() == ["Medical ICU", "Cardiac surgery recovery", "unknown"]
+    assert groups["sex"].tolist() == ["female", "male", "unknown", "unknown"]
+    assert groups["age_band"].tolist() == ["under 50", "80 and over", "65-79", "unknown"]
+    assert groups["icu_type"].tolist() == ["Medical ICU", "Cardiac surgery recovery", "unknown", "unknown"]
 
 
 def test_risk_metrics_ece_on_known_inputs():
