@@ -6,8 +6,8 @@ Trend baselines (point forecasts: p10 = p90 = NaN) share :meth:`predict_trend` w
 - :class:`LinearTrend` is a clinician reading the chart by eye: a least-squares line through the patient's own
   values of the last ``window`` hours before the origin, extended forward and kept inside the variable's plausible
   range (nobody extrapolates a GCS above 15). With fewer than two distinct times in the window it carries the last
-  value forward. Twelve hours is the span of a nursing shift's chart page, enough points to see a trend in hourly
-  vitals, short enough that the line follows what happens now.
+  value forward. Twelve hours (one nursing shift) holds enough hourly vitals to see a trend and is short enough
+  for the line to follow the recent course; 6 and 24 hours were both worse on PhysioNet 2012 (benchmarks/README.md).
 - :class:`LastMeanBlend` is a statistician's first try: ``w * last + (1 - w) * mean so far`` with one weight per
   variable, tuned by grid search on the training set under the evaluation protocol (:func:`tune_blend_weights`).
 
