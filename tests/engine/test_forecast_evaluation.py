@@ -185,3 +185,10 @@ def run_end_to_end(timelines: list[Timeline], outcomes: dict[str, int]) -> None:
     cancel.set()
     with pytest.raises(Cancelled):
         evaluate_forecaster(method, train, outcomes, test, outcomes, cancel=cancel)
+
+
+def test_an_empty_training_or_test_set_is_refused():
+    patients = [patient("1", {}, HR=([10.0, 25.0], [80.0, 81.0]))]
+    method = LastObservation(["HR"])
+    with pytest.raises(MedStationError, match="one of the sets is empty"):
+        evaluate_forecaster(method, patients, {"1": 0}, [], {}, variables=["HR"])
