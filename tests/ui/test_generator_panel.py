@@ -124,3 +124,8 @@ def test_generate_runs_the_engine_in_a_job_and_fills_the_grid(make_window, qtbot
     again = panel.generate()
     qtbot.waitUntil(lambda: again.state.finished, timeout=120_000)
     assert np.array_equal(panel.samples.images, first.images), "the same seed gives the same images"
+    cancelled = panel.generate()
+    panel.cancel_button.click()
+    qtbot.waitUntil(lambda: cancelled.state.finished, timeout=120_000)
+    assert cancelled.state.value == "cancelled" and panel.status.text() == "Cancelled."
+    assert panel.grid.count() == 6 and panel.generate_button.isEnabled()
