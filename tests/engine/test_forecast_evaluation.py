@@ -177,8 +177,10 @@ def run_end_to_end(timelines: list[Timeline], outcomes: dict[str, int]) -> None:
     assert sum(row["n"] for row in sexes.values()) == 40
     assert sum(row["deaths"] for row in sexes.values()) == document["protocol"]["test_deaths"]
     assert document["goals"]["mae_6h_below_blend"] is False
-    assert document["goals"]["mortality_auroc_at_least_gbm"] is True
-    assert document["goal_thresholds"]["mortality_auroc_at_least_gbm"]["threshold"] == metrics["mortality_auroc"]
+    assert document["goals"]["mortality_auroc_above_gbm"] is False  # equal is not above
+    assert document["goal_thresholds"]["mortality_auroc_above_gbm"]["threshold"] == metrics["mortality_auroc"]
+    locf_6h = baselines["locf"]["mae"]["mean"]["6"]
+    assert document["goal_thresholds"]["mae_6h_15pct_below_locf"]["threshold"] == pytest.approx(0.85 * locf_6h)
     assert document["protocol"]["targets"]["HR"] > 100
 
     cancel = threading.Event()
