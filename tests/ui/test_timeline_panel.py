@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QPointF, Qt
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QDialog, QTextBrowser
 
 from medstation.core.forecast import Contributor, ForecastPoint, PatientForecast
 from medstation.core.timeline import Event, Timeline, TimeSeries
@@ -63,22 +63,6 @@ def _forecast() -> PatientForecast:
         },
         contributors=[Contributor("Temp", -0.05, (12,)), Contributor("HR", 0.42, (10, 11, 12, 20))],
     )
-
-
-@pytest.fixture(scope="module")
-def sample_forecaster(tmp_path_factory) -> str:
-    """Folder of a small forecaster bundle trained (one epoch) on the four sample timelines: the real engine."""
-    from medstation.engine.forecaster_bundle import forecaster_metadata, write_forecaster_bundle
-    from medstation.engine.forecaster_training import ForecasterRecipe, train_forecaster
-    from medstation.io.physionet import read_outcomes
-    from medstation.io.timelines import load_timelines
-
-    timelines, _ = load_timelines(SAMPLE_TIMELINES)
-    trained = train_forecaster(
-        timelines, read_outcomes(SAMPLE_TIMELINES / "outcomes.txt"), ForecasterRecipe(hidden=8, members=2, epochs=1)
-    )
-    metadata = forecaster_metadata(trained, "sample timelines", len(timelines), "", 0.0)
-    return str(write_forecaster_bundle(tmp_path_factory.mktemp("models") / "sample-forecaster", trained, metadata).root)
 
 
 def _data(item) -> tuple[list[float], list[float]]:
@@ -254,11 +238,11 @@ def test_readouts_name_missing_and_earlier_values():
     assert timeline_text.axis_title("pH") == "pH" and timeline_text.axis_title("MAP") == "MAP (mmHg)"
 
 
-def test_the_forecast_runs_as_a_job_and_is_drawn(make_window, qtbot, shared_path, tmp_path, sample_forecaster):
+def test_the_shipped_forecaster_runs_as_a_job_and_is_drawn(make_window, qtbot, shared_path, tmp_path):
     (record,) = _records(shared_path, tmp_path, 1)
     window = make_window()
-    window.timeline_panel.forecaster = sample_forecaster
     panel = _open(window, qtbot, record)
+    assert panel.forecaster == "icu-trend-lstm"
     job = panel.start_forecast()
     assert panel.status.text() == "Forecasting…" and not panel.forecast_button.isEnabled()
     assert job in window.runner.jobs and job.title == f"Forecast patient {record.stem}"
@@ -291,3 +275,14 @@ def test_a_failing_forecast_reaches_the_error_dialog(make_window, qtbot):
     (box,) = window.error_dialogs
     assert "no-such-forecaster" in box.text()
     box.accept()
+
+
+def test_the_forecasters_model_card_opens_from_the_panel(make_window, qtbot):
+    window = make_window()
+    job = window.timeline_panel.show_card()
+    qtbot.waitUntil(lambda: job.state.finished, timeout=30_000)
+    assert job.state.value == "done", job.error
+    (dialog,) = [d for d in window.timeline_panel.findChildren(QDialog) if d.isVisible()]
+    assert dialog.windowTitle() == "Model card: icu-trend-lstm"
+    assert "Not a medical device" in dialog.findChild(QTextBrowser).toPlainText()
+    dialog.close()

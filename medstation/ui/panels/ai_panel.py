@@ -6,8 +6,6 @@ import numpy as np
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
-    QDialog,
-    QDialogButtonBox,
     QFormLayout,
     QHBoxLayout,
     QLabel,
@@ -15,13 +13,13 @@ from PySide6.QtWidgets import (
     QPushButton,
     QTableWidget,
     QTableWidgetItem,
-    QTextBrowser,
     QVBoxLayout,
     QWidget,
 )
 
 from medstation.engine.image_analysis import ImageAnalysis, analyse_image
 from medstation.engine.saliency import METHOD_LABELS
+from medstation.ui.dialogs.model_card import show_model_card
 from medstation.ui.jobs import Job, JobRunner
 
 NO_SALIENCY = "none"
@@ -38,12 +36,6 @@ def _list_classifiers(progress=None, cancel=None) -> list[tuple[str, str | None]
         for entry in list_bundles()
         if entry.metadata is None or entry.metadata.task == "classification"
     ]
-
-
-def _model_card(name: str, progress=None, cancel=None) -> str:
-    from medstation.engine.bundle_registry import find_bundle
-
-    return find_bundle(name).model_card()
 
 
 class AIPanel(QWidget):
@@ -179,23 +171,7 @@ class AIPanel(QWidget):
         self.analysed.emit(analysis)
 
     def show_card(self) -> Job:
-        job = self.runner.submit("Read model card", _model_card, self.models.currentData())
-        job.succeeded.connect(self._card_dialog)
-        return job
-
-    def _card_dialog(self, text: str) -> None:
-        dialog = QDialog(self)
-        dialog.setWindowTitle(f"Model card: {self.models.currentData()}")
-        browser = QTextBrowser()
-        browser.setMarkdown(text)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
-        buttons.rejected.connect(dialog.reject)
-        layout = QVBoxLayout(dialog)
-        layout.addWidget(browser)
-        layout.addWidget(buttons)
-        dialog.resize(640, 720)
-        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        dialog.open()
+        return show_model_card(self.runner, self.models.currentData(), self)
 
 
 def saliency_volume(analysis: ImageAnalysis) -> np.ndarray:

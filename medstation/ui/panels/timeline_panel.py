@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 from medstation.core.forecast import PatientForecast
 from medstation.core.timeline import Timeline
 from medstation.engine.forecaster import DEFAULT_MODEL, load_forecaster
+from medstation.ui.dialogs.model_card import show_model_card
 from medstation.ui.jobs import Job, JobRunner
 from medstation.ui.panels import timeline_text
 from medstation.ui.panels.timeline_plots import RISK, TimelinePlots
@@ -95,6 +96,9 @@ class TimelinePanel(QWidget):
         self.forecast_button = QPushButton("Forecast")
         self.forecast_button.setToolTip(f"Forecast the shown patient with {forecaster}")
         self.forecast_button.clicked.connect(self.start_forecast)
+        self.card_button = QPushButton("Model card…")
+        self.card_button.setToolTip(f"What {forecaster} was trained on, how well it did, and its limits")
+        self.card_button.clicked.connect(self.show_card)
         self.picker = QListWidget()
         self.picker.setToolTip("Variables to plot")
         self.picker.setStyleSheet(PICKER_STYLE)
@@ -137,7 +141,7 @@ class TimelinePanel(QWidget):
         splitter.setSizes([150, 900, 320])
         header = QHBoxLayout()
         for widget, stretch in ((self.patients_label, 0), (self.patients, 0), (self.summary, 1), (self.status, 0),
-                                (self.forecast_button, 0)):
+                                (self.forecast_button, 0), (self.card_button, 0)):
             header.addWidget(widget, stretch)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 4, 6, 4)
@@ -257,6 +261,10 @@ class TimelinePanel(QWidget):
             self.contributors.addTopLevelItem(item)
         for column in range(3):
             self.contributors.resizeColumnToContents(column)
+
+    def show_card(self) -> Job:
+        """The forecaster's model card, read in a job."""
+        return show_model_card(self.runner, self.forecaster, self)
 
     def _update_controls(self) -> None:
         running = self.job is not None and not self.job.state.finished
