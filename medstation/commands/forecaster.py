@@ -33,6 +33,8 @@ def add_evaluate_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--outcomes", required=True, help="outcomes file of --data (In-hospital_death is read)")
     parser.add_argument("--train-data", help="the training records, for the baselines (default: the bundle's)")
     parser.add_argument("--train-outcomes", help="the training outcomes (default: the bundle's)")
+    parser.add_argument("--record", action="store_true",
+                        help="write this evaluation into the bundle's metadata and model card (weights untouched)")
 
 
 def _command_line(args: argparse.Namespace) -> str:
@@ -140,6 +142,11 @@ def run_evaluate(args: argparse.Namespace) -> int:
         document = evaluate_forecaster(model, train, train_labels, test, test_labels,
                                        progress=lambda f, m: bar(0.2 + 0.8 * f, m))
     document = {"model": model.name, "data": args.data, "train_data": train_data, **document}
+    if args.record:
+        from medstation.engine.bundle_registry import find_bundle
+        from medstation.engine.forecaster_bundle import record_evaluation
+
+        record_evaluation(find_bundle(str(args.model)), document)
     if args.json:
         print_json(document)
     else:

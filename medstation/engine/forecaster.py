@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from medstation.core.forecast import Contributor, ForecastPoint, PatientForecast
-from medstation.core.timeline import Timeline
+from medstation.core.timeline import VARIABLES, Timeline
 from medstation.engine.forecaster_features import (
     FORECAST_VARIABLES,
     INPUT_VARIABLES,
@@ -57,7 +57,8 @@ class Forecaster:
         return np.concatenate(risks), np.concatenate(trends)
 
     def _to_units(self, quantiles: np.ndarray) -> dict[str, np.ndarray]:
-        """Standardised quantiles ``[..., F, H, 3]`` as calibrated intervals in each variable's own unit."""
+        """Standardised quantiles ``[..., F, H, 3]`` as calibrated intervals in each variable's own unit, within the
+        variable's plausible range (a GCS below 3 or a saturation above 100% cannot be measured)."""
         result = {}
         for index, name in enumerate(self.variables):
             q = quantiles[..., index, :, :].astype(np.float64)
@@ -65,7 +66,12 @@ class Forecaster:
             median = q[..., 1]
             low = median - scale * (median - q[..., 0])
             high = median + scale * (q[..., 2] - median)
-            result[name] = np.stack([self.normalisation.unscale(name, v) for v in (low, median, high)], axis=-1)
+            variable = VARIABLES[name]
+            result[name] = np.clip(
+                np.stack([self.normalisation.unscale(name, v) for v in (low, median, high)], axis=-1),
+                variable.low,
+                variable.high,
+            )
         return result
 
     def predict_trend(self, timelines: list[Timeline], origin: float, horizon: int) -> dict[str, np.ndarray]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +18,7 @@ from medstation.engine.forecaster_features import (
     STATIC_FEATURES,
 )
 from medstation.engine.forecaster_training import TrainedForecaster, recipe_json
+from medstation.errors import ModelError
 
 PHYSIONET_2012 = {
     "name": "PhysioNet/Computing in Cardiology Challenge 2012",
@@ -24,6 +27,17 @@ PHYSIONET_2012 = {
     "The PhysioNet/Computing in Cardiology Challenge 2012. Computing in Cardiology 2012;39:245-248. "
     "Goldberger AL et al. PhysioBank, PhysioToolkit, and PhysioNet. Circulation 2000;101(23):e215-e220",
 }
+
+
+def _summary(evaluation: dict[str, Any]) -> dict[str, float]:
+    m = evaluation["metrics"]
+    return {
+        "mortality_auroc": m["mortality_auroc"],
+        "mortality_auprc": m["mortality_auprc"],
+        "ece": m["ece"],
+        "mae_6h_mean": m["mae"]["mean"]["6"],
+        "coverage80_mean": m["coverage80"]["mean"],
+    }
 
 
 def forecaster_metadata(
@@ -40,14 +54,7 @@ def forecaster_metadata(
         "training (out-of-fold)": {"mortality_auroc": trained.out_of_fold["mortality_auroc_48h"]}
     }
     if evaluation is not None:
-        m = evaluation["metrics"]
-        metrics[evaluation["split"]] = {
-            "mortality_auroc": m["mortality_auroc"],
-            "mortality_auprc": m["mortality_auprc"],
-            "ece": m["ece"],
-            "mae_6h_mean": m["mae"]["mean"]["6"],
-            "coverage80_mean": m["coverage80"]["mean"],
-        }
+        metrics[evaluation["split"]] = _summary(evaluation)
     document: dict[str, Any] = {
         "version": "1.0.0",
         "task": "forecasting",
@@ -98,3 +105,26 @@ def write_forecaster_bundle(
 
     card = forecaster_card(Path(root).name, metadata)
     return write_bundle(root, metadata, trained.state_dict, card, overwrite=overwrite)
+
+
+def _replace_text(path: Path, text: str) -> None:
+    temporary = path.with_name(f".{path.name}.tmp")
+    temporary.write_text(text, encoding="utf-8")
+    os.replace(temporary, path)
+
+
+def record_evaluation(bundle, evaluation: dict[str, Any]):
+    """Write an evaluation into a forecaster bundle's metadata and card; the weights are not touched."""
+    from medstation.engine.bundle_metadata import validate_metadata
+    from medstation.engine.bundles import open_bundle
+
+    document = json.loads(json.dumps(bundle.metadata.document))
+    document["evaluation"] = evaluation
+    document["metrics"][evaluation["split"]] = _summary(evaluation)
+    validate_metadata(document, bundle.metadata_path)
+    try:
+        _replace_text(bundle.metadata_path, json.dumps(document, indent=2) + "\n")
+        _replace_text(bundle.card_path, forecaster_card(bundle.name, document))
+    except OSError as error:
+        raise ModelError(f"{bundle.root}: cannot record the evaluation ({error})") from None
+    return open_bundle(bundle.root)

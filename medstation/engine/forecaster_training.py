@@ -29,14 +29,14 @@ QUANTILES = (0.1, 0.5, 0.9)
 class ForecasterRecipe:
     """Everything that decides a training run; stored in the bundle."""
 
-    hidden: int = 96
+    hidden: int = 128
     members: int = 5
-    epochs: int = 20
+    epochs: int = 30
     batch_size: int = 64
     learning_rate: float = 2e-3
     weight_decay: float = 1e-3
     dropout: float = 0.4
-    patience: int = 4
+    patience: int = 5
     horizon: int = 12
     trend_hours_per_batch: int = 12
     seed: int = 0
@@ -166,7 +166,7 @@ def _train_member(member, fold: int, data, recipe: ForecasterRecipe, progress, c
         report(progress, (fold + (epoch + 1) / recipe.epochs) / recipe.members,
                f"member {fold + 1}/{recipe.members} epoch {epoch + 1}: held-out AUROC {auroc:.3f}, "
                f"trend loss {trend:.3f}")
-        for part, loss in (("risk", risk), ("trend", trend)):
+        for part, loss in (("risk", 1.0 - auroc), ("trend", trend)):
             if loss < best[part] - 1e-4:
                 best[part], waited[part] = loss, 0
                 kept[part] = {k: v.detach().clone() for k, v in getattr(member, part).state_dict().items()}
