@@ -286,3 +286,12 @@ def test_the_forecasters_model_card_opens_from_the_panel(make_window, qtbot):
     assert dialog.windowTitle() == "Model card: icu-trend-lstm"
     assert "Not a medical device" in dialog.findChild(QTextBrowser).toPlainText()
     dialog.close()
+
+
+def test_timeline_files_are_told_from_studies_by_their_suffix(tmp_path):
+    from medstation.ui.timeline_opening import is_timeline_file
+
+    for name in ("145466.txt", "145466-long.csv", "145466-fhir.json"):
+        assert is_timeline_file(SAMPLE_TIMELINES / name)
+    assert not is_timeline_file(SAMPLE_IMAGE) and not is_timeline_file(SAMPLE_TIMELINES)
+    assert not is_timeline_file(tmp_path / "absent.csv")
