@@ -119,9 +119,9 @@ def generator_card(name: str, metadata: dict[str, Any]) -> str:
         f"Conditional GAN ({metadata['network']['architecture']}: conditional batch normalisation in the generator, "
         "spectrally normalised projection discriminator), hinge loss, Adam betas "
         f"{tuple(recipe['betas'])}, batch {recipe['batch_size']}, {recipe['epochs']} epochs, EMA of the "
-        f"generator weights (decay {recipe['ema_decay']}), which is what ships. "
-        f"{training['seconds'] / 60:.1f} minutes of training on {training['device']} "
-        f"({training['threads']} thread(s)).",
+        f"generator weights (decay warmed up to {recipe['ema_decay']}), which is what ships. "
+        f"{training['seconds'] / 60:.1f} minutes of training ({training['cpu_seconds'] / 60:.1f} CPU-minutes) on "
+        f"{training['device']} ({training['threads']} thread(s)).",
         "", "## Quality", "",
     ]
     evaluation = metadata.get("evaluation")
