@@ -237,7 +237,7 @@ class TimelinePanel(QWidget):
         self.forecast = forecast
         self.status.setText(f"Forecast from {timeline_text.hours_text(forecast.last_hour)} by {self.forecaster}")
         self._show_forecast_details()
-        self.redraw()
+        self.plots.add_forecast(forecast)
 
     def _forecast_failed(self, job: Job, error: BaseException) -> None:
         if job is self.job:

@@ -12,7 +12,7 @@ from PySide6.QtCore import QPointF, Qt, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QWidget
 
-from medstation.core.forecast import PatientForecast
+from medstation.core.forecast import ForecastPoint, PatientForecast
 from medstation.core.timeline import VARIABLES, Event, Timeline
 from medstation.ui.panels import timeline_text
 
@@ -33,6 +33,8 @@ AXIS_WIDTH = 74
 ROW_HEIGHT = 96
 HOVER_TOLERANCE_PX = 8
 MARKER_LABEL_CHARS = 36
+FORECAST_ROOM_HOURS = 12.0
+"""Hours after the last observation kept in view for the forecast (the shipped forecaster's horizon)."""
 MIN_Y_SPAN = 0.1
 """The smallest y range, as a fraction of the variable's plausible range, so steady values look steady."""
 RISK_KEY = "__risk__"
@@ -111,6 +113,7 @@ class TimelinePlots(pg.GraphicsLayoutWidget):
         self.risk_curve: pg.PlotDataItem | None = None
         self.markers: list[EventMarker] = []
         self.cursors: list[pg.InfiniteLine] = []
+        self._span = (0.0, 1.0)
         self.ci.setSpacing(0)
         self.scene().sigMouseMoved.connect(self._mouse_moved)
 
@@ -120,25 +123,38 @@ class TimelinePlots(pg.GraphicsLayoutWidget):
 
     def draw(self, timeline: Timeline, variables: list[str], forecast: PatientForecast | None) -> None:
         """Redraw: risk on top, then ``variables`` in order, all on one linked time axis."""
-        self.timeline, self.forecast = timeline, forecast
+        self.timeline, self.forecast = timeline, None
         self._arrange([RISK_KEY, *variables])
         self.observed, self.medians, self.bands = {}, {}, {}
-        self.markers, self.cursors = [], []
-        self._draw_risk(forecast)
+        self.markers, self.cursors, self.risk_curve = [], [], None
         for variable in variables:
-            self._draw_variable(timeline, variable, forecast)
+            self._draw_observed(timeline, variable)
         for plot in self.plots.values():
             for event in timeline.events:
                 self._add_marker(plot, event, labelled=plot is self.risk_plot)
-            if forecast is not None:
-                line = pg.InfiniteLine(forecast.last_hour, 90, pen=pg.mkPen(LAST_HOUR, style=Qt.PenStyle.DotLine))
-                plot.addItem(line, ignoreBounds=True)
             cursor = pg.InfiniteLine(0, 90, pen=pg.mkPen(CURSOR))
             cursor.setVisible(False)
             plot.addItem(cursor, ignoreBounds=True)
             self.cursors.append(cursor)
-        self.risk_plot.setXRange(*self._time_span(timeline, forecast), padding=0.01)
+        self._span = self._time_span(timeline, None)
+        self.risk_plot.setXRange(*self._span, padding=0.01)
         self.setMinimumHeight(ROW_HEIGHT * len(self.plots) + 30)
+        if forecast is not None:
+            self.add_forecast(forecast)
+
+    def add_forecast(self, forecast: PatientForecast) -> None:
+        """Draw the forecast of the drawn patient over its plots: risk, medians, 80% bands, the last hour."""
+        self.forecast = forecast
+        self._draw_risk(forecast)
+        for variable in self.plots.keys() - {RISK_KEY}:
+            self._draw_forecast(variable, forecast.forecast.get(variable))
+        for plot in self.plots.values():
+            line = pg.InfiniteLine(forecast.last_hour, 90, pen=pg.mkPen(LAST_HOUR, style=Qt.PenStyle.DotLine))
+            plot.addItem(line, ignoreBounds=True)
+        span = self._time_span(self.timeline, forecast)
+        if span[0] < self._span[0] or span[1] > self._span[1]:
+            self._span = span
+            self.risk_plot.setXRange(*span, padding=0.01)
 
     def _arrange(self, keys: list[str]) -> None:
         """One plot per key, in order: plots still wanted are emptied and kept (making one is slow), others go."""
@@ -175,7 +191,7 @@ class TimelinePlots(pg.GraphicsLayoutWidget):
         plot.hideButtons()
         plot.setMouseEnabled(x=True, y=False)
         plot.setAutoVisible(y=True)
-        plot.showGrid(x=True, y=True, alpha=0.15)
+        plot.showGrid(x=True, alpha=0.18)
         for name in ("left", "bottom", "top"):
             axis = plot.getAxis(name)
             axis.setPen(AXIS)
@@ -205,28 +221,28 @@ class TimelinePlots(pg.GraphicsLayoutWidget):
                 symbolBrush=RISK, symbolPen=None, fillLevel=0.0, fillBrush=RISK_FILL,
             )
 
-    def _draw_variable(self, timeline: Timeline, variable: str, forecast: PatientForecast | None) -> None:
-        plot = self.plots[variable]
+    def _draw_observed(self, timeline: Timeline, variable: str) -> None:
         series = timeline.series.get(variable)
         if series is not None and len(series):
-            self.observed[variable] = plot.plot(
+            self.observed[variable] = self.plots[variable].plot(
                 series.hours, series.values, pen=pg.mkPen(OBSERVED.darker(160), width=1), symbol="o",
                 symbolSize=5, symbolBrush=OBSERVED, symbolPen=None,
             )
-        points = forecast.forecast.get(variable) if forecast is not None else None
-        if points:
-            hours = [point.hour for point in points]
-            edge = pg.mkPen(BAND_EDGE, width=1)
-            low = pg.PlotCurveItem(hours, [point.p10 for point in points], pen=edge)
-            high = pg.PlotCurveItem(hours, [point.p90 for point in points], pen=edge)
-            band = pg.FillBetweenItem(low, high, brush=BAND)
-            plot.addItem(low)
-            plot.addItem(high)
-            plot.addItem(band, ignoreBounds=True)
-            self.bands[variable] = band
-            self.medians[variable] = plot.plot(
-                hours, [point.p50 for point in points], pen=pg.mkPen(FORECAST, width=2),
-            )
+
+    def _draw_forecast(self, variable: str, points: list[ForecastPoint] | None) -> None:
+        if not points:
+            return
+        plot = self.plots[variable]
+        hours = [point.hour for point in points]
+        edge = pg.mkPen(BAND_EDGE, width=1)
+        low = pg.PlotCurveItem(hours, [point.p10 for point in points], pen=edge)
+        high = pg.PlotCurveItem(hours, [point.p90 for point in points], pen=edge)
+        band = pg.FillBetweenItem(low, high, brush=BAND)
+        plot.addItem(low)
+        plot.addItem(high)
+        plot.addItem(band, ignoreBounds=True)
+        self.bands[variable] = band
+        self.medians[variable] = plot.plot(hours, [point.p50 for point in points], pen=pg.mkPen(FORECAST, width=2))
 
     def _add_marker(self, plot: pg.PlotItem, event: Event, labelled: bool) -> None:
         marker = EventMarker(event, labelled)
@@ -239,7 +255,8 @@ class TimelinePlots(pg.GraphicsLayoutWidget):
 
     @staticmethod
     def _time_span(timeline: Timeline, forecast: PatientForecast | None) -> tuple[float, float]:
-        hours = [0.0, timeline.last_hour, *(event.hour for event in timeline.events)]
+        """Admission to the last forecast hour (room for the forecast is kept while it is on its way)."""
+        hours = [0.0, timeline.last_hour + FORECAST_ROOM_HOURS, *(event.hour for event in timeline.events)]
         if forecast is not None:
             hours += [hour for hour, _ in forecast.risk]
             hours += [point.hour for points in forecast.forecast.values() for point in points]
