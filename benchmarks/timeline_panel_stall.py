@@ -2,9 +2,10 @@
 
 For each bundled sample timeline the panel switches patient (plots redrawn on the GUI thread, the forecast job
 submitted), the shipped ``icu-trend-lstm`` forecasts it in a ``ui.jobs`` worker, and the panel draws the result.
-A 10 ms QTimer ticks on the GUI thread throughout; the largest gap between ticks is the stall. "warmed": after
-``engine.warmup.warm_engine``, as the workstation runs it after its first paint; the first forecast still imports
-Captum (integrated gradients) in the worker. Goal: under 100 ms warmed after the first forecast.
+``switch_ms`` is the GUI-thread time of ``show_patient`` itself (redraw, job submitted); then a 10 ms QTimer ticks on
+the GUI thread until the forecast is drawn, and the largest gap between ticks is the stall while the job runs and
+its result is drawn and painted. The engine is warmed first (``engine.warmup.warm_engine``), as the workstation
+does after its first paint. Goal: under 100 ms.
 
     python benchmarks/timeline_panel_stall.py [--json]
 """
