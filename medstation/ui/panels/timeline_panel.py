@@ -28,6 +28,7 @@ from medstation.engine.forecaster import DEFAULT_MODEL, load_forecaster
 from medstation.ui.dialogs.model_card import show_model_card
 from medstation.ui.jobs import Job, JobRunner
 from medstation.ui.panels import timeline_text
+from medstation.ui.panels.ai_panel import DISCLAIMER
 from medstation.ui.panels.timeline_plots import RISK, TimelinePlots
 
 DEFAULT_VARIABLES = ("HR", "MAP", "RespRate", "Temp", "Lactate", "GCS")
@@ -41,7 +42,6 @@ PICKER_STYLE = (
     "QListWidget::indicator { width: 11px; height: 11px; border: 1px solid #6a6a6a; background: #1b1b1b; }"
     "QListWidget::indicator:checked { background: #3d7ab8; border-color: #6aa6e0; }"
 )
-DISCLAIMER = "Decision support for trained readers, not a diagnosis. Read the model card before trusting it."
 
 
 def forecast_patient(model: str, timeline: Timeline, progress=None, cancel=None) -> PatientForecast:
