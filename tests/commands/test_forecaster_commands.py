@@ -75,24 +75,16 @@ def test_forecast_of_a_missing_file_names_it(trained_bundle, tmp_path, capsys):
     assert "nope.txt" in capsys.readouterr().err
 
 
-def test_evaluate_reports_model_and_baselines(trained_bundle, records, capsys):
+def test_evaluate_reports_model_and_baselines_and_records_them_in_the_card(trained_bundle, records, capsys):
     data, outcomes = str(records / "records"), str(records / "outcomes.txt")
+    weights = (trained_bundle / "models" / "model.pt").read_bytes()
     argv = ["evaluate", "forecaster", "--model", str(trained_bundle), "--data", data, "--outcomes", outcomes,
-            "--train-data", data, "--train-outcomes", outcomes, "--json"]
+            "--train-data", data, "--train-outcomes", outcomes, "--record", "--json"]
     assert main(argv) == 0
     document = json.loads(capsys.readouterr().out)
     assert 0.0 <= document["metrics"]["mortality_auroc"] <= 1.0
     assert {"locf", "linear", "blend", "gbm"} <= set(document["baselines"])
     assert "6" in document["metrics"]["mae"]["HR"]
-
-
-def test_evaluate_record_writes_the_evaluation_into_the_card_and_leaves_the_weights(trained_bundle, records, capsys):
-    data, outcomes = str(records / "records"), str(records / "outcomes.txt")
-    weights = (trained_bundle / "models" / "model.pt").read_bytes()
-    argv = ["evaluate", "forecaster", "--model", str(trained_bundle), "--data", data, "--outcomes", outcomes,
-            "--train-data", data, "--train-outcomes", outcomes, "--record"]
-    assert main(argv) == 0
-    assert "mortality at hour 48: AUROC" in capsys.readouterr().out
     metadata = json.loads((trained_bundle / "configs" / "metadata.json").read_text())
     assert metadata["evaluation"]["data"] == data
     assert "mortality_auroc" in metadata["metrics"][metadata["evaluation"]["split"]]
