@@ -30,7 +30,7 @@ def _number(value: Any, digits: int = 3) -> str:
 def _mortality_rows(evaluation: dict[str, Any]) -> list[str]:
     m, gbm = evaluation["metrics"], evaluation.get("baselines", {}).get("gbm", {})
     rows = ["| risk at hour 48 | this model | gradient boosting on 48 h summaries |", "|---|---|---|"]
-    for key, name in (("mortality_auroc", "AUROC"), ("mortality_auprc", "AUPRC"), ("ece", "ECE (10 bins)")):
+    for key, name in (("mortality_auroc", "AUROC"), ("mortality_auprc", "AUPRC"), ("ece", "ECE (15 bins)")):
         rows.append(f"| {name} | {_number(m.get(key))} | {_number(gbm.get(key))} |")
     return rows
 
@@ -47,6 +47,19 @@ def _mae_rows(evaluation: dict[str, Any]) -> list[str]:
         cells = [_number(mae.get(variable, {}).get("6")) for _, mae in methods]
         rows.append(f"| {variable} | " + " | ".join(cells) + " |")
     return rows
+
+
+def _goal_lines(evaluation: dict[str, Any]) -> list[str]:
+    thresholds = evaluation.get("goal_thresholds") or {}
+    if not thresholds:
+        return []
+    lines = ["### Goals", "", "| goal | value | threshold | met |", "|---|---|---|---|"]
+    for name, goal in thresholds.items():
+        threshold = goal["threshold"]
+        shown = " to ".join(map(_number, threshold)) if isinstance(threshold, list) else _number(threshold)
+        met = "yes" if evaluation["goals"].get(name) else "**no**"
+        lines.append(f"| {name.replace('_', ' ')} | {_number(goal['value'])} | {goal['rule']} {shown} | {met} |")
+    return [*lines, ""]
 
 
 def _evaluation_section(evaluation: dict[str, Any]) -> list[str]:
@@ -69,6 +82,7 @@ def _evaluation_section(evaluation: dict[str, Any]) -> list[str]:
         "",
         f"80% interval coverage (mean over variables): {_number(m.get('coverage80', {}).get('mean'))}.",
         "",
+        *_goal_lines(evaluation),
     ]
     subgroups = m.get("subgroups") or {}
     if subgroups:
