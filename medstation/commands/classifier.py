@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import shlex
 from pathlib import Path
 
 from medstation.cli_progress import ProgressBar
-from medstation.commands.output import print_json, skipped_entries
+from medstation.commands.output import print_json, skipped_entries, training_command
 from medstation.errors import MedStationError, UnreadableInput
 
 DEFAULT_MODEL = "pneumonia-cxr-resnet18"
@@ -57,16 +56,6 @@ _TRAIN_OPTIONS = (
 )
 
 
-def _command_line(args: argparse.Namespace) -> str:
-    """The training command as it would be typed, from the options given (flags like --json left out)."""
-    words = ["medstation", "train", "classifier"]
-    for name in _TRAIN_OPTIONS:
-        value = getattr(args, name)
-        if value is not None:
-            words += [f"--{name.replace('_', '-')}", str(value)]
-    return shlex.join(words)
-
-
 def run_train(args: argparse.Namespace) -> int:
     if not args.data or not args.out:
         raise UnreadableInput("train classifier needs --data (an .npz or a folder with labels.csv) and --out")
@@ -78,7 +67,7 @@ def run_train(args: argparse.Namespace) -> int:
     with ProgressBar() as bar:
         data = load_labelled_images(args.data, _names(args.labels), seed, size, lambda f, m: bar(0.05 * f, m))
         recipe = _recipe(args, data.spatial_dims)
-        command = _command_line(args)
+        command = training_command("classifier", args, _TRAIN_OPTIONS)
         bundle = train_classifier(
             data,
             args.out,

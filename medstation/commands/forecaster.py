@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import shlex
 import sys
 import time
 from pathlib import Path
 
 from medstation.cli_progress import ProgressBar
-from medstation.commands.output import print_json
+from medstation.commands.output import print_json, training_command
 from medstation.errors import UnreadableInput
 
 _TRAIN_OPTIONS = ("data", "outcomes", "out", "seed", "epochs", "members", "hidden", "test_data", "test_outcomes")
@@ -35,15 +34,6 @@ def add_evaluate_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--train-outcomes", help="the training outcomes (default: the bundle's)")
     parser.add_argument("--record", action="store_true",
                         help="write this evaluation into the bundle's metadata and model card (weights untouched)")
-
-
-def _command_line(args: argparse.Namespace) -> str:
-    words = ["medstation", "train", "forecaster"]
-    for name in _TRAIN_OPTIONS:
-        value = getattr(args, name)
-        if value is not None:
-            words += [f"--{name.replace('_', '-')}", str(value)]
-    return shlex.join(words)
 
 
 def _records(path: str, outcomes: str, bar: ProgressBar, start: float, end: float):
@@ -76,7 +66,8 @@ def run_train(args: argparse.Namespace) -> int:
         timelines, labels = _records(args.data, args.outcomes, bar, 0.0, 0.05)
         trained = train_forecaster(timelines, labels, recipe, progress=lambda f, m: bar(0.05 + 0.85 * f, m))
         seconds = time.monotonic() - started
-        metadata = forecaster_metadata(trained, args.data, len(timelines), _command_line(args), seconds)
+        command = training_command("forecaster", args, _TRAIN_OPTIONS)
+        metadata = forecaster_metadata(trained, args.data, len(timelines), command, seconds)
         metadata["training"]["outcomes"] = args.outcomes
         bundle = write_forecaster_bundle(args.out, trained, metadata, overwrite=args.overwrite)
         if args.test_data:
@@ -86,9 +77,7 @@ def run_train(args: argparse.Namespace) -> int:
             evaluation = evaluate_forecaster(forecaster_from_trained(trained, bundle.name), timelines, labels, test,
                                              test_labels, progress=lambda f, m: bar(0.92 + 0.08 * f, m))
             evaluation.update(data=args.test_data, model=bundle.name)
-            metadata = forecaster_metadata(
-                trained, args.data, len(timelines), _command_line(args), seconds, evaluation
-            )
+            metadata = forecaster_metadata(trained, args.data, len(timelines), command, seconds, evaluation)
             metadata["training"]["outcomes"] = args.outcomes
             bundle = write_forecaster_bundle(args.out, trained, metadata, overwrite=True)
     if args.json:

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import shlex
 from pathlib import Path
 
 from medstation.cli_progress import ProgressBar
-from medstation.commands.output import print_json
+from medstation.commands.output import print_json, training_command
 from medstation.errors import UnreadableInput
 
 FEATURE_CLASSIFIER = "pneumonia-cxr-resnet18"
@@ -29,17 +28,6 @@ def _size(text: str | None) -> tuple[int, int] | None:
     except ValueError:
         raise UnreadableInput(f"--size must be one whole number of voxels per side, got {text!r}") from None
     return size, size
-
-
-def _command_line(args: argparse.Namespace) -> str:
-    """The training command as it would be typed, from the options given (--resume kept; --json and the like left
-    out)."""
-    words = ["medstation", "train", "generator"]
-    for name in _TRAIN_OPTIONS:
-        value = getattr(args, name)
-        if value is not None:
-            words += [f"--{name.replace('_', '-')}", str(value)]
-    return shlex.join(words + (["--resume"] if args.resume else []))
 
 
 def _recipe(args: argparse.Namespace):
@@ -87,7 +75,7 @@ def run_train(args: argparse.Namespace) -> int:
             recipe,
             checkpoint=checkpoint,
             resume=args.resume,
-            command=_command_line(args),
+            command=training_command("generator", args, _TRAIN_OPTIONS, ("resume",)),
             overwrite=args.overwrite,
             data_description={"name": args.data_name, "licence": args.data_licence, "citation": args.data_citation},
             feature_classifier=None if args.no_evaluation else args.feature_model,

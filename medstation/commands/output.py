@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import argparse
 import json
+import shlex
 import sys
 from pathlib import Path
 
@@ -16,3 +18,17 @@ def skipped_entries(skipped: list[tuple[Path, str]]) -> list[dict]:
     for path, reason in skipped:
         print(f"skipped {path}: {reason}", file=sys.stderr)
     return [{"path": str(path), "reason": reason} for path, reason in skipped]
+
+
+def training_command(
+    kind: str, args: argparse.Namespace, options: tuple[str, ...], flags: tuple[str, ...] = ()
+) -> str:
+    """``medstation train KIND`` as it would be typed, from the ``options`` given and the ``flags`` set (--json and
+    the like left out), for the bundle to record how it was made."""
+    words = ["medstation", "train", kind]
+    for name in options:
+        value = getattr(args, name)
+        if value is not None:
+            words += [f"--{name.replace('_', '-')}", str(value)]
+    words += [f"--{name.replace('_', '-')}" for name in flags if getattr(args, name)]
+    return shlex.join(words)

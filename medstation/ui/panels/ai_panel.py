@@ -21,6 +21,7 @@ from medstation.engine.image_analysis import ImageAnalysis, analyse_image
 from medstation.engine.saliency import METHOD_LABELS
 from medstation.ui.dialogs.model_card import show_model_card
 from medstation.ui.jobs import Job, JobRunner
+from medstation.ui.panels.job_status import show_job_status
 
 NO_SALIENCY = "none"
 SALIENCY_METHODS = {**METHOD_LABELS, NO_SALIENCY: "No saliency map"}
@@ -136,12 +137,8 @@ class AIPanel(QWidget):
             None if method == NO_SALIENCY else method,
         )
         self.cancel_button.clicked.connect(job.cancel)
-        job.progressed.connect(
-            lambda fraction, message: (self.progress.setValue(round(1000 * fraction)), self.status.setText(message))
-        )
+        show_job_status(job, self.progress, self.status)
         job.succeeded.connect(self._show_analysis)
-        job.failed.connect(lambda error: self.status.setText(f"Failed: {error}"))
-        job.cancelled.connect(lambda: self.status.setText("Cancelled."))
         job.finished.connect(self._job_finished)
         self._update_enabled()
         return job

@@ -33,6 +33,7 @@ from medstation.ui.panels.generator_jobs import (
     list_generators,
     synthetic_volume,
 )
+from medstation.ui.panels.job_status import show_job_status
 
 CLASS_MIX = "Training class mix"
 EXPORT_FORMATS = {"png": "PNG (viewing copy, labelled)", "nii": "NIfTI (float32 pixels)", "dcm": "DICOM (16-bit)"}
@@ -180,12 +181,8 @@ class GeneratorPanel(QWidget):
             f"Generate {self.count.value()} with {model}", generate_samples, model, self.count.value(), label,
             self.seed.value(), THUMBNAIL_PIXELS,
         )
-        job.progressed.connect(
-            lambda fraction, message: (self.progress.setValue(round(1000 * fraction)), self.status.setText(message))
-        )
+        show_job_status(job, self.progress, self.status)
         job.succeeded.connect(self.show_samples)
-        job.failed.connect(lambda error: self.status.setText(f"Failed: {error}"))
-        job.cancelled.connect(lambda: self.status.setText("Cancelled."))
         job.finished.connect(self._update_enabled)
         self._update_enabled()
         return job
