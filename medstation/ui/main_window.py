@@ -32,6 +32,8 @@ from medstation.ui.viewer.viewer_widget import ViewerWidget
 
 log = logging.getLogger(__name__)
 
+LAYOUT_VERSION = 2
+"""Version of the dock set: a saved layout of another version (other docks) is not restored."""
 VOLUME_FILE_FILTER = "Images (*.dcm *.nii *.nii.gz *.nrrd *.nhdr *.mha *.mhd);;All files (*)"
 
 
@@ -91,7 +93,7 @@ class MainWindow(QMainWindow):
         self.docks["timeline"].raise_()
         self.resizeDocks([self.docks["studies"], self.docks["ai"]], [280, 320], Qt.Orientation.Horizontal)
         self.resizeDocks([self.docks["timeline"]], [340], Qt.Orientation.Vertical)
-        self._default_state = self.saveState()
+        self._default_state = self.saveState(LAYOUT_VERSION)
 
         self.device_status = QLabel("Device: detecting…")
         self.jobs_status = QLabel("")
@@ -172,8 +174,22 @@ class MainWindow(QMainWindow):
         geometry, state = self.settings.window_layout()
         if geometry is not None:
             self.restoreGeometry(geometry)
-        if state is not None:
-            self.restoreState(state)
+            self._fit_on_screen()
+        if state is not None and not self.restoreState(state, LAYOUT_VERSION):
+            log.info("saved window layout is from another set of docks; using the default layout")
+
+    def _fit_on_screen(self) -> None:
+        """Shrink and move a restored window that no longer fits the screen (saved on a larger or other monitor),
+        so no dock is left beyond the screen's edge."""
+        screen = self.screen().availableGeometry()
+        if screen.contains(self.geometry()):
+            return
+        width, height = min(self.width(), screen.width()), min(self.height(), screen.height())
+        self.resize(width, height)
+        self.move(
+            min(max(self.x(), screen.left()), screen.right() + 1 - width),
+            min(max(self.y(), screen.top()), screen.bottom() + 1 - height),
+        )
 
     # engine start-up -------------------------------------------------------------------------------
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
@@ -316,14 +332,14 @@ class MainWindow(QMainWindow):
         QDesktopServices.openUrl(QUrl.fromLocalFile(str(log_dir())))
 
     def reset_layout(self) -> None:
-        self.restoreState(self._default_state)
+        self.restoreState(self._default_state, LAYOUT_VERSION)
 
     def toggle_full_screen(self) -> None:
         self.showNormal() if self.isFullScreen() else self.showFullScreen()
 
     # shutdown ----------------------------------------------------------------------------------------
     def closeEvent(self, event: QCloseEvent) -> None:
-        self.settings.save_window_layout(self.saveGeometry(), self.saveState())
+        self.settings.save_window_layout(self.saveGeometry(), self.saveState(LAYOUT_VERSION))
         self.settings.sync()
         if self.runner.active_jobs():
             self.statusBar().showMessage("Cancelling running jobs…")

@@ -59,6 +59,23 @@ def test_settings_and_layout_persist_across_sessions(make_window, tmp_path, sett
     assert second.docks["ai"].isHidden()
 
 
+def test_a_layout_saved_for_other_docks_or_a_larger_screen_is_not_restored_beyond_the_screen(make_window, settings):
+    window = make_window()
+    window.docks["timeline"].hide()
+    stale_state = window.saveState(1)
+    screen = window.screen().availableGeometry()
+    window.setGeometry(screen.x(), screen.y(), screen.width() + 400, screen.height() + 400)
+    oversized = window.saveGeometry()
+    window.close()
+    settings.save_window_layout(oversized, stale_state)
+    second = make_window()
+    assert not second.docks["timeline"].isHidden()
+    smallest = second.minimumSizeHint()  # the offscreen screen (800x800) is narrower than the docks' minimum
+    assert second.width() <= max(screen.width(), smallest.width())
+    assert second.height() <= max(screen.height(), smallest.height())
+    assert second.width() < screen.width() + 400 and second.height() < screen.height() + 400
+
+
 def test_a_failing_job_shows_an_error_dialog_and_the_app_lives_on(make_window, qtbot):
     window = make_window()
     window.show()
