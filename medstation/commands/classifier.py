@@ -110,7 +110,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
     from medstation.engine.classifier_evaluation import evaluate_classifier
 
     classifier = load_classifier(args.model)
-    plots = Path(args.plots) if args.plots else Path.cwd() / f"{classifier.name}-{args.split}-plots"
+    plots = Path(args.plots) if args.plots else None
     with ProgressBar() as bar:
         data = load_labelled_images(args.data, progress=lambda f, m: bar(0.3 * f, m))
         document = evaluate_classifier(
@@ -223,5 +223,5 @@ def add_evaluate_options(parser: argparse.ArgumentParser) -> None:
     """Options of ``medstation evaluate classifier`` beyond --model, --data and --json."""
     parser.add_argument("--split", default="test", choices=["train", "val", "test"])
     parser.add_argument("--subgroup", metavar="COLUMN", help="report metrics per value of this attribute")
-    parser.add_argument("--plots", metavar="DIR", help="folder for the ROC and reliability PNGs")
+    parser.add_argument("--plots", metavar="DIR", help="also draw the ROC and reliability curves as PNGs in DIR")
 

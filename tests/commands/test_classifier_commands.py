@@ -98,6 +98,14 @@ def test_evaluate_text_names_the_metrics(trained, small_npz, tmp_path, capsys):
     assert "val split" in text and "auc" in text and "95% CI" in text
 
 
+def test_evaluate_without_plots_writes_no_files(trained, small_npz, tmp_path, monkeypatch, capsys):
+    out, _ = trained
+    monkeypatch.chdir(tmp_path)
+    assert main(["evaluate", "classifier", "--model", str(out), "--data", str(small_npz), "--json"]) == 0
+    assert "plots" not in json.loads(capsys.readouterr().out)
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_classify_folder_json_with_a_damaged_file_skipped(trained, tmp_path, capsys):
     out, _ = trained
     folder = tmp_path / "study"
