@@ -50,7 +50,7 @@ def run_train(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
     from medstation.engine.forecaster import forecaster_from_trained
-    from medstation.engine.forecaster_bundle import forecaster_metadata, write_forecaster_bundle
+    from medstation.engine.forecaster_bundle import forecaster_metadata, record_evaluation, write_forecaster_bundle
     from medstation.engine.forecaster_training import ForecasterRecipe, train_forecaster
 
     if not (args.data and args.outcomes and args.out):
@@ -67,8 +67,7 @@ def run_train(args: argparse.Namespace) -> int:
         trained = train_forecaster(timelines, labels, recipe, progress=lambda f, m: bar(0.05 + 0.85 * f, m))
         seconds = time.monotonic() - started
         command = training_command("forecaster", args, _TRAIN_OPTIONS)
-        metadata = forecaster_metadata(trained, args.data, len(timelines), command, seconds)
-        metadata["training"]["outcomes"] = args.outcomes
+        metadata = forecaster_metadata(trained, args.data, len(timelines), command, seconds, outcomes=args.outcomes)
         bundle = write_forecaster_bundle(args.out, trained, metadata, overwrite=args.overwrite)
         if args.test_data:
             from medstation.engine.forecast_evaluation import evaluate_forecaster
@@ -76,10 +75,9 @@ def run_train(args: argparse.Namespace) -> int:
             test, test_labels = _records(args.test_data, args.test_outcomes, bar, 0.9, 0.92)
             evaluation = evaluate_forecaster(forecaster_from_trained(trained, bundle.name), timelines, labels, test,
                                              test_labels, progress=lambda f, m: bar(0.92 + 0.08 * f, m))
-            evaluation.update(data=args.test_data, model=bundle.name)
-            metadata = forecaster_metadata(trained, args.data, len(timelines), command, seconds, evaluation)
-            metadata["training"]["outcomes"] = args.outcomes
-            bundle = write_forecaster_bundle(args.out, trained, metadata, overwrite=True)
+            evaluation = {"model": bundle.name, "data": args.test_data, "train_data": args.data, **evaluation}
+            bundle = record_evaluation(bundle, evaluation)
+    metadata = bundle.metadata.document
     if args.json:
         print_json({"model": str(bundle.root), "metrics": metadata["metrics"], "training": metadata["training"]})
     else:

@@ -41,20 +41,13 @@ def _summary(evaluation: dict[str, Any]) -> dict[str, float]:
 
 
 def forecaster_metadata(
-    trained: TrainedForecaster,
-    data_source: str,
-    patients: int,
-    command: str,
-    seconds: float,
-    evaluation: dict[str, Any] | None = None,
+    trained: TrainedForecaster, data_source: str, patients: int, command: str, seconds: float, outcomes: str = ""
 ) -> dict[str, Any]:
-    """The ``metadata.json`` document (without the weights checksum)."""
+    """The ``metadata.json`` document (without the weights checksum); ``outcomes`` is the labels' file."""
     recipe = trained.recipe
     metrics: dict[str, Any] = {
         "training (out-of-fold)": {"mortality_auroc": trained.out_of_fold["mortality_auroc_48h"]}
     }
-    if evaluation is not None:
-        metrics[evaluation["split"]] = _summary(evaluation)
     document: dict[str, Any] = {
         "version": "1.0.0",
         "task": "forecasting",
@@ -77,6 +70,7 @@ def forecaster_metadata(
         },
         "training": {
             "command": command,
+            "outcomes": outcomes,
             "recipe": recipe_json(recipe),
             "seconds": round(seconds, 1),
             "out_of_fold": trained.out_of_fold,
@@ -85,8 +79,6 @@ def forecaster_metadata(
         "training_data": {**PHYSIONET_2012, "source": data_source, "splits": {"train": patients}},
         "metrics": metrics,
     }
-    if evaluation is not None:
-        document["evaluation"] = evaluation
     return document
 
 

@@ -80,21 +80,24 @@ def parse_record(text: str, source: str) -> tuple[Timeline, ImportReport]:
     return Timeline(patient_id, static, series, source=source), report_
 
 
-def _members(path: Path) -> Iterator[tuple[str, Callable[[], bytes]]]:
+def _members(path: Path) -> Iterator[tuple[str, Callable[[], bytes], float]]:
+    """Each record file's name, a reader of its bytes, and the fraction of the input read before it."""
     if path.is_dir():
-        for file in sorted(path.glob("*.txt")):
-            yield str(file), file.read_bytes
+        files = sorted(path.glob("*.txt"))
+        for index, file in enumerate(files):
+            yield str(file), file.read_bytes, index / len(files)
     elif path.name.endswith((".tar.gz", ".tgz", ".tar")):
+        size = max(path.stat().st_size, 1)
         try:
-            with tarfile.open(path) as archive:
+            with path.open("rb") as raw, tarfile.open(fileobj=raw, mode="r:*") as archive:
                 for member in archive:
                     if member.isfile() and member.name.endswith(".txt"):
                         data = archive.extractfile(member).read()
-                        yield f"{path}/{member.name}", lambda data=data: data
+                        yield f"{path}/{member.name}", lambda data=data: data, raw.tell() / size
         except (tarfile.TarError, EOFError, OSError) as error:
             raise UnreadableInput(f"{path}: damaged or unreadable archive ({error})") from None
     else:
-        yield str(path), path.read_bytes
+        yield str(path), path.read_bytes, 0.0
 
 
 def is_outcomes_text(text: str) -> bool:
@@ -118,10 +121,10 @@ def read_records(
     timelines: list[Timeline] = []
     others: list[str] = []
     total = ImportReport()
-    for index, (source, read) in enumerate(_members(path)):
+    for index, (source, read, done) in enumerate(_members(path)):
         check_cancelled(cancel)
         if index % 200 == 0:
-            report(progress, min(0.99, index / 4000), f"read {index} records")
+            report(progress, min(0.99, done), f"read {index} records")
         try:
             text = read().decode("utf-8")
         except (OSError, UnicodeDecodeError) as error:

@@ -29,7 +29,8 @@ def records(shared_path, tmp_path_factory):
 def trained_bundle(records):
     out = records / "tiny-icu"
     argv = ["train", "forecaster", "--data", str(records / "records"), "--outcomes", str(records / "outcomes.txt"),
-            "--out", str(out), "--members", "1", "--epochs", "1", "--hidden", "8"]
+            "--out", str(out), "--members", "1", "--epochs", "1", "--hidden", "8",
+            "--test-data", str(records / "records"), "--test-outcomes", str(records / "outcomes.txt")]
     assert main(argv) == 0
     return out
 
@@ -39,7 +40,10 @@ def test_train_writes_a_bundle_with_its_command_and_card(trained_bundle, records
     assert metadata["task"] == "forecasting"
     assert metadata["training"]["command"].startswith("medstation train forecaster --data")
     assert metadata["training_data"]["splits"] == {"train": 80}
-    assert "In-hospital_death" in (trained_bundle / "docs" / "README.md").read_text()
+    assert metadata["training"]["outcomes"] == str(records / "outcomes.txt")
+    assert metadata["evaluation"]["data"] == str(records / "records")
+    card = (trained_bundle / "docs" / "README.md").read_text()
+    assert "In-hospital_death" in card and "### Goals" in card
 
 
 def test_train_refuses_an_existing_output(trained_bundle, records, capsys):
