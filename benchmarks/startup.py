@@ -38,17 +38,21 @@ def _visible(display: str, name: str) -> bool:
 def time_to_window(command: list[str], name: str, display: str, home: str) -> float:
     env = {**os.environ, "DISPLAY": display, "QT_QPA_PLATFORM": "xcb", "MEDSTATION_HOME": home}
     started = time.perf_counter()
-    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    try:
-        while not _visible(display, name):
-            if process.poll() is not None or time.perf_counter() - started > 60:
-                process.kill()
-                raise RuntimeError(f"{name} never appeared (exit status {process.returncode}): {process.stderr.read()}")
-            time.sleep(0.01)
-        return time.perf_counter() - started
-    finally:
-        process.terminate()
-        process.wait(30)
+    # stderr goes to a file: an unread pipe fills up and blocks a chatty process at exit
+    with tempfile.TemporaryFile("w+") as errors:
+        process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=errors, text=True)
+        try:
+            while not _visible(display, name):
+                if process.poll() is not None or time.perf_counter() - started > 60:
+                    process.kill()
+                    process.wait()
+                    errors.seek(0)
+                    raise RuntimeError(f"{name} never appeared (exit status {process.returncode}): {errors.read()}")
+                time.sleep(0.01)
+            return time.perf_counter() - started
+        finally:
+            process.terminate()
+            process.wait(30)
 
 
 def main() -> None:

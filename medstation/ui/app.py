@@ -52,8 +52,12 @@ def close_window(app: QApplication, window: MainWindow) -> None:
 
 def quit_on_signals(app: QApplication, window: MainWindow) -> QTimer:
     """Close the window cleanly on SIGINT / SIGTERM (Ctrl+C, logout); the timer lets Python see signals."""
+    def close_and_quit(*_) -> None:
+        window.close()
+        app.quit()  # also when another top-level window (a dialog, a floating dock) would keep the loop alive
+
     for number in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(number, lambda *_: window.close())
+        signal.signal(number, close_and_quit)
     timer = QTimer(app)
     timer.start(200)
     timer.timeout.connect(lambda: None)
