@@ -18,6 +18,10 @@ POSITION_TOLERANCE_MM = 0.01
 _RELATIVE_GAP_TOLERANCE = 0.01
 _TILT_TOLERANCE_DEGREES = 0.01
 
+NO_GEOMETRY_WARNING = (
+    "no patient geometry (ImagePositionPatient / ImageOrientationPatient): LPS positions are nominal"
+)
+
 
 @dataclass
 class StackLayout:
@@ -95,9 +99,7 @@ def _arrange_without_geometry(frames: Sequence[FrameRecord]) -> StackLayout:
     return StackLayout(
         frames=[[frame] for frame in ordered],
         affine=affine,
-        warnings=[
-            "no patient geometry (ImagePositionPatient / ImageOrientationPatient): LPS positions are nominal"
-        ],
+        warnings=[NO_GEOMETRY_WARNING],
         has_geometry=False,
     )
 

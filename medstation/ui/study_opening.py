@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QMessageBox, QWidget
 
 from medstation.errors import UnreadableInput
 from medstation.io.database import SeriesRow, StudyDatabase
+from medstation.io.dicom_geometry import NO_GEOMETRY_WARNING
 from medstation.io.open_study import OpenedStudy, open_files, open_path
 from medstation.logs import register_identifiers
 from medstation.ui.jobs import Job, JobRunner
@@ -30,6 +31,18 @@ def _listing(lines: list[str]) -> str:
     if len(lines) > MAX_LISTED:
         shown.append(f"… and {len(lines) - MAX_LISTED} more")
     return "\n".join(f"• {line}" for line in shown)
+
+
+PROJECTION_MODALITIES = frozenset({"CR", "DX", "IO", "MG", "PX", "RF", "XA"})
+
+
+def worth_a_dialog(opened: OpenedStudy) -> list[str]:
+    """The series' warnings a reader must see before reading. A projection radiograph has no patient geometry by
+    nature: that one stays in the viewer's corner text and raises no dialog."""
+    volume = opened.volume
+    if volume.info.modality.upper() in PROJECTION_MODALITIES:
+        return [warning for warning in volume.warnings if warning != NO_GEOMETRY_WARNING]
+    return list(volume.warnings)
 
 
 class StudyOpener(QObject):
@@ -75,15 +88,15 @@ class StudyOpener(QObject):
             "x".join(map(str, opened.volume.array.shape)),
         )
         self.opened.emit(opened)
-        problems = list(opened.volume.warnings)
-        if problems or opened.skipped:
+        if worth_a_dialog(opened) or opened.skipped:
             self.show_warnings(opened)
 
     def show_warnings(self, opened: OpenedStudy) -> QMessageBox:
         """A non-modal dialog listing geometry warnings and skipped files, so nothing is trusted blindly."""
         sections = []
-        if opened.volume.warnings:
-            sections.append("Check before reading:\n" + _listing(opened.volume.warnings))
+        problems = worth_a_dialog(opened)
+        if problems:
+            sections.append("Check before reading:\n" + _listing(problems))
         if opened.skipped:
             sections.append(
                 f"{len(opened.skipped)} file(s) could not be read:\n"

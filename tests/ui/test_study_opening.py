@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import shutil
 
+from dicom_projection import write_projection
+
 from medstation.ui.panels.study_browser import SERIES_ROLE
 
 
@@ -23,6 +25,28 @@ def test_opening_a_folder_fills_viewer_and_browser_and_shows_its_warnings(make_w
     text = box.text()
     assert "gantry tilt" in text and "irregular" in text
     assert "broken.dcm" in text
+    box.accept()
+
+
+def test_a_radiograph_without_patient_geometry_raises_no_dialog_but_says_so_in_the_viewer(
+    make_window, qtbot, tmp_path
+):
+    folder = tmp_path / "dx"
+    folder.mkdir()
+    write_projection(folder / "dx.dcm")
+    window = make_window()
+    window.show()
+    job = window.opener.open_path(folder)
+    qtbot.waitUntil(lambda: job.state.finished, timeout=60_000)
+    assert job.state.value == "done", job.error
+    assert window.viewer.state.volume.info.modality == "DX"
+    assert any(w.startswith("no patient geometry") for w in window.viewer.state.volume.warnings)
+    assert window.opener.warning_dialogs == []
+    (broken := folder / "broken.dcm").write_bytes(b"DICM" * 10)
+    job = window.opener.open_path(folder)
+    qtbot.waitUntil(lambda: job.state.finished, timeout=60_000)
+    (box,) = window.opener.warning_dialogs
+    assert broken.name in box.text() and "no patient geometry" not in box.text()
     box.accept()
 
 
