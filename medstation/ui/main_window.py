@@ -92,7 +92,7 @@ class MainWindow(QMainWindow):
         self.tabifyDockWidget(self.docks["timeline"], self.docks["jobs"])
         self.docks["timeline"].raise_()
         self.resizeDocks([self.docks["studies"], self.docks["ai"]], [280, 320], Qt.Orientation.Horizontal)
-        self.resizeDocks([self.docks["timeline"]], [340], Qt.Orientation.Vertical)
+        self.resizeDocks([self.docks["timeline"]], [180], Qt.Orientation.Vertical)
         self._default_state = self.saveState(LAYOUT_VERSION)
 
         self.device_status = QLabel("Device: detecting…")
