@@ -48,7 +48,7 @@ VARIABLES: dict[str, Variable] = _variables(
     ("HR", "bpm", 1.0, 300.0, "Heart rate"),
     ("K", "mEq/L", 1.0, 12.0, "Serum potassium"),
     ("Lactate", "mmol/L", 0.1, 40.0, "Lactate"),
-    ("Mg", "mmol/L", 0.2, 10.0, "Serum magnesium"),
+    ("Mg", "mg/dL", 0.2, 10.0, "Serum magnesium (PhysioNet 2012 documents mmol/L; its values, median 2.0, are mg/dL)"),
     ("MAP", "mmHg", 10.0, 250.0, "Invasive mean arterial pressure"),
     ("MechVent", "flag", 0.0, 1.0, "Mechanical ventilation"),
     ("Na", "mEq/L", 90.0, 200.0, "Serum sodium"),

@@ -2,7 +2,8 @@
 
 A value is stored in the unit ``medstation.core.timeline`` gives its variable. A source may spell that unit
 another way (UCUM ``mm[Hg]``, ``Cel``, ``/min``) or use a unit with an exact, well-known conversion (°F, creatinine
-in µmol/L, glucose in mmol/L, lactate in mg/dL, FiO2 in %). Anything else is refused rather than guessed.
+in µmol/L, glucose in mmol/L, lactate in mg/dL, magnesium in mmol/L or mEq/L, FiO2 in %). Anything else is
+refused rather than guessed.
 Spellings are compared ignoring case and surrounding spaces (``mg/dl`` is ``mg/dL``; ``µ``, ``μ`` and ``u`` alike).
 """
 
@@ -58,6 +59,7 @@ _CONVERSIONS: dict[str, dict[str, Conversion]] = {
     "Creatinine": {"µmol/L": _scale(1 / 88.42), "umol/L": _scale(1 / 88.42)},
     "Glucose": {"mmol/L": _scale(18.016)},
     "Lactate": {"mg/dL": _scale(1 / 9.008)},
+    "Mg": {"mmol/L": _scale(2.4305), "mEq/L": _scale(1.21525)},
     "FiO2": {"%": _scale(0.01)},
     "Albumin": {"g/L": _scale(0.1)},
     "HCO3": {"mEq/L": _same, "meq/L": _same},

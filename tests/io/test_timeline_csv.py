@@ -82,7 +82,8 @@ def test_units_are_converted_and_honest_aliases_accepted(tmp_path):
         "p1,1,BUN,20,mg/dl\n"
         "p1,1,FiO2,40,%\n"
         "p1,1,HR,75,/min\n"
-        "p1,1,TroponinT,0.05,ng/mL\n",
+        "p1,1,TroponinT,0.05,ng/mL\n"
+        "p1,1,Mg,0.8,mmol/L\n",
     )
     (timeline,), report = read_timeline_csv(path)
     values = {name: series.values.tolist() for name, series in timeline.series.items()}
@@ -94,6 +95,7 @@ def test_units_are_converted_and_honest_aliases_accepted(tmp_path):
     assert values["FiO2"] == pytest.approx([0.4])
     assert values["HR"] == [75.0]
     assert values["TroponinT"] == [0.05]
+    assert values["Mg"] == pytest.approx([1.9444])  # 24.305 g/mol: 0.8 mmol/L is 1.94 mg/dL
     assert report.bad_rows == []
 
 
