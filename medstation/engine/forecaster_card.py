@@ -49,16 +49,26 @@ def _mae_rows(evaluation: dict[str, Any]) -> list[str]:
     return rows
 
 
+def _distinguishing_digits(value: float | None, bounds: list[float | None]) -> int:
+    """Three decimals, or as many more (up to six) as it takes to tell the value from its thresholds."""
+    for digits in range(3, 7):
+        if value is None or all(bound is None or _number(value, digits) != _number(bound, digits) for bound in bounds):
+            return digits
+    return 6
+
+
 def _goal_lines(evaluation: dict[str, Any]) -> list[str]:
     thresholds = evaluation.get("goal_thresholds") or {}
     if not thresholds:
         return []
     lines = ["### Goals", "", "| goal | value | threshold | met |", "|---|---|---|---|"]
     for name, goal in thresholds.items():
-        threshold = goal["threshold"]
-        shown = " to ".join(map(_number, threshold)) if isinstance(threshold, list) else _number(threshold)
+        threshold, value = goal["threshold"], goal["value"]
+        bounds = threshold if isinstance(threshold, list) else [threshold]
+        digits = _distinguishing_digits(value, bounds)
+        shown = " to ".join(_number(bound, digits) for bound in bounds)
         met = "yes" if evaluation["goals"].get(name) else "**no**"
-        lines.append(f"| {name.replace('_', ' ')} | {_number(goal['value'])} | {goal['rule']} {shown} | {met} |")
+        lines.append(f"| {name.replace('_', ' ')} | {_number(value, digits)} | {goal['rule']} {shown} | {met} |")
     return [*lines, ""]
 
 
@@ -96,9 +106,22 @@ def _evaluation_section(evaluation: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _recipe_text(recipe: dict) -> str:
+    folds = recipe.get("folds", 5)
+    text = (f"The training set is split into {folds} stratified folds; each member learns from all folds but one and "
+            "keeps its risk part at its best AUROC, its trend part at its best quantile loss on that fold.")
+    if recipe.get("balance_variables"):
+        text += " Every forecast variable carries the same total weight in the quantile loss."
+    if "risk_last_hour_share" in recipe:
+        text += (f" Hour 48 carries {recipe['risk_last_hour_share']:.0%} of the risk loss, the earlier hours the "
+                 "rest, rising with the hour.")
+    return text
+
+
 def forecaster_card(name: str, metadata: dict[str, Any]) -> str:
     """The card: what the model does, its data, its training, its held-out metrics and its limits."""
     data, training, spec = metadata["training_data"], metadata["training"], metadata["forecaster"]
+    recipe = training.get("recipe", {})
     lines = [
         f"# {name}",
         "",
@@ -125,8 +148,8 @@ def forecaster_card(name: str, metadata: dict[str, Any]) -> str:
         training["command"] or "(called from Python)",
         "```",
         "",
-        f"{training['seconds'] / 60:.1f} minutes; epochs run per member {training['epochs_run']}; each member is "
-        "kept at its best epoch on its held-out fold. Out-of-fold AUROC of the risk at hour 48 on the training set: "
+        f"{training['seconds'] / 60:.1f} minutes; epochs run per member {training['epochs_run']}. "
+        f"{_recipe_text(recipe)} Out-of-fold AUROC of the risk at hour 48 on the training set: "
         f"{_number(training['out_of_fold']['mortality_auroc_48h'])}.",
         "",
     ]

@@ -1,5 +1,7 @@
-"""Training of the forecaster ensemble: one member per fold of the training set, early stopping on its held-out
-fold, and the out-of-fold predictions used to calibrate the 80% intervals (split-conformal scaling per variable).
+"""Training of the forecaster ensemble: members cycle through stratified folds of the training set, each early
+stopped on the fold it does not learn from, and the out-of-fold predictions calibrate the 80% intervals
+(split-conformal scaling per variable). The losses follow the evaluation: the risk loss puts most of its weight on
+hour 48, and the trend loss gives every forecast variable the same total weight.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ class ForecasterRecipe:
 
     hidden: int = 128
     members: int = 5
+    folds: int = 5
     epochs: int = 30
     batch_size: int = 64
     learning_rate: float = 2e-3
@@ -39,6 +42,8 @@ class ForecasterRecipe:
     patience: int = 5
     horizon: int = 12
     trend_hours_per_batch: int = 12
+    risk_last_hour_share: float = 0.8
+    balance_variables: bool = True
     seed: int = 0
 
 
@@ -58,37 +63,50 @@ def forecast_value_columns() -> list[int]:
     return [INPUT_VARIABLES.index(name) for name in FORECAST_VARIABLES]
 
 
-def _risk_weights(steps: int):
+def risk_hour_weights(steps: int, last_share: float):
+    """Weights of the hours in the risk loss: ``last_share`` on the last hour (hour 48, where mortality is judged),
+    the rest rising linearly over the earlier hours so that the risk trajectory is learnt from every hour."""
     import torch
 
-    weights = torch.arange(steps, dtype=torch.float32) / (steps - 1)
-    weights[-1] += 2.0
-    return weights / weights.sum()
+    ramp = torch.arange(1, steps, dtype=torch.float32)
+    return torch.cat([ramp / ramp.sum() * (1.0 - last_share), torch.tensor([last_share])])
 
 
-def losses(logits, quantiles, targets, labels, horizon: int, steps=None):
-    """Risk: weighted cross-entropy over hours (the last hour weighted most). Trend: pinball loss over every
-    observed target bin within the horizon of the forecast hours ``steps`` (all when None), standardised units."""
+def variable_weights(targets):
+    """Per forecast variable, the weight of its trend-loss terms that gives every variable the same total weight over
+    the observed bins of ``targets`` ``[N, T, F]``. The evaluation averages the variables' errors; unweighted, the
+    hourly vital signs would outweigh the laboratory values measured a few times a day twenty to one."""
+    import torch
+
+    counts = (~torch.isnan(targets)).sum((0, 1)).double().clamp(min=1.0)
+    return (counts.mean() / counts).float()
+
+
+def losses(logits, quantiles, targets, labels, horizon: int, steps=None, weights=None, last_share: float = 0.8):
+    """Risk: cross-entropy over hours weighted by :func:`risk_hour_weights`. Trend: pinball loss over every
+    observed target bin within the horizon of the forecast hours ``steps`` (all when None), standardised units,
+    each variable's terms weighted by ``weights`` ``[F]`` (equal when None)."""
     import torch
     from torch.nn import functional
 
-    weights = _risk_weights(logits.shape[1]).to(logits.device)
+    hour_weights = risk_hour_weights(logits.shape[1], last_share).to(logits.device)
     bce = functional.binary_cross_entropy_with_logits(logits, labels[:, None].expand_as(logits), reduction="none")
-    risk = (bce * weights).sum(1).mean()
+    risk = (bce * hour_weights).sum(1).mean()
     levels = torch.tensor(QUANTILES, device=logits.device)
-    total, count = logits.new_zeros(()), 0
+    weights = logits.new_ones(targets.shape[-1]) if weights is None else weights.to(logits.device)
+    total, count = logits.new_zeros(()), logits.new_zeros(())
     hours = targets.shape[1]
     steps = torch.arange(hours, device=logits.device) if steps is None else steps
     for ahead in range(1, horizon + 1):
         valid = steps + ahead < hours
         target = targets[:, steps[valid] + ahead, :]
         predicted = quantiles[:, valid, :, ahead - 1, :]
-        seen = ~torch.isnan(target)
+        seen = (~torch.isnan(target)) * weights
         error = torch.nan_to_num(target).unsqueeze(-1) - predicted
         pinball = torch.maximum(levels * error, (levels - 1) * error).sum(-1)
         total = total + (pinball * seen).sum()
-        count += int(seen.sum())
-    return risk, total / max(count, 1)
+        count = count + seen.sum()
+    return risk, total / count.clamp(min=1e-9)
 
 
 def _folds(labels: np.ndarray, members: int, seed: int) -> np.ndarray:
@@ -102,7 +120,7 @@ def _folds(labels: np.ndarray, members: int, seed: int) -> np.ndarray:
     return folds
 
 
-def _evaluate(model, inputs, targets, labels, horizon: int, batch: int = 512):
+def _evaluate(model, inputs, targets, labels, recipe: ForecasterRecipe, weights=None, batch: int = 512):
     import torch
 
     model.eval()
@@ -111,7 +129,8 @@ def _evaluate(model, inputs, targets, labels, horizon: int, batch: int = 512):
     with torch.no_grad():
         for start in range(0, len(inputs), batch):
             logits, q = model(inputs[start : start + batch])
-            r, t = losses(logits, q, targets[start : start + batch], labels[start : start + batch], horizon)
+            r, t = losses(logits, q, targets[start : start + batch], labels[start : start + batch], recipe.horizon,
+                          weights=weights, last_share=recipe.risk_last_hour_share)
             size = len(logits)
             risk_sum += float(r) * size
             trend_sum += float(t) * size
@@ -121,8 +140,11 @@ def _evaluate(model, inputs, targets, labels, horizon: int, batch: int = 512):
     return risk_sum / n, trend_sum / n, torch.cat(probabilities).numpy(), torch.cat(quantiles).numpy()
 
 
-def train_epoch(member, optimiser, data, order: np.ndarray, recipe: ForecasterRecipe, generator, cancel=None) -> None:
-    """One pass over the patients in ``order``; the trend loss at ``trend_hours_per_batch`` random hours per batch."""
+def train_epoch(
+    member, optimiser, data, order: np.ndarray, recipe: ForecasterRecipe, generator, cancel=None, weights=None
+) -> None:
+    """One pass over the patients in ``order``; the trend loss at ``trend_hours_per_batch`` random hours per batch,
+    each variable weighted by ``weights``."""
     import torch
 
     inputs, targets, labels = data
@@ -132,39 +154,43 @@ def train_epoch(member, optimiser, data, order: np.ndarray, recipe: ForecasterRe
         batch = order[start : start + recipe.batch_size]
         steps = torch.randperm(HOURS, generator=generator)[: recipe.trend_hours_per_batch].sort().values
         logits, quantiles = member(inputs[batch], steps)
-        risk, trend = losses(logits, quantiles, targets[batch], labels[batch], recipe.horizon, steps)
+        risk, trend = losses(logits, quantiles, targets[batch], labels[batch], recipe.horizon, steps, weights,
+                             recipe.risk_last_hour_share)
         optimiser.zero_grad()
         (risk + trend).backward()
         torch.nn.utils.clip_grad_norm_(member.parameters(), 1.0)
         optimiser.step()
 
 
-def _train_member(member, fold: int, data, recipe: ForecasterRecipe, progress, cancel, history):
+def _train_member(member, number: int, data, recipe: ForecasterRecipe, progress, cancel, history):
+    """Train member ``number`` on every fold but its own (``number`` modulo the folds), early-stopped on that one."""
     import torch
 
     from medstation.engine.metrics import roc_auc
 
     inputs, targets, labels, folds = data
+    fold = number % recipe.folds
     train_index = np.flatnonzero(folds != fold)
     held_index = np.flatnonzero(folds == fold)
     held = (inputs[held_index], targets[held_index], labels[held_index])
+    weights = variable_weights(targets[train_index]) if recipe.balance_variables else None
     optimiser = torch.optim.AdamW(member.parameters(), lr=recipe.learning_rate, weight_decay=recipe.weight_decay)
     scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, T_max=recipe.epochs)
-    generator = torch.Generator().manual_seed(recipe.seed * 1000 + fold)
+    generator = torch.Generator().manual_seed(recipe.seed * 1000 + number)
     best = {"risk": math.inf, "trend": math.inf}
     waited = {"risk": 0, "trend": 0}
     kept: dict[str, dict] = {}
     outputs: dict[str, np.ndarray] = {}
     for epoch in range(recipe.epochs):
         order = train_index[torch.randperm(len(train_index), generator=generator).numpy()]
-        train_epoch(member, optimiser, (inputs, targets, labels), order, recipe, generator, cancel)
+        train_epoch(member, optimiser, (inputs, targets, labels), order, recipe, generator, cancel, weights)
         scheduler.step()
-        risk, trend, probabilities, quantiles = _evaluate(member, *held, recipe.horizon)
+        risk, trend, probabilities, quantiles = _evaluate(member, *held, recipe, weights)
         auroc = roc_auc(held[2].numpy(), probabilities)
-        history.append({"member": fold, "epoch": epoch + 1, "held_risk_loss": risk, "held_trend_loss": trend,
-                        "held_auroc_48h": auroc})
-        report(progress, (fold + (epoch + 1) / recipe.epochs) / recipe.members,
-               f"member {fold + 1}/{recipe.members} epoch {epoch + 1}: held-out AUROC {auroc:.3f}, "
+        history.append({"member": number, "fold": fold, "epoch": epoch + 1, "held_risk_loss": risk,
+                        "held_trend_loss": trend, "held_auroc_48h": auroc})
+        report(progress, (number + (epoch + 1) / recipe.epochs) / recipe.members,
+               f"member {number + 1}/{recipe.members} epoch {epoch + 1}: held-out AUROC {auroc:.3f}, "
                f"trend loss {trend:.3f}")
         for part, loss in (("risk", 1.0 - auroc), ("trend", trend)):
             if loss < best[part] - 1e-4:
@@ -220,7 +246,8 @@ def train_forecaster(
     progress: ProgressCallback | None = None,
     cancel: CancelToken | None = None,
 ) -> TrainedForecaster:
-    """Train the ensemble on ``timelines`` (one member per stratified fold) and calibrate its intervals."""
+    """Train the ensemble on ``timelines`` (members cycle through the stratified folds, each held out of its own
+    training) and calibrate its intervals on the out-of-fold forecasts."""
     import torch
 
     from medstation.engine.forecaster_network import build_ensemble
@@ -232,20 +259,24 @@ def train_forecaster(
     inputs, targets, y = prepare(timelines, labels, norm)
     if len(set(y.tolist())) < 2:
         raise UnreadableInput("training needs patients who died and patients who survived")
-    folds = _folds(y.numpy(), max(recipe.members, 5), recipe.seed)
+    folds = _folds(y.numpy(), recipe.folds, recipe.seed)
     ensemble = build_ensemble(input_size(), carried_columns(), recipe.horizon, recipe.hidden, recipe.members,
                               recipe.dropout)
     history: list[dict] = []
-    oof_risk = np.full(len(y), np.nan)
+    oof_count = np.zeros(len(y))
+    oof_risk = np.zeros(len(y))
     oof_quantiles = np.zeros((*targets.shape[:2], len(FORECAST_VARIABLES), recipe.horizon, 3), dtype=np.float32)
-    for fold, member in enumerate(ensemble.members):
+    for number, member in enumerate(ensemble.members):
         index, probabilities, quantiles = _train_member(
-            member, fold, (inputs, targets, y, folds), recipe, progress, cancel, history
+            member, number, (inputs, targets, y, folds), recipe, progress, cancel, history
         )
-        oof_risk[index] = probabilities
-        oof_quantiles[index] = quantiles
-    held = ~np.isnan(oof_risk)
-    scales = interval_scales(oof_quantiles[held], targets.numpy()[held], recipe.horizon)
+        oof_count[index] += 1
+        oof_risk[index] += probabilities
+        oof_quantiles[index] += quantiles
+    held = oof_count > 0
+    oof_risk = oof_risk[held] / oof_count[held]
+    oof_quantiles = oof_quantiles[held] / oof_count[held].reshape(-1, 1, 1, 1, 1)
+    scales = interval_scales(oof_quantiles, targets.numpy()[held], recipe.horizon)
     from medstation.engine.metrics import roc_auc
 
     ensemble.eval()
@@ -256,7 +287,7 @@ def train_forecaster(
         normalisation=norm,
         interval_scale=dict(zip(FORECAST_VARIABLES, map(float, scales), strict=True)),
         history=history,
-        out_of_fold={"mortality_auroc_48h": roc_auc(y.numpy()[held], oof_risk[held]), "patients": int(held.sum())},
+        out_of_fold={"mortality_auroc_48h": roc_auc(y.numpy()[held], oof_risk), "patients": int(held.sum())},
     )
 
 

@@ -9,7 +9,13 @@ import pytest
 from medstation.core.timeline import Timeline, TimeSeries
 from medstation.engine.forecaster import forecaster_from_trained, load_forecaster
 from medstation.engine.forecaster_bundle import forecaster_metadata, write_forecaster_bundle
-from medstation.engine.forecaster_training import ForecasterRecipe, interval_scales, train_forecaster
+from medstation.engine.forecaster_training import (
+    ForecasterRecipe,
+    interval_scales,
+    losses,
+    train_forecaster,
+    variable_weights,
+)
 from medstation.engine.metrics import roc_auc
 from medstation.errors import Cancelled, ModelError
 
@@ -87,6 +93,24 @@ def test_interval_scale_makes_a_known_interval_cover_80_percent():
     assert scale == pytest.approx(1.2816, abs=0.05)
 
 
+def test_balanced_trend_loss_is_the_mean_of_the_variables_losses():
+    import torch
+
+    targets = torch.full((4, 10, 2), float("nan"))
+    targets[:, 1:, 0] = 1.0  # an hourly variable: 36 observed bins, all of them targets of hours 0..8
+    targets[0, 5, 1] = 3.0  # a variable seen once
+    weights = variable_weights(targets)
+    assert float(weights[0] * 36) == pytest.approx(float(weights[1] * 1))
+    quantiles = torch.zeros((4, 10, 2, 1, 3))
+    logits, labels = torch.zeros((4, 10)), torch.zeros(4)
+    _, unweighted = losses(logits, quantiles, targets, labels, horizon=1)
+    _, balanced = losses(logits, quantiles, targets, labels, horizon=1, weights=weights)
+    # pinball over (p10, p50, p90) of a target 1 or 3 above all-zero quantiles: (0.1 + 0.5 + 0.9) * error
+    first, second = 1.5 * 1.0, 1.5 * 3.0
+    assert float(unweighted) == pytest.approx((36 * first + second) / 37)
+    assert float(balanced) == pytest.approx((first + second) / 2)
+
+
 def test_cancel_stops_training(cohort):
     import threading
 
@@ -125,3 +149,18 @@ def test_damaged_or_wrong_bundles_are_refused(trained, tmp_path, untrained_class
         load_forecaster(str(bundle.root))
     with pytest.raises(ModelError, match="not a forecaster"):
         load_forecaster(untrained_classifier_bundle)
+
+
+def test_card_goal_table_tells_a_value_from_a_threshold_it_rounds_to():
+    from medstation.engine.forecaster_card import _goal_lines
+
+    evaluation = {
+        "goals": {"auroc_at_least": False, "coverage": True},
+        "goal_thresholds": {
+            "auroc_at_least": {"value": 0.869981, "threshold": 0.87, "rule": "at least"},
+            "coverage": {"value": 0.8037, "threshold": [0.75, 0.85], "rule": "within"},
+        },
+    }
+    lines = _goal_lines(evaluation)
+    assert "| auroc at least | 0.86998 | at least 0.87000 | **no** |" in lines
+    assert "| coverage | 0.804 | within 0.750 to 0.850 | yes |" in lines
