@@ -13,6 +13,7 @@ import numpy as np
 
 from medstation.core.forecast import Contributor, ForecastPoint, PatientForecast
 from medstation.core.timeline import VARIABLES, Timeline
+from medstation.engine.forecaster_attribution import attribution_by_source_hour
 from medstation.engine.forecaster_features import (
     FORECAST_VARIABLES,
     INPUT_VARIABLES,
@@ -44,16 +45,18 @@ class Forecaster:
     variables: tuple[str, ...] = FORECAST_VARIABLES
 
     def _run(self, timelines: list[Timeline], hours: int, batch: int = 256) -> tuple[np.ndarray, np.ndarray]:
-        """Probabilities ``[N, hours + 1]`` and unscaled-interval standardised quantiles ``[N, hours + 1, F, H, 3]``."""
+        """Probabilities ``[N, hours + 1]`` and the unscaled-interval standardised quantiles forecast from hour
+        ``hours`` ``[N, F, H, 3]``."""
         import torch
 
         inputs, _ = batch_inputs(timelines, self.normalisation, hours)
         risks, trends = [], []
-        with torch.no_grad():
+        last = torch.tensor([hours])
+        with torch.inference_mode():
             for start in range(0, len(inputs), batch):
-                risk, trend = self.ensemble(torch.from_numpy(inputs[start : start + batch]))
+                risk, trend = self.ensemble(torch.from_numpy(inputs[start : start + batch]), last)
                 risks.append(risk.numpy())
-                trends.append(trend.numpy())
+                trends.append(trend[:, 0].numpy())
         return np.concatenate(risks), np.concatenate(trends)
 
     def _to_units(self, quantiles: np.ndarray) -> dict[str, np.ndarray]:
@@ -80,7 +83,7 @@ class Forecaster:
             raise ModelError(f"{self.name} forecasts at most {self.horizon} hours ahead, not {horizon}")
         step = math.floor(origin)
         _, quantiles = self._run([t.until(origin) for t in timelines], step)
-        return {name: q[:, :horizon] for name, q in self._to_units(quantiles[:, step]).items()}
+        return {name: q[:, :horizon] for name, q in self._to_units(quantiles).items()}
 
     def predict_risk(self, timelines: list[Timeline], hour: float) -> np.ndarray:
         """Probability of in-hospital death for each patient from the data up to ``hour``."""
@@ -100,7 +103,7 @@ class Forecaster:
         report(progress, 0.1, f"forecasting patient {timeline.patient_id}")
         risks, quantiles = self._run([timeline], last)
         check_cancelled(cancel)
-        trend = self._to_units(quantiles[0, last])
+        trend = self._to_units(quantiles[0])
         result = PatientForecast(timeline.patient_id, float(timeline.last_hour))
         result.risk = [(float(hour), float(p)) for hour, p in enumerate(risks[0])]
         for name, q in trend.items():
@@ -116,11 +119,12 @@ class Forecaster:
 
     def contributors(self, timeline: Timeline, hour: int, steps: int = 32) -> list[Contributor]:
         """The variables whose observations moved the risk at ``hour`` most, against the same patient with no
-        observations (integrated gradients over the input sequence)."""
+        observations (integrated gradients over the input sequence), each with the three hours whose observations
+        weigh most (:mod:`medstation.engine.forecaster_attribution`)."""
         import torch
         from captum.attr import IntegratedGradients
 
-        inputs, _ = patient_inputs(timeline, self.normalisation, hour)
+        inputs, values = patient_inputs(timeline, self.normalisation, hour)
         empty = Timeline(timeline.patient_id, dict(timeline.static))
         baseline, _ = patient_inputs(empty, self.normalisation, hour)
         x = torch.from_numpy(inputs)[None]
@@ -129,7 +133,9 @@ class Forecaster:
         )
         per_column = attributions[0].detach().numpy()
         n = len(INPUT_VARIABLES) * PER_VARIABLE
-        per_variable = per_column[:, :n].reshape(hour + 1, len(INPUT_VARIABLES), PER_VARIABLE).sum(-1)
+        per_variable = attribution_by_source_hour(
+            per_column[:, :n].reshape(hour + 1, len(INPUT_VARIABLES), PER_VARIABLE), values
+        )
         totals = per_variable.sum(0)
         order = np.argsort(-np.abs(totals))[:TOP_CONTRIBUTORS]
         result = []

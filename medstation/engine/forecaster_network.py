@@ -92,9 +92,12 @@ def network_classes() -> SimpleNamespace:
             super().__init__()
             self.members = nn.ModuleList(members)
 
-        def forward(self, inputs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-            """Probabilities ``[N, T]`` and quantiles ``[N, T, F, horizon, 3]``."""
-            risks, trends = zip(*(member(inputs) for member in self.members), strict=True)
+        def forward(
+            self, inputs: torch.Tensor, steps: torch.Tensor | None = None
+        ) -> tuple[torch.Tensor, torch.Tensor]:
+            """Probabilities ``[N, T]`` and quantiles ``[N, S, F, horizon, 3]`` at the hours ``steps`` (every hour
+            when None)."""
+            risks, trends = zip(*(member(inputs, steps) for member in self.members), strict=True)
             return torch.stack([torch.sigmoid(r) for r in risks]).mean(0), torch.stack(trends).mean(0)
 
         def risk_logit_at(self, inputs: torch.Tensor, step: int) -> torch.Tensor:
