@@ -109,14 +109,14 @@ def losses(logits, quantiles, targets, labels, horizon: int, steps=None, weights
     return risk, total / count.clamp(min=1e-9)
 
 
-def _folds(labels: np.ndarray, members: int, seed: int) -> np.ndarray:
-    """A stratified fold number for each patient."""
+def _folds(labels: np.ndarray, count: int, seed: int) -> np.ndarray:
+    """A stratified fold number (0 to ``count`` - 1) for each patient."""
     rng = np.random.default_rng(seed)
     folds = np.empty(len(labels), dtype=np.int64)
     for value in (0, 1):
         index = np.flatnonzero(labels == value)
         rng.shuffle(index)
-        folds[index] = np.arange(len(index)) % members
+        folds[index] = np.arange(len(index)) % count
     return folds
 
 
