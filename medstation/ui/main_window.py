@@ -142,14 +142,18 @@ class MainWindow(QMainWindow):
         dock_keys = {
             "studies": "Ctrl+Shift+B",
             "ai": "Ctrl+Shift+A",
+            "generator": "",
+            "layers": "",
+            "measurements": "",
             "timeline": "Ctrl+Shift+T",
             "jobs": "Ctrl+Shift+J",
         }
         for key, shortcut in dock_keys.items():
             toggle = self.docks[key].toggleViewAction()
-            toggle.setShortcut(QKeySequence(shortcut))
             view_menu.addAction(toggle)
-            self.actions.append(toggle)
+            if shortcut:
+                toggle.setShortcut(QKeySequence(shortcut))
+                self.actions.append(toggle)
         view_menu.addSeparator()
         self._action(view_menu, "Open &sample timeline", self.timeline_opener.open_sample)
         self._action(view_menu, "&Reset layout", self.reset_layout, "Ctrl+Shift+R")

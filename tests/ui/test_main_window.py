@@ -20,6 +20,9 @@ def test_docks_sit_where_a_radiologist_expects_them(make_window):
     assert window.dockWidgetArea(window.docks["jobs"]) == area.BottomDockWidgetArea
     titles = [a.text().replace("&", "") for a in window.menuBar().actions()]
     assert titles == ["File", "View", "Tools", "AI", "Help"]
+    (view_menu,) = [a.menu() for a in window.menuBar().actions() if a.text() == "&View"]
+    toggles = {a.text() for a in view_menu.actions()}
+    assert {dock.windowTitle() for dock in window.docks.values()} <= toggles, "every dock can be shown again"
 
 
 def test_shortcuts_dialog_lists_every_shortcut_of_the_window(make_window):
