@@ -55,6 +55,8 @@ LOINC_VARIABLES: dict[str, str] = {
     "2951-2": "Na",  # Sodium [Moles/volume] in Serum or Plasma
     "2823-3": "K",  # Potassium [Moles/volume] in Serum or Plasma
     "1963-8": "HCO3",  # Bicarbonate [Moles/volume] in Serum or Plasma
+    "19123-9": "Mg",  # Magnesium [Mass/volume] in Serum or Plasma
+    "2601-3": "Mg",  # Magnesium [Moles/volume] in Serum or Plasma
     "3094-0": "BUN",  # Urea nitrogen [Mass/volume] in Serum or Plasma
     "6690-2": "WBC",  # Leukocytes [#/volume] in Blood by Automated count
     "4544-3": "HCT",  # Hematocrit [Volume Fraction] of Blood by Automated count

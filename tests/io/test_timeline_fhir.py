@@ -46,6 +46,8 @@ def test_observations_map_by_loinc_with_their_units_and_the_earliest_as_anchor(t
         _observation("14682-9", 88.42, "umol/L", "2025-06-01T12:00:00Z"),
         _observation("59408-5", 97, "%", "2025-06-01T10:00:00Z"),
         _observation("3150-0", 50, "%", "2025-06-01T10:00:00Z"),
+        _observation("19123-9", 2.1, "mg/dL", "2025-06-01T12:00:00Z"),
+        _observation("2601-3", 1.0, "mmol/L", "2025-06-01T13:00:00Z"),
     )
     (timeline,), report = read_fhir_timelines(path)
     assert timeline.patient_id == "p1"
@@ -56,7 +58,8 @@ def test_observations_map_by_loinc_with_their_units_and_the_earliest_as_anchor(t
     assert timeline.series["Creatinine"].values.tolist() == pytest.approx([1.0])
     assert timeline.series["SaO2"].values.tolist() == [97.0]
     assert timeline.series["FiO2"].values.tolist() == pytest.approx([0.5])
-    assert (report.rows, report.observations, report.bad_rows) == (6, 6, [])
+    assert timeline.series["Mg"].values.tolist() == pytest.approx([2.1, 2.4305])
+    assert (report.rows, report.observations, report.bad_rows) == (8, 8, [])
 
 
 def test_an_encounter_start_is_the_anchor_and_a_patient_gives_sex_and_age(tmp_path):
