@@ -74,7 +74,7 @@ def main() -> None:
     for threads in (1, 2):
         torch.set_num_threads(threads)
         member = build_ensemble(input_size(), carried_columns(), recipe.horizon, recipe.hidden, 1,
-                                recipe.dropout).members[0]
+                                recipe.risk_models, recipe.dropout).members[0]
         optimiser = torch.optim.AdamW(member.parameters(), lr=recipe.learning_rate)
         generator = torch.Generator().manual_seed(0)
         started = time.perf_counter()

@@ -11,7 +11,9 @@ from medstation.cli_progress import ProgressBar
 from medstation.commands.output import print_json, training_command
 from medstation.errors import UnreadableInput
 
-_TRAIN_OPTIONS = ("data", "outcomes", "out", "seed", "epochs", "members", "hidden", "test_data", "test_outcomes")
+_TRAIN_OPTIONS = (
+    "data", "outcomes", "out", "seed", "epochs", "members", "risk_models", "hidden", "test_data", "test_outcomes"
+)
 
 
 def add_train_options(parser: argparse.ArgumentParser) -> None:
@@ -20,6 +22,8 @@ def add_train_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, help="random seed (default 0)")
     parser.add_argument("--epochs", type=int, help="most epochs per ensemble member (default: the recipe's)")
     parser.add_argument("--members", type=int, help="ensemble members, cycling through 5 folds (default 5)")
+    parser.add_argument("--risk-models", type=int,
+                        help="risk networks per member, of different initial weights, averaged (default 2)")
     parser.add_argument("--hidden", type=int, help="LSTM hidden size (default 128)")
     parser.add_argument("--test-data", help="held-out record files to evaluate on after training (written to the card)")
     parser.add_argument("--test-outcomes", help="outcomes file of --test-data")
@@ -57,7 +61,8 @@ def run_train(args: argparse.Namespace) -> int:
         raise UnreadableInput("train forecaster needs --data (record files), --outcomes and --out")
     if bool(args.test_data) != bool(args.test_outcomes):
         raise UnreadableInput("--test-data and --test-outcomes go together")
-    changes = {"seed": args.seed, "epochs": args.epochs, "members": args.members, "hidden": args.hidden}
+    changes = {"seed": args.seed, "epochs": args.epochs, "members": args.members, "risk_models": args.risk_models,
+               "hidden": args.hidden}
     recipe = replace(ForecasterRecipe(), **{k: v for k, v in changes.items() if v is not None})
     if Path(args.out).exists() and not args.overwrite:
         raise UnreadableInput(f"{args.out}: already exists; choose another --out or pass --overwrite")

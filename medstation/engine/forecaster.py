@@ -159,7 +159,7 @@ def forecaster_from_bundle(bundle) -> Forecaster:
         if tuple(spec["input_variables"]) != INPUT_VARIABLES or tuple(spec["forecast_variables"]) != FORECAST_VARIABLES:
             raise ModelError(f"{bundle.root}: made for other variables than this version of MedStation reads")
         ensemble = build_ensemble(input_size(), carried_columns(), int(spec["horizon"]), int(spec["hidden"]),
-                                  int(spec["members"]))
+                                  int(spec["members"]), int(spec["risk_models"]))
         normalisation = Normalisation.from_json(spec["normalisation"])
         interval_scale = {k: float(v) for k, v in spec["interval_scale"].items()}
         horizon = int(spec["horizon"])
@@ -178,7 +178,8 @@ def forecaster_from_trained(trained, name: str) -> Forecaster:
     from medstation.engine.forecaster_network import build_ensemble
 
     recipe = trained.recipe
-    ensemble = build_ensemble(input_size(), carried_columns(), recipe.horizon, recipe.hidden, recipe.members)
+    ensemble = build_ensemble(input_size(), carried_columns(), recipe.horizon, recipe.hidden, recipe.members,
+                              recipe.risk_models)
     ensemble.load_state_dict(trained.state_dict)
     ensemble.eval()
     return Forecaster(name, ensemble, trained.normalisation, trained.interval_scale, recipe.horizon, {})

@@ -64,6 +64,7 @@ def forecaster_metadata(
             "horizon": recipe.horizon,
             "hidden": recipe.hidden,
             "members": recipe.members,
+            "risk_models": recipe.risk_models,
             "interval": 0.8,
             "normalisation": trained.normalisation.to_json(),
             "interval_scale": trained.interval_scale,

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from medstation.engine.forecaster_network import risk_hidden_size
+
 CARD_VARIABLES = ("HR", "MAP", "SysABP", "RespRate", "Temp", "GCS", "Lactate", "Creatinine", "Glucose", "SaO2")
 
 LIMITS = """## Limits — read before use
@@ -106,10 +108,18 @@ def _evaluation_section(evaluation: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _risk_networks(spec: dict) -> str:
+    count, hidden = spec.get("risk_models", 1), risk_hidden_size(spec["hidden"])
+    return f"{count} LSTMs (hidden size {hidden})" if count > 1 else f"an LSTM (hidden size {hidden})"
+
+
 def _recipe_text(recipe: dict) -> str:
     folds = recipe.get("folds", 5)
+    risk_models = recipe.get("risk_models", 1)
+    risk_part = (f"each of its {risk_models} risk networks (different initial weights, averaged)" if risk_models > 1
+                 else "its risk part")
     text = (f"The training set is split into {folds} stratified folds; each member learns from all folds but one and "
-            "keeps its risk part at its best AUROC, its trend part at its best quantile loss on that fold.")
+            f"keeps {risk_part} at its best AUROC, its trend part at its best quantile loss on that fold.")
     if recipe.get("balance_variables"):
         text += " Every forecast variable carries the same total weight in the quantile loss."
     if "risk_last_hour_share" in recipe:
@@ -127,7 +137,8 @@ def forecaster_card(name: str, metadata: dict[str, Any]) -> str:
         "",
         f"{metadata['description']}.",
         "",
-        f"An ensemble of {spec['members']} LSTMs (hidden size {spec['hidden']}) over hourly bins; each of the "
+        f"An ensemble of {spec['members']} members over hourly bins, each a trend LSTM (hidden size {spec['hidden']}) "
+        f"and {_risk_networks(spec)} for the risk; each of the "
         f"{len(spec['input_variables'])} measured variables enters as its last value, an observed-this-hour mask, "
         f"the hours since it was last measured and its running minimum, maximum, mean and count, with age, sex, "
         f"height, weight and ICU type. Forecasts: {', '.join(spec['forecast_variables'])}, 1 to {spec['horizon']} "

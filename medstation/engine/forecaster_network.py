@@ -2,13 +2,19 @@
 
 The trend head predicts, for every hour, the next ``horizon`` hours of each forecast variable as a change from its
 last observed value (median) and two non-negative spreads (to the 10th and 90th percentiles), so the three
-quantiles never cross. Several members trained with different seeds and folds are averaged.
+quantiles never cross. Each member holds several risk networks of different initial weights (a seed bag), and
+several members trained with different seeds and folds are averaged.
 """
 
 from __future__ import annotations
 
 import functools
 from types import SimpleNamespace
+
+
+def risk_hidden_size(hidden: int) -> int:
+    """The risk networks' LSTM size for a trend LSTM of size ``hidden``: the risk needs less."""
+    return max(hidden // 2, 8)
 
 
 @functools.cache
@@ -45,6 +51,17 @@ def network_classes() -> SimpleNamespace:
             return self.head(torch.cat([self.trunk(inputs), inputs], dim=-1)).squeeze(-1)
 
 
+    class RiskBag(nn.Module):
+        """Risk networks of the same shape and different initial weights; their log-odds side by side."""
+
+        def __init__(self, n_inputs: int, hidden: int, dropout: float, count: int):
+            super().__init__()
+            self.models = nn.ModuleList(RiskModel(n_inputs, hidden, dropout) for _ in range(count))
+
+        def forward(self, inputs: torch.Tensor) -> torch.Tensor:
+            """Log-odds ``[N, T, count]``."""
+            return torch.stack([model(inputs) for model in self.models], dim=-1)
+
     class TrendModel(nn.Module):
         """For every hour, (p10, p50, p90) of each forecast variable 1..horizon hours ahead, standardised."""
 
@@ -69,24 +86,26 @@ def network_classes() -> SimpleNamespace:
 
 
     class TrendRiskLSTM(nn.Module):
-        """One member: the risk head and the trend head, each on its own LSTM trunk so that each can be kept at the
-        epoch where it generalises best (sharing one trunk, the risk overfits while the trend still improves)."""
+        """One member: its risk networks and the trend head, each on its own LSTM trunk so that each can be kept at
+        the epoch where it generalises best (sharing one trunk, the risk overfits while the trend still improves)."""
 
-        def __init__(self, n_inputs: int, carried_columns: list[int], horizon: int, hidden: int, dropout: float):
+        def __init__(
+            self, n_inputs: int, carried_columns: list[int], horizon: int, hidden: int, dropout: float, risk_models: int
+        ):
             super().__init__()
-            self.risk = RiskModel(n_inputs, max(hidden // 2, 8), dropout)
+            self.risk = RiskBag(n_inputs, risk_hidden_size(hidden), dropout, risk_models)
             self.trend = TrendModel(n_inputs, carried_columns, horizon, hidden, dropout)
 
         def forward(
             self, inputs: torch.Tensor, steps: torch.Tensor | None = None
         ) -> tuple[torch.Tensor, torch.Tensor]:
-            """Risk logits ``[N, T]`` and standardised quantiles ``[N, S, F, horizon, 3]`` for inputs ``[N, T, D]``,
-            at the hours ``steps`` (every hour when None)."""
+            """Risk logits ``[N, T, risk models]`` and standardised quantiles ``[N, S, F, horizon, 3]`` for inputs
+            ``[N, T, D]``, at the hours ``steps`` (every hour when None)."""
             return self.risk(inputs), self.trend(inputs, steps)
 
 
     class ForecasterEnsemble(nn.Module):
-        """Members averaged: the mean probability of death, and the mean of each quantile."""
+        """Members averaged: the mean probability of death over every risk network, and the mean of each quantile."""
 
         def __init__(self, members: list[TrendRiskLSTM]):
             super().__init__()
@@ -98,24 +117,32 @@ def network_classes() -> SimpleNamespace:
             """Probabilities ``[N, T]`` and quantiles ``[N, S, F, horizon, 3]`` at the hours ``steps`` (every hour
             when None)."""
             risks, trends = zip(*(member(inputs, steps) for member in self.members), strict=True)
-            return torch.stack([torch.sigmoid(r) for r in risks]).mean(0), torch.stack(trends).mean(0)
+            return torch.sigmoid(torch.cat(risks, dim=-1)).mean(-1), torch.stack(trends).mean(0)
 
         def risk_logit_at(self, inputs: torch.Tensor, step: int) -> torch.Tensor:
             """The ensemble's log-odds of death at one hour, for attribution."""
-            probability = torch.stack([torch.sigmoid(member.risk(inputs)[:, step]) for member in self.members]).mean(0)
+            logits = torch.cat([member.risk(inputs)[:, step] for member in self.members], dim=-1)
+            probability = torch.sigmoid(logits).mean(-1)
             return torch.logit(probability.clamp(1e-6, 1 - 1e-6))
 
     return SimpleNamespace(
-        Trunk=Trunk, RiskModel=RiskModel, TrendModel=TrendModel, TrendRiskLSTM=TrendRiskLSTM,
+        Trunk=Trunk, RiskModel=RiskModel, RiskBag=RiskBag, TrendModel=TrendModel, TrendRiskLSTM=TrendRiskLSTM,
         ForecasterEnsemble=ForecasterEnsemble,
     )
 
 
 def build_ensemble(
-    n_inputs: int, carried_columns: list[int], horizon: int, hidden: int, members: int, dropout: float = 0.0
+    n_inputs: int,
+    carried_columns: list[int],
+    horizon: int,
+    hidden: int,
+    members: int,
+    risk_models: int,
+    dropout: float = 0.0,
 ):
-    """An ensemble of ``members`` untrained members."""
+    """An ensemble of ``members`` untrained members with ``risk_models`` risk networks each."""
     classes = network_classes()
     return classes.ForecasterEnsemble(
-        [classes.TrendRiskLSTM(n_inputs, carried_columns, horizon, hidden, dropout) for _ in range(members)]
+        [classes.TrendRiskLSTM(n_inputs, carried_columns, horizon, hidden, dropout, risk_models)
+         for _ in range(members)]
     )

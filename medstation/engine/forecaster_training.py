@@ -33,6 +33,7 @@ class ForecasterRecipe:
 
     hidden: int = 128
     members: int = 5
+    risk_models: int = 2
     folds: int = 5
     epochs: int = 30
     batch_size: int = 64
@@ -83,15 +84,16 @@ def variable_weights(targets):
 
 
 def losses(logits, quantiles, targets, labels, horizon: int, steps=None, weights=None, last_share: float = 0.8):
-    """Risk: cross-entropy over hours weighted by :func:`risk_hour_weights`. Trend: pinball loss over every
+    """Risk: cross-entropy of each risk network's log-odds ``[N, T, K]`` over hours weighted by
+    :func:`risk_hour_weights`, summed over the networks (each learns on its own). Trend: pinball loss over every
     observed target bin within the horizon of the forecast hours ``steps`` (all when None), standardised units,
     each variable's terms weighted by ``weights`` ``[F]`` (equal when None)."""
     import torch
     from torch.nn import functional
 
-    hour_weights = risk_hour_weights(logits.shape[1], last_share).to(logits.device)
-    bce = functional.binary_cross_entropy_with_logits(logits, labels[:, None].expand_as(logits), reduction="none")
-    risk = (bce * hour_weights).sum(1).mean()
+    hour_weights = risk_hour_weights(logits.shape[1], last_share).to(logits.device)[:, None]
+    bce = functional.binary_cross_entropy_with_logits(logits, labels[:, None, None].expand_as(logits), reduction="none")
+    risk = (bce * hour_weights).sum((1, 2)).mean()
     levels = torch.tensor(QUANTILES, device=logits.device)
     weights = logits.new_ones(targets.shape[-1]) if weights is None else weights.to(logits.device)
     total, count = logits.new_zeros(()), logits.new_zeros(())
@@ -134,7 +136,7 @@ def _evaluate(model, inputs, targets, labels, recipe: ForecasterRecipe, weights=
             size = len(logits)
             risk_sum += float(r) * size
             trend_sum += float(t) * size
-            probabilities.append(torch.sigmoid(logits[:, -1]))
+            probabilities.append(torch.sigmoid(logits[:, -1, :]))
             quantiles.append(q)
     n = len(inputs)
     return risk_sum / n, trend_sum / n, torch.cat(probabilities).numpy(), torch.cat(quantiles).numpy()
@@ -163,7 +165,8 @@ def train_epoch(
 
 
 def _train_member(member, number: int, data, recipe: ForecasterRecipe, progress, cancel, history):
-    """Train member ``number`` on every fold but its own (``number`` modulo the folds), early-stopped on that one."""
+    """Train member ``number`` on every fold but its own (``number`` modulo the folds), each risk network and the
+    trend kept at the epoch where they did best on that fold."""
     import torch
 
     from medstation.engine.metrics import roc_auc
@@ -177,33 +180,38 @@ def _train_member(member, number: int, data, recipe: ForecasterRecipe, progress,
     optimiser = torch.optim.AdamW(member.parameters(), lr=recipe.learning_rate, weight_decay=recipe.weight_decay)
     scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, T_max=recipe.epochs)
     generator = torch.Generator().manual_seed(recipe.seed * 1000 + number)
-    best = {"risk": math.inf, "trend": math.inf}
-    waited = {"risk": 0, "trend": 0}
+    risk_names = [f"risk {k + 1}" for k in range(len(member.risk.models))]
+    parts = dict(zip(risk_names, member.risk.models, strict=True)) | {"trend": member.trend}
+    best = dict.fromkeys(parts, math.inf)
+    waited = dict.fromkeys(parts, 0)
     kept: dict[str, dict] = {}
     outputs: dict[str, np.ndarray] = {}
+    held_labels = held[2].numpy()
     for epoch in range(recipe.epochs):
         order = train_index[torch.randperm(len(train_index), generator=generator).numpy()]
         train_epoch(member, optimiser, (inputs, targets, labels), order, recipe, generator, cancel, weights)
         scheduler.step()
         risk, trend, probabilities, quantiles = _evaluate(member, *held, recipe, weights)
-        auroc = roc_auc(held[2].numpy(), probabilities)
+        auroc = roc_auc(held_labels, probabilities.mean(-1))
         history.append({"member": number, "fold": fold, "epoch": epoch + 1, "held_risk_loss": risk,
                         "held_trend_loss": trend, "held_auroc_48h": auroc})
         report(progress, (number + (epoch + 1) / recipe.epochs) / recipe.members,
                f"member {number + 1}/{recipe.members} epoch {epoch + 1}: held-out AUROC {auroc:.3f}, "
                f"trend loss {trend:.3f}")
-        for part, loss in (("risk", 1.0 - auroc), ("trend", trend)):
-            if loss < best[part] - 1e-4:
-                best[part], waited[part] = loss, 0
-                kept[part] = {k: v.detach().clone() for k, v in getattr(member, part).state_dict().items()}
-                outputs[part] = probabilities if part == "risk" else quantiles
+        scores = {name: (1.0 - roc_auc(held_labels, probabilities[:, k]), probabilities[:, k])
+                  for k, name in enumerate(risk_names)} | {"trend": (trend, quantiles)}
+        for name, (loss, output) in scores.items():
+            if loss < best[name] - 1e-4:
+                best[name], waited[name] = loss, 0
+                kept[name] = {k: v.detach().clone() for k, v in parts[name].state_dict().items()}
+                outputs[name] = output
             else:
-                waited[part] += 1
+                waited[name] += 1
         if min(waited.values()) >= recipe.patience:
             break
-    for part, state in kept.items():
-        getattr(member, part).load_state_dict(state)
-    return held_index, outputs["risk"], outputs["trend"]
+    for name, state in kept.items():
+        parts[name].load_state_dict(state)
+    return held_index, np.mean([outputs[name] for name in risk_names], axis=0), outputs["trend"]
 
 
 def interval_scales(quantiles: np.ndarray, targets: np.ndarray, horizon: int, level: float = 0.8) -> np.ndarray:
@@ -261,7 +269,7 @@ def train_forecaster(
         raise UnreadableInput("training needs patients who died and patients who survived")
     folds = _folds(y.numpy(), recipe.folds, recipe.seed)
     ensemble = build_ensemble(input_size(), carried_columns(), recipe.horizon, recipe.hidden, recipe.members,
-                              recipe.dropout)
+                              recipe.risk_models, recipe.dropout)
     history: list[dict] = []
     oof_count = np.zeros(len(y))
     oof_risk = np.zeros(len(y))

@@ -102,13 +102,41 @@ def test_balanced_trend_loss_is_the_mean_of_the_variables_losses():
     weights = variable_weights(targets)
     assert float(weights[0] * 36) == pytest.approx(float(weights[1] * 1))
     quantiles = torch.zeros((4, 10, 2, 1, 3))
-    logits, labels = torch.zeros((4, 10)), torch.zeros(4)
+    logits, labels = torch.zeros((4, 10, 1)), torch.zeros(4)
     _, unweighted = losses(logits, quantiles, targets, labels, horizon=1)
     _, balanced = losses(logits, quantiles, targets, labels, horizon=1, weights=weights)
     # pinball over (p10, p50, p90) of a target 1 or 3 above all-zero quantiles: (0.1 + 0.5 + 0.9) * error
     first, second = 1.5 * 1.0, 1.5 * 3.0
     assert float(unweighted) == pytest.approx((36 * first + second) / 37)
     assert float(balanced) == pytest.approx((first + second) / 2)
+
+
+def test_each_risk_network_of_a_bag_learns_from_its_own_loss():
+    import torch
+
+    targets, quantiles = torch.full((3, 6, 1), float("nan")), torch.zeros((3, 6, 1, 1, 3))
+    labels = torch.tensor([0.0, 1.0, 1.0])
+    first, second = torch.randn(3, 6, 1), torch.randn(3, 6, 1)
+    both, _ = losses(torch.cat([first, second], -1), quantiles, targets, labels, horizon=1)
+    alone = [losses(logits, quantiles, targets, labels, horizon=1)[0] for logits in (first, second)]
+    assert float(both) == pytest.approx(float(alone[0] + alone[1]))
+
+
+def test_ensemble_risk_is_the_mean_probability_of_every_risk_network():
+    import torch
+
+    from medstation.engine.forecaster_features import carried_columns, input_size
+    from medstation.engine.forecaster_network import build_ensemble
+
+    ensemble = build_ensemble(input_size(), carried_columns(), horizon=2, hidden=16, members=2, risk_models=3).eval()
+    inputs = torch.randn(2, 5, input_size())
+    with torch.no_grad():
+        probability, _ = ensemble(inputs)
+        networks = [network(inputs) for member in ensemble.members for network in member.risk.models]
+        assert len(networks) == 6
+        expected = torch.stack([torch.sigmoid(logits) for logits in networks]).mean(0)
+        assert torch.allclose(probability, expected)
+        assert torch.allclose(torch.sigmoid(ensemble.risk_logit_at(inputs, 4)), expected[:, 4], atol=1e-6)
 
 
 def test_cancel_stops_training(cohort):

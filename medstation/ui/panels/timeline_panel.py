@@ -109,10 +109,11 @@ class TimelinePanel(QWidget):
         self.risk = QLabel("")
         self.risk.setWordWrap(True)
         self.contributors = QTreeWidget()
-        self.contributors.setHeaderLabels(["Variable", "Effect (log-odds)", "Hours"])
+        self.contributors.setHeaderLabels(["Variable", "Log-odds", "Hours"])
         self.contributors.setToolTip(
             "Integrated-gradients attribution of the latest risk to each variable's observations, against the same "
-            "patient with none; positive values raise the risk"
+            "patient with none, as a change in the log-odds of death; positive values raise the risk. Hours: when "
+            "the observations that weigh most were made"
         )
         self.contributors.setRootIsDecorated(False)
         self.readout = QLabel("")
