@@ -50,7 +50,8 @@ class TabularForecaster:
         from sklearn.ensemble import HistGradientBoostingRegressor
 
         self.variables, self.scales = variables, scales
-        self.context = {c: (_pooled(train, c).mean(), _pooled(train, c).std() or 1.0) for c in CONTEXT}
+        pooled = {c: _pooled(train, c) for c in CONTEXT}
+        self.context = {c: (values.mean(), values.std() or 1.0) for c, values in pooled.items()}
         self.models, self.columns = {}, {}
         for variable in variables:
             features, changes = self._training_rows(train, variable)

@@ -109,17 +109,14 @@ def _evaluation_section(evaluation: dict[str, Any]) -> list[str]:
 
 
 def _risk_networks(spec: dict) -> str:
-    count, hidden = spec.get("risk_models", 1), risk_hidden_size(spec["hidden"])
+    count, hidden = spec["risk_models"], risk_hidden_size(spec["hidden"])
     return f"{count} LSTMs (hidden size {hidden})" if count > 1 else f"an LSTM (hidden size {hidden})"
 
 
 def _recipe_text(recipe: dict) -> str:
     folds = recipe.get("folds", 5)
-    risk_models = recipe.get("risk_models", 1)
-    risk_part = (f"each of its {risk_models} risk networks (different initial weights, averaged)" if risk_models > 1
-                 else "its risk part")
     text = (f"The training set is split into {folds} stratified folds; each member learns from all folds but one and "
-            f"keeps {risk_part} at its best AUROC, its trend part at its best quantile loss on that fold.")
+            "keeps each risk network at its best AUROC, its trend part at its best quantile loss on that fold.")
     if recipe.get("balance_variables"):
         text += " Every forecast variable carries the same total weight in the quantile loss."
     if "risk_last_hour_share" in recipe:
