@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from medstation.cli_progress import ProgressBar
-from medstation.commands.output import print_json, skipped_entries, training_command
+from medstation.commands.output import print_json, refuse_writing_into_source, skipped_entries, training_command
 from medstation.errors import MedStationError, UnreadableInput
 
 DEFAULT_MODEL = "pneumonia-cxr-resnet18"
@@ -156,9 +156,27 @@ def _write_saliency(classifier, path: Path, method: str, out_dir: Path) -> dict[
     return {"method": method, "label": explanation.label, "map": str(out_dir / f"{stem}.npy"), "png": str(png)}
 
 
+def _check_maps_folder(out: Path) -> None:
+    """MedStationError naming ``out`` when a file stands where the folder for the maps would be."""
+    existing = next(path for path in (out, *out.parents) if path.exists())
+    if not existing.is_dir():
+        where = "it is" if existing == out else f"{existing} is"
+        raise MedStationError(f"{out}: --out must be a folder for the saliency maps, but {where} a file")
+
+
+def _make_maps_folder(out: Path) -> None:
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise MedStationError(f"{out}: cannot create the folder for the saliency maps ({error.strerror})") from None
+
+
 def run_classify(args: argparse.Namespace) -> int:
     if args.saliency is not None and args.out is None:
         raise MedStationError("--saliency needs --out DIR for the maps")
+    if args.saliency is not None:
+        refuse_writing_into_source(args.path, args.out)
+        _check_maps_folder(Path(args.out))
     from medstation.engine.classifier import load_classifier
     from medstation.engine.classifier_inputs import prepare_batch
     from medstation.engine.image_files import image_files_in
@@ -187,7 +205,7 @@ def run_classify(args: argparse.Namespace) -> int:
     ]
     if args.saliency is not None:
         out_dir = Path(args.out)
-        out_dir.mkdir(parents=True, exist_ok=True)
+        _make_maps_folder(out_dir)
         for result in results:
             result["saliency"] = _write_saliency(classifier, Path(result["path"]), args.saliency, out_dir)
     skipped_list = skipped_entries(skipped)

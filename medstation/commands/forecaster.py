@@ -9,7 +9,7 @@ from pathlib import Path
 
 from medstation.cli_progress import ProgressBar
 from medstation.commands.output import print_json, training_command
-from medstation.errors import UnreadableInput
+from medstation.errors import MedStationError, ModelError, UnreadableInput
 
 _TRAIN_OPTIONS = (
     "data", "outcomes", "out", "seed", "epochs", "members", "risk_models", "hidden", "test_data", "test_outcomes"
@@ -103,17 +103,22 @@ def _training_source(args: argparse.Namespace, training: dict) -> tuple[str, str
     return data, outcomes
 
 
+def _number(value: float | None) -> str:
+    """A figure to 4 decimals, or "n/a" where the data cannot give it (e.g. an AUROC with one outcome only)."""
+    return "n/a" if value is None else f"{value:.4f}"
+
+
 def _format_evaluation(document: dict) -> str:
     m, baselines = document["metrics"], document["baselines"]
     gbm = baselines.get("gbm", {})
     lines = [
         f"{document['model']} on {document['data']} ({document['split']})",
-        f"  mortality at hour 48: AUROC {m['mortality_auroc']:.4f} "
-        f"(gradient boosting {gbm.get('mortality_auroc', 0):.4f}), AUPRC {m['mortality_auprc']:.4f} "
-        f"(gradient boosting {gbm.get('mortality_auprc', 0):.4f}), ECE {m['ece']:.4f}",
-        "  MAE at 6 h, mean over variables (standardised): model {:.4f}".format(m["mae"]["mean"]["6"])
-        + "".join(f", {name} {b['mae']['mean']['6']:.4f}" for name, b in baselines.items() if "mae" in b),
-        f"  80% interval coverage: {m['coverage80']['mean']:.4f}",
+        f"  mortality at hour 48: AUROC {_number(m['mortality_auroc'])} "
+        f"(gradient boosting {_number(gbm.get('mortality_auroc'))}), AUPRC {_number(m['mortality_auprc'])} "
+        f"(gradient boosting {_number(gbm.get('mortality_auprc'))}), ECE {_number(m['ece'])}",
+        f"  MAE at 6 h, mean over variables (standardised): model {_number(m['mae']['mean']['6'])}"
+        + "".join(f", {name} {_number(b['mae']['mean']['6'])}" for name, b in baselines.items() if "mae" in b),
+        f"  80% interval coverage: {_number(m['coverage80']['mean'])}",
     ]
     for goal, met in document.get("goals", {}).items():
         lines.append(f"  goal {goal}: {'met' if met else 'NOT met'}")
@@ -158,10 +163,16 @@ def run_forecast(args: argparse.Namespace) -> int:
     for row in report.bad_rows:
         print(f"skipped {row}", file=sys.stderr)
     for timeline in timelines:
-        if not timeline.series:
-            skipped.append({"path": timeline.source, "id": timeline.patient_id, "reason": "no measurements"})
-            continue
-        patients.append(model.forecast(timeline))
+        try:
+            if not timeline.series:
+                raise ModelError(f"{timeline.source}: patient {timeline.patient_id} has no measurements")
+            patients.append(model.forecast(timeline))
+        except ModelError as error:
+            print(f"skipped {error}", file=sys.stderr)
+            skipped.append({"path": timeline.source, "id": timeline.patient_id, "reason": str(error)})
+    if not patients:
+        first = f": {skipped[-1]['reason']}" if skipped else ""
+        raise MedStationError(f"{args.path}: no patient could be forecast ({len(skipped)} skipped{first})")
     if args.json:
         print_json({"model": model.name, "patients": [p.to_json() for p in patients], "skipped": skipped})
         return 0

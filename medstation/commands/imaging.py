@@ -8,7 +8,8 @@ import sys
 from pathlib import Path
 
 from medstation.cli_progress import ProgressBar
-from medstation.commands.output import print_json, skipped_entries
+from medstation.commands.output import print_json, refuse_writing_into_source, skipped_entries
+from medstation.errors import MedStationError
 from medstation.io.formats import is_volume_file
 
 
@@ -89,6 +90,9 @@ def run_convert(args: argparse.Namespace) -> int:
     from medstation.io.nifti import read_volume, write_volume
 
     path = Path(args.path)
+    refuse_writing_into_source(path, args.out)
+    if not Path(args.out).parent.is_dir():
+        raise MedStationError(f"{args.out}: the folder {Path(args.out).parent} does not exist")
     with ProgressBar() as bar:
         if is_volume_file(path):
             volume = read_volume(path)

@@ -8,6 +8,8 @@ import shlex
 import sys
 from pathlib import Path
 
+from medstation.errors import MedStationError
+
 
 def print_json(payload: dict) -> None:
     print(json.dumps(payload, default=str))
@@ -32,3 +34,13 @@ def training_command(
             words += [f"--{name.replace('_', '-')}", str(value)]
     words += [f"--{name.replace('_', '-')}" for name in flags if getattr(args, name)]
     return shlex.join(words)
+
+
+def refuse_writing_into_source(source: str | Path, out: str | Path) -> None:
+    """Stop before ``out`` replaces the input file ``source`` or lands inside the input folder ``source``: MedStation
+    never changes what it reads."""
+    source, target = Path(source).resolve(), Path(out).resolve()
+    if target == source:
+        raise MedStationError(f"{out}: this is the input file; write the output to another path")
+    if source.is_dir() and source in target.parents:
+        raise MedStationError(f"{out}: inside the input folder {source}, which is never changed; write elsewhere")

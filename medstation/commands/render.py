@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from medstation.commands.output import refuse_writing_into_source
 from medstation.errors import MedStationError
 
 
@@ -23,6 +24,7 @@ def _saliency_layer(volume, model: str, method: str):
 def run_render(args: argparse.Namespace) -> int:
     from medstation.ui.viewer.render import load_for_viewing, render_png
 
+    refuse_writing_into_source(args.path, args.out)
     overlays = []
     source = args.path
     if args.overlay == "saliency":

@@ -49,6 +49,8 @@ INTENSITY_METHODS: dict[str, tuple[str, ...]] = {
 _SEMVER = re.compile(r"^\d+\.\d+\.\d+$")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _TASKS_NEEDING_INPUT = ("classification", "generation")
+_MAX_NESTING = 64
+"""Deepest nesting of objects and lists a metadata document may have (real ones stay under ten)."""
 
 
 def _is_int(value: Any) -> bool:
@@ -281,6 +283,22 @@ def validate_metadata(document: Any, source: Path | str) -> BundleMetadata:
     return BundleMetadata(json.loads(json.dumps(document)))
 
 
+def _nested_too_deeply(document: Any) -> bool:
+    """True when objects and lists in ``document`` nest deeper than :data:`_MAX_NESTING` (checked without recursion)."""
+    pending = [(document, 1)]
+    while pending:
+        value, depth = pending.pop()
+        children = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
+        if children and depth > _MAX_NESTING:
+            return True
+        pending.extend((child, depth + 1) for child in children)
+    return False
+
+
+def _too_deep(path: Path) -> ModelError:
+    return ModelError(f"{path}: cannot read bundle metadata (nested more than {_MAX_NESTING} levels deep)")
+
+
 def read_metadata(path: Path) -> BundleMetadata:
     """Read and check one ``metadata.json``."""
     try:
@@ -293,4 +311,10 @@ def read_metadata(path: Path) -> BundleMetadata:
         document = json.loads(text)
     except json.JSONDecodeError as error:
         raise ModelError(f"{path}: not valid JSON at line {error.lineno} column {error.colno} ({error.msg})") from None
+    except RecursionError:
+        raise _too_deep(path) from None
+    except ValueError as error:
+        raise ModelError(f"{path}: cannot read bundle metadata ({error})") from None
+    if _nested_too_deeply(document):
+        raise _too_deep(path)
     return validate_metadata(document, path)

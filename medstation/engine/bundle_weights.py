@@ -35,6 +35,13 @@ def _refusal(path: Path, error: Exception) -> ModelError:
     )
 
 
+def _unreadable(path: Path, error: Exception) -> ModelError:
+    """The error for a weights file torch could not read, with the first line of torch's reason."""
+    lines = str(error).strip().splitlines()
+    reason = lines[0] if lines else "the file ended early"
+    return ModelError(f"{path}: not a readable PyTorch weights file ({reason}); reinstall the bundle")
+
+
 def sha256_of(path: Path) -> str:
     """The sha256 of a file's bytes, as 64 lowercase hexadecimal digits."""
     digest = hashlib.sha256()
@@ -82,11 +89,28 @@ def load_state_dict(path: Path, expected_sha256: str, map_location: str = "cpu")
         loaded = torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as error:
         raise _refusal(path, error) from None
-    except (RuntimeError, EOFError, OSError, ValueError) as error:
-        reason = str(error).strip() or "the file ended early"
-        raise ModelError(f"{path}: not a readable PyTorch weights file ({reason})") from None
+    except Exception as error:  # damaged bytes can fail anywhere in torch's reader
+        raise _unreadable(path, error) from None
     if not isinstance(loaded, Mapping) or not all(
         isinstance(key, str) and isinstance(value, torch.Tensor) for key, value in loaded.items()
     ):
         raise ModelError(f"{path}: not a state_dict (a mapping of parameter names to tensors)")
     return dict(loaded)
+
+
+def load_into(network, state: Mapping, path: Path, what: str) -> None:
+    """Load the weights ``state`` read from ``path`` into ``network`` (the ``what``); ModelError if they belong
+    to another network, naming the file and, briefly, the first difference."""
+    expected, found = set(network.state_dict()), set(state)
+    if expected != found:
+        missing, unknown = sorted(expected - found), sorted(found - expected)
+        raise ModelError(
+            f"{path}: not weights of the {what}: {len(missing)} of its {len(expected)} tensors are missing and "
+            f"{len(unknown)} are not its own (first: {(missing or unknown)[0]!r}); use the bundle made for it"
+        )
+    try:
+        network.load_state_dict(state)
+    except RuntimeError as error:
+        lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+        reason = lines[-1] if lines else "shapes differ"
+        raise ModelError(f"{path}: the weights do not fit the {what} ({reason})") from None

@@ -32,6 +32,7 @@ import numpy as np
 from medstation.core.volume import Volume
 from medstation.engine.bundle_metadata import InputSpec
 from medstation.engine.bundle_registry import find_bundle
+from medstation.engine.bundle_weights import load_into
 from medstation.engine.bundles import Bundle
 from medstation.engine.calibration import apply_temperature
 from medstation.engine.classifier_inputs import check_channels, prepare_batch, volume_to_input
@@ -183,14 +184,7 @@ def classifier_from_bundle(bundle: Bundle, device: str | None = None) -> Classif
     device = device or select_device()
     configure_threads()
     network = build_network(network_spec, spec.spatial_dims, spec.channels, len(metadata.labels))
-    state = bundle.load_state_dict()
-    try:
-        network.load_state_dict(state)
-    except RuntimeError as error:
-        first = str(error).strip().splitlines()[-1] if str(error).strip() else "mismatched parameters"
-        raise ModelError(
-            f"{bundle.weights_path}: the weights do not fit the {network_spec} network ({first})"
-        ) from None
+    load_into(network, bundle.load_state_dict(), bundle.weights_path, f"{network_spec} network")
     network = prepare_network(network.float(), spec.spatial_dims, device)
     return Classifier(bundle, network, fold_batch_norm(network, spec.spatial_dims, device), device)
 

@@ -13,6 +13,7 @@ import numpy as np
 
 from medstation.core.forecast import Contributor, ForecastPoint, PatientForecast
 from medstation.core.timeline import VARIABLES, Timeline
+from medstation.engine.bundle_weights import load_into
 from medstation.engine.forecaster_attribution import attribution_by_source_hour
 from medstation.engine.forecaster_features import (
     FORECAST_VARIABLES,
@@ -29,6 +30,8 @@ from medstation.progress import CancelToken, ProgressCallback, check_cancelled, 
 
 DEFAULT_MODEL = "icu-trend-lstm"
 TOP_CONTRIBUTORS = 5
+MAX_HOURS = 24 * 90
+"""The longest stay the forecaster reads, in hours since admission: it steps through every hour of it."""
 
 
 @dataclass
@@ -100,6 +103,11 @@ class Forecaster:
     ) -> PatientForecast:
         """Forecast from the end of the patient's data: risk per hour so far, the next hours, and why."""
         last = max(0, math.ceil(timeline.last_hour - 1e-9))
+        if last > MAX_HOURS:
+            raise ModelError(
+                f"{timeline.source or 'timeline'}: patient {timeline.patient_id} has data up to hour {last}; "
+                f"{self.name} forecasts stays of up to {MAX_HOURS} hours ({MAX_HOURS // 24} days) since admission"
+            )
         report(progress, 0.1, f"forecasting patient {timeline.patient_id}")
         risks, quantiles = self._run([timeline], last)
         check_cancelled(cancel)
@@ -165,10 +173,7 @@ def forecaster_from_bundle(bundle) -> Forecaster:
         horizon = int(spec["horizon"])
     except (KeyError, TypeError, ValueError) as error:
         raise ModelError(f"{bundle.metadata_path}: forecaster settings missing or malformed ({error})") from None
-    try:
-        ensemble.load_state_dict(bundle.load_state_dict())
-    except RuntimeError as error:
-        raise ModelError(f"{bundle.weights_path}: weights do not fit the forecaster network ({error})") from None
+    load_into(ensemble, bundle.load_state_dict(), bundle.weights_path, "forecaster network")
     ensemble.eval()
     return Forecaster(bundle.name, ensemble, normalisation, interval_scale, horizon, metadata)
 

@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from medstation.engine.bundle_registry import find_bundle
+from medstation.engine.bundle_weights import load_into
 from medstation.engine.bundles import Bundle
 from medstation.engine.torch_loader import load_torch
 from medstation.errors import ModelError
@@ -123,13 +124,7 @@ def generator_from_bundle(bundle: Bundle, device: str | None = None) -> Generato
     device = device or select_device()
     configure_threads()
     network = build_generator(network_spec, metadata.input_spec.spatial_size, len(metadata.labels))
-    try:
-        network.load_state_dict(bundle.load_state_dict())
-    except RuntimeError as error:
-        first = str(error).strip().splitlines()[-1] if str(error).strip() else "mismatched parameters"
-        raise ModelError(
-            f"{bundle.weights_path}: the weights do not fit the {network_spec} network ({first})"
-        ) from None
+    load_into(network, bundle.load_state_dict(), bundle.weights_path, f"{network_spec} network")
     return Generator(bundle, network.float().to(device).eval(), device)
 
 

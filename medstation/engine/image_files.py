@@ -7,6 +7,7 @@ equal channels) is read as grey.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +19,19 @@ from medstation.io.formats import is_volume_file
 PICTURE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
 NOT_IMAGES = (".md", ".txt", ".csv", ".json", ".html", ".pdf")
 """Documentation and table files that may sit beside images and are not offered to a model."""
+_PIXEL_LIMIT = re.compile(r"\((\d+) pixels\) exceeds limit of (\d+) pixels")
+
+
+def _too_many_pixels(path: Path, error: Exception) -> UnreadableInput:
+    """The error for a picture whose header declares more pixels than Pillow reads (a decompression bomb)."""
+    found = _PIXEL_LIMIT.search(str(error))
+    if found is None:
+        return UnreadableInput(f"{path}: refused to read: {error}")
+    declared, limit = (int(number) for number in found.groups())
+    return UnreadableInput(
+        f"{path}: refused to read: the picture declares {declared:,} pixels, more than the {limit:,} allowed "
+        "(a damaged header or a decompression bomb)"
+    )
 
 
 def _read_picture(path: Path) -> Volume:
@@ -30,6 +44,8 @@ def _read_picture(path: Path) -> Volume:
                 array = np.asarray(picture, dtype=np.float32)
             else:
                 array = np.asarray(picture.convert("RGB"), dtype=np.float32)
+    except Image.DecompressionBombError as error:
+        raise _too_many_pixels(path, error) from None
     except (UnidentifiedImageError, OSError, ValueError) as error:
         raise UnreadableInput(f"{path}: not a readable picture ({error})") from None
     is_rgb = array.ndim == 3 and not (np.array_equal(array[..., 0], array[..., 1])

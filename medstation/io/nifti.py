@@ -22,6 +22,9 @@ from medstation.io.dicom_rescale import rescale_frames
 LPS_FROM_RAS = np.diag([-1.0, -1.0, 1.0, 1.0])
 _NIFTI_SUFFIXES = (".nii", ".nii.gz")
 _SIMPLEITK_SUFFIXES = (".nrrd", ".nhdr", ".mha", ".mhd")
+_MIN_STEP_MM = 1e-6
+_MIN_AXES_VOLUME = 1e-6
+"""Smallest voxel step (mm) and smallest ``|det|`` of the unit voxel axes a NIfTI affine may have."""
 
 
 def _suffix(path: Path) -> str:
@@ -60,7 +63,8 @@ def write_volume(volume: Volume, path: str | os.PathLike) -> Path:
     Raises
     ------
     GeometryError
-        When the format cannot hold the volume's geometry (a sheared affine in NRRD / MetaImage).
+        When the format cannot hold the volume's geometry (a sheared affine in NRRD / MetaImage), or the volume
+        has no voxels.
     UnreadableInput
         When the suffix names no supported format.
     """
@@ -68,6 +72,8 @@ def write_volume(volume: Volume, path: str | os.PathLike) -> Path:
     suffix = _suffix(path)
     if suffix not in (*_NIFTI_SUFFIXES, *_SIMPLEITK_SUFFIXES):
         raise UnreadableInput(f"{path}: cannot write this format (use .nii, .nii.gz, .nrrd, .mha or .mhd)")
+    if volume.array.size == 0:
+        raise GeometryError(f"{path}: nothing to write: the volume of shape {volume.array.shape} has no voxels")
     if suffix in (".nhdr", ".mhd"):
         _write_with_simpleitk(volume, path)
         return path
@@ -99,6 +105,9 @@ def _read_nifti(path: Path) -> Volume:
         stored = stored.reshape(stored.shape[:4]) if all(n == 1 for n in stored.shape[4:]) else stored
     if stored.ndim not in (3, 4):
         raise UnreadableInput(f"{path}: a NIfTI volume of shape {stored.shape} is not 3-D or 4-D")
+    if 0 in stored.shape:
+        raise UnreadableInput(f"{path}: a NIfTI volume of shape {stored.shape} has no voxels (a dimension is 0)")
+    _check_nifti_affine(path, affine)
     is_rgb = stored.dtype.names is not None
     if is_rgb:
         stored = np.stack([stored[name] for name in stored.dtype.names], axis=-1)
@@ -109,6 +118,29 @@ def _read_nifti(path: Path) -> Volume:
         array = rescale_frames(array, np.float64(slope), np.float64(intercept))
     description = image.header["descrip"].tobytes().rstrip(b"\0").decode("ascii", "replace")
     return Volume(array=array, affine=affine, info=VolumeInfo(series_description=description), is_rgb=is_rgb)
+
+
+def _affine_problem(affine: np.ndarray) -> str | None:
+    """Why ``affine`` cannot place voxels in the patient, or None when it can."""
+    if not np.all(np.isfinite(affine)):
+        return "it holds non-finite numbers"
+    axes = affine[:3, :3]
+    steps = np.linalg.norm(axes, axis=0)
+    if steps.min() < _MIN_STEP_MM:
+        return f"a voxel step is {steps.min():.3g} mm"
+    if abs(np.linalg.det(axes / steps)) < _MIN_AXES_VOLUME:
+        return "its voxel axes lie in one plane (determinant near 0)"
+    return None
+
+
+def _check_nifti_affine(path: Path, affine: np.ndarray) -> None:
+    """UnreadableInput naming ``path`` when the header's voxel-to-world affine gives no usable geometry."""
+    problem = _affine_problem(affine)
+    if problem is not None:
+        raise UnreadableInput(
+            f"{path}: the NIfTI header's voxel-to-world affine (sform or qform) is unusable: {problem}; "
+            "fix the header's sform or qform"
+        )
 
 
 def _nifti_to_kji(data: np.ndarray, is_rgb: bool) -> np.ndarray:

@@ -4,6 +4,7 @@ in place; and the outcomes file, of which only ``In-hospital_death`` is used.
 
 from __future__ import annotations
 
+import math
 import tarfile
 from collections import defaultdict
 from collections.abc import Callable, Iterator
@@ -12,6 +13,7 @@ from pathlib import Path
 from medstation.core.timeline import STATIC_VARIABLES, VARIABLES, BadRow, ImportReport, Timeline, TimeSeries
 from medstation.errors import UnreadableInput
 from medstation.io.patient_selection import missing_patient
+from medstation.io.timeline_time import clinical_hours
 from medstation.progress import ProgressCallback, check_cancelled, report
 
 HEADER = "Time,Parameter,Value"
@@ -26,7 +28,14 @@ def _hours(stamp: str) -> float:
     hours, minutes = stamp.split(":")
     if not (hours.isdigit() and minutes.isdigit()) or int(minutes) >= 60:
         raise ValueError(f"time {stamp!r} is not hh:mm")
-    return int(hours) + int(minutes) / 60.0
+    return clinical_hours(int(hours) + int(minutes) / 60.0, stamp)
+
+
+def _value(raw: str) -> float:
+    value = float(raw)
+    if not math.isfinite(value):
+        raise ValueError(f"value {raw!r} is not a finite number")
+    return value
 
 
 def parse_record(text: str, source: str) -> tuple[Timeline, ImportReport]:
@@ -37,6 +46,7 @@ def parse_record(text: str, source: str) -> tuple[Timeline, ImportReport]:
         raise UnreadableInput(f"{source}: not a PhysioNet 2012 record (first line must be {HEADER!r})")
     static: dict[str, float] = {}
     patient_id = Path(source).stem
+    record_line = 0
     observed: dict[str, tuple[list[float], list[float]]] = defaultdict(lambda: ([], []))
     for number, line in enumerate(lines[1:], start=2):
         if not line.strip():
@@ -48,12 +58,16 @@ def parse_record(text: str, source: str) -> tuple[Timeline, ImportReport]:
             continue
         stamp, name, raw = parts
         try:
-            hour, value = _hours(stamp), float(raw)
+            hour, value = _hours(stamp), _value(raw)
         except ValueError as error:
             report_.bad_rows.append(BadRow(source, number, f"unreadable value: {error}"))
             continue
         if name == "RecordID":
-            patient_id = str(int(value))
+            if record_line or not value.is_integer():
+                problem = f"second RecordID (the first is line {record_line})" if record_line else "not a whole number"
+                report_.bad_rows.append(BadRow(source, number, f"RecordID {raw!r}: {problem}"))
+                continue
+            patient_id, record_line = str(int(value)), number
             continue
         if value == MISSING:
             report_.missing += 1
@@ -83,7 +97,7 @@ def parse_record(text: str, source: str) -> tuple[Timeline, ImportReport]:
 def _members(path: Path) -> Iterator[tuple[str, Callable[[], bytes], float]]:
     """Each record file's name, a reader of its bytes, and the fraction of the input read before it."""
     if path.is_dir():
-        files = sorted(path.glob("*.txt"))
+        files = sorted(file for file in path.glob("*.txt") if file.is_file() and file.resolve().is_file())
         for index, file in enumerate(files):
             yield str(file), file.read_bytes, index / len(files)
     elif path.name.endswith((".tar.gz", ".tgz", ".tar")):
@@ -94,6 +108,8 @@ def _members(path: Path) -> Iterator[tuple[str, Callable[[], bytes], float]]:
                     if member.isfile() and member.name.endswith(".txt"):
                         data = archive.extractfile(member).read()
                         yield f"{path}/{member.name}", lambda data=data: data, raw.tell() / size
+                while archive.fileobj.read(1 << 20):
+                    pass  # to the end of the stream, where a compressed archive's checksum is verified
         except (tarfile.TarError, EOFError, OSError) as error:
             raise UnreadableInput(f"{path}: damaged or unreadable archive ({error})") from None
     else:
@@ -172,5 +188,7 @@ def read_outcomes(path: str | Path) -> dict[str, int]:
             raise UnreadableInput(f"{path}:{number}: unreadable row {line!r}") from None
         if label not in (0, 1):
             raise UnreadableInput(f"{path}:{number}: In-hospital_death must be 0 or 1, got {label}")
+        if record in labels:
+            raise UnreadableInput(f"{path}:{number}: RecordID {record} is listed a second time")
         labels[record] = label
     return labels

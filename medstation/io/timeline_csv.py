@@ -19,7 +19,7 @@ from medstation.core.timeline import BadRow, ImportReport, Timeline
 from medstation.errors import UnreadableInput
 from medstation.io.patient_selection import missing_patient
 from medstation.io.timeline_collector import TimelineCollector, variable_name
-from medstation.io.timeline_time import parse_iso_datetime
+from medstation.io.timeline_time import OutOfClinicalRange, clinical_hours, parse_iso_datetime
 from medstation.progress import CancelToken, ProgressCallback, check_cancelled, report
 
 COLUMNS = ("patient_id", "time", "variable", "value")
@@ -31,7 +31,10 @@ _CHECK_EVERY = 5000
 
 def header_columns(line: str) -> list[str] | None:
     """The column names if ``line`` is a long-CSV header (``patient_id,time,variable,value[,unit]``), else None."""
-    names = [name.strip().casefold() for name in next(csv.reader([line.lstrip("\ufeff")]), [])]
+    try:
+        names = [name.strip().casefold() for name in next(csv.reader([line.lstrip("\ufeff")]), [])]
+    except csv.Error:
+        return None
     return names if names in (list(COLUMNS), [*COLUMNS, UNIT_COLUMN]) else None
 
 
@@ -40,9 +43,7 @@ def _parse_time(text: str) -> float | datetime:
         hours = float(text)
     except ValueError:
         return parse_iso_datetime(text)
-    if not math.isfinite(hours):
-        raise ValueError(f"time {text!r} is not a number of hours")
-    return hours
+    return clinical_hours(hours, text)
 
 
 class _CsvReader:
@@ -95,6 +96,8 @@ class _CsvReader:
     def time(self, line: int, stamp: str) -> float | datetime:
         try:
             when = _parse_time(stamp)
+        except OutOfClinicalRange:
+            raise
         except ValueError:
             raise ValueError(
                 f"unreadable time {stamp!r}: write an ISO-8601 date-time (2025-12-31T18:30) or hours since admission"
@@ -116,6 +119,22 @@ class _CsvReader:
                              f"{self.admission_lines[patient_id]})")
         self.admission_lines[patient_id] = line
         self.collector.set_anchor(patient_id, when)
+
+
+def _read_rows(rows, reader: _CsvReader, lines: int, width: int, patient: str | None, progress, cancel) -> None:
+    """Every row after the header into ``reader``; rows of other patients than ``patient`` are only noted."""
+    for number, fields in enumerate(rows):
+        if number % _CHECK_EVERY == 0:
+            check_cancelled(cancel)
+            report(progress, rows.line_num / lines, f"read {rows.line_num} rows")
+        if not any(field.strip() for field in fields):
+            continue
+        patient_id = fields[0].strip()
+        if patient is not None and patient_id and patient_id != patient:
+            reader.found[patient_id] = None
+            continue
+        reader.report.rows += 1
+        reader.row(rows.line_num, fields, width)
 
 
 def read_timeline_csv(
@@ -140,18 +159,10 @@ def read_timeline_csv(
     reader = _CsvReader(str(path))
     rows = csv.reader(io.StringIO(text.lstrip("\ufeff")))
     next(rows)
-    for number, fields in enumerate(rows):
-        if number % _CHECK_EVERY == 0:
-            check_cancelled(cancel)
-            report(progress, rows.line_num / len(lines), f"read {rows.line_num} rows")
-        if not any(field.strip() for field in fields):
-            continue
-        patient_id = fields[0].strip()
-        if patient is not None and patient_id and patient_id != patient:
-            reader.found[patient_id] = None
-            continue
-        reader.report.rows += 1
-        reader.row(rows.line_num, fields, len(columns))
+    try:
+        _read_rows(rows, reader, len(lines), len(columns), patient, progress, cancel)
+    except csv.Error as error:
+        raise UnreadableInput(f"{path}: line {rows.line_num}: {error}") from None
     timelines = reader.collector.timelines()
     if not timelines:
         if patient is not None and reader.report.rows == 0:

@@ -20,7 +20,7 @@ from medstation.core.timeline import STATIC_VARIABLES, BadRow, ImportReport, Tim
 from medstation.errors import UnreadableInput
 from medstation.io.patient_selection import missing_patient
 from medstation.io.timeline_collector import TimelineCollector
-from medstation.io.timeline_time import hours_between
+from medstation.io.timeline_time import clinical_moment, hours_between
 from medstation.progress import CancelToken, ProgressCallback, check_cancelled, report
 
 LOINC = "http://loinc.org"
@@ -124,7 +124,7 @@ def _effective(observation) -> datetime:
         raise ValueError("no effectiveDateTime or effectivePeriod.start: the observation cannot be placed in time")
     if not isinstance(moment, datetime):
         raise ValueError(f"effective time {moment} has no time of day")
-    return moment
+    return clinical_moment(moment)
 
 
 def _loinc_codes(concept) -> list[str]:
@@ -257,6 +257,8 @@ def read_fhir_timelines(
     except json.JSONDecodeError as error:
         where = f"line {error.lineno}, column {error.colno}"
         raise UnreadableInput(f"{path}: not valid JSON ({where}: {error.msg}); check the file is complete") from None
+    except (ValueError, RecursionError) as error:
+        raise UnreadableInput(f"{path}: JSON that cannot be read safely ({error})") from None
     if not is_fhir_document(document):
         kind = document.get("resourceType") if isinstance(document, dict) else type(document).__name__
         raise UnreadableInput(f"{path}: a FHIR {kind!s}; MedStation reads a Bundle of Observations or one Observation")

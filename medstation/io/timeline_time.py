@@ -9,6 +9,28 @@ from __future__ import annotations
 
 from datetime import datetime
 
+MAX_HOURS = 24.0 * 366 * 100
+"""No observation lies a century from its admission: a time beyond is a broken row, not data."""
+YEARS = (1900, 2199)
+
+
+class OutOfClinicalRange(ValueError):
+    """A well-formed time that no clinical record holds."""
+
+
+def clinical_moment(moment: datetime) -> datetime:
+    """``moment`` if its year is one a clinical record can hold; ``ValueError`` otherwise."""
+    if not YEARS[0] <= moment.year <= YEARS[1]:
+        raise OutOfClinicalRange(f"date-time {moment.isoformat()} is outside the years {YEARS[0]}-{YEARS[1]}")
+    return moment
+
+
+def clinical_hours(hours: float, text: str) -> float:
+    """``hours`` since admission if finite and within a century of it; ``ValueError`` naming ``text`` otherwise."""
+    if not abs(hours) <= MAX_HOURS:
+        raise OutOfClinicalRange(f"time {text!r} is not within a century of the admission")
+    return hours
+
 
 def parse_iso_datetime(text: str) -> datetime:
     """An ISO-8601 date-time with a time of day (``2025-12-31T18:30``, optional seconds and offset or ``Z``).
@@ -21,9 +43,10 @@ def parse_iso_datetime(text: str) -> datetime:
     if stripped.endswith(("Z", "z")):
         stripped = stripped[:-1] + "+00:00"
     try:
-        return datetime.fromisoformat(stripped)
+        moment = datetime.fromisoformat(stripped)
     except ValueError:
         raise ValueError(f"{text!r} is not an ISO-8601 date-time (e.g. 2025-12-31T18:30)") from None
+    return clinical_moment(moment)
 
 
 def hours_between(anchor: datetime, moment: datetime) -> float:

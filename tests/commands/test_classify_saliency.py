@@ -29,3 +29,23 @@ def test_saliency_maps_are_written_for_every_classified_image(tmp_path, qapp, ca
 def test_saliency_without_an_output_folder_is_refused(capsys, untrained_classifier_bundle):
     assert main(["classify", str(SAMPLE), "--model", untrained_classifier_bundle, "--saliency", "gradcam"]) == 1
     assert "--out" in capsys.readouterr().err
+
+
+def test_saliency_out_that_is_a_file_is_refused_naming_it(tmp_path, capsys, untrained_classifier_bundle):
+    taken = tmp_path / "taken.png"
+    taken.write_bytes(b"not a folder")
+    argv = ["classify", str(SAMPLE / "images" / "sample-01.dcm"), "--model", untrained_classifier_bundle]
+    assert main([*argv, "--saliency", "gradcam", "--out", str(taken)]) == 1
+    error = capsys.readouterr().err
+    assert f"{taken}: --out must be a folder" in error and "Traceback" not in error
+    assert taken.read_bytes() == b"not a folder"
+
+
+def test_saliency_maps_are_not_written_into_the_input_folder(tmp_path, capsys, untrained_classifier_bundle):
+    folder = tmp_path / "images"
+    folder.mkdir()
+    (folder / "sample-01.dcm").write_bytes((SAMPLE / "images" / "sample-01.dcm").read_bytes())
+    argv = ["classify", str(folder), "--model", untrained_classifier_bundle, "--saliency", "gradcam"]
+    assert main([*argv, "--out", str(folder / "maps")]) == 1
+    assert "inside the input folder" in capsys.readouterr().err
+    assert [p.name for p in folder.iterdir()] == ["sample-01.dcm"]

@@ -96,3 +96,33 @@ def test_evaluate_reports_model_and_baselines_and_records_them_in_the_card(train
     assert "## Evaluation" in card and "last value carried forward" in card
     assert (trained_bundle / "models" / "model.pt").read_bytes() == weights
     assert main(["forecast", str(sorted((records / "records").iterdir())[0]), "--model", str(trained_bundle)]) == 0
+
+
+def test_forecast_skips_patients_it_cannot_forecast_and_fails_when_none_is_left(trained_bundle, tmp_path, capsys):
+    timelines = tmp_path / "two.csv"
+    timelines.write_text("patient_id,time,variable,value\nshort,0,HR,80\nshort,2,HR,82\nlong,0,HR,80\nlong,3000,HR,81\n")
+    assert main(["forecast", str(timelines), "--model", str(trained_bundle), "--json"]) == 0
+    captured = capsys.readouterr()
+    document = json.loads(captured.out)
+    assert [p["id"] for p in document["patients"]] == ["short"]
+    (skipped,) = document["skipped"]
+    assert skipped["id"] == "long" and "up to hour 3000" in skipped["reason"] and "2160 hours" in skipped["reason"]
+    header_only = tmp_path / "132539.txt"
+    header_only.write_text("Time,Parameter,Value\n00:00,RecordID,132539\n")
+    assert main(["forecast", str(header_only), "--model", str(trained_bundle)]) == 1
+    err = capsys.readouterr().err
+    assert f"{header_only}: no patient could be forecast (1 skipped" in err and "no measurements" in err
+
+
+def test_evaluate_prints_n_a_where_the_test_set_cannot_give_a_figure(trained_bundle, records, tmp_path, capsys):
+    outcomes = (records / "outcomes.txt").read_text().splitlines()
+    survivors = [row.split(",")[0] for row in outcomes[1:] if row.split(",")[-1] == "0"][:3]
+    folder = tmp_path / "survivors"
+    folder.mkdir()
+    for record in survivors:
+        (folder / f"{record}.txt").write_bytes((records / "records" / f"{record}.txt").read_bytes())
+    data, all_outcomes = str(records / "records"), str(records / "outcomes.txt")
+    argv = ["evaluate", "forecaster", "--model", str(trained_bundle), "--data", str(folder), "--outcomes",
+            all_outcomes, "--train-data", data, "--train-outcomes", all_outcomes]
+    assert main(argv) == 0
+    assert "AUROC n/a" in capsys.readouterr().out

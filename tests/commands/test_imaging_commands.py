@@ -101,3 +101,32 @@ def test_import_indexes_by_reference_and_rescans_incrementally(damaged_ct, capsy
     assert main(["import", str(folder), "--json"]) == 0
     third = _json(capsys)
     assert (third["read"], third["removed"]) == (0, 1)
+
+
+def _digests(folder) -> dict:
+    return {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_convert_and_render_never_write_over_or_into_their_input(tmp_path, capsys, shared_path):
+    volume = tmp_path / "mr.nii.gz"
+    shutil.copy(shared_path("nifti", "MR_Gd.nii.gz"), volume)
+    folder = tmp_path / "ct"
+    shutil.copytree(shared_path("dicom", "dcm_qa_ct", "In", "GE"), folder)
+    before = _digests(tmp_path)
+    commands = (
+        ["convert", str(volume), str(volume)],
+        ["render", str(volume), str(volume)],
+        ["convert", str(folder), str(folder / "ct.nii.gz")],
+        ["render", str(folder), str(folder / "ct.png")],
+    )
+    for command in commands:
+        assert main(command) == 1
+        assert command[2] in capsys.readouterr().err
+    assert _digests(tmp_path) == before
+
+
+def test_convert_names_a_missing_output_folder(tmp_path, capsys, shared_path):
+    out = tmp_path / "missing" / "mr.nii"
+    assert main(["convert", str(shared_path("nifti", "MR_Gd.nii.gz")), str(out)]) == 1
+    assert f"{out}: the folder {out.parent} does not exist" in capsys.readouterr().err
+    assert not out.parent.exists()

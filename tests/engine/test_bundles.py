@@ -12,7 +12,7 @@ import torch
 
 from medstation.engine.bundle_metadata import metadata_problems, read_metadata
 from medstation.engine.bundle_registry import find_bundle, list_bundles
-from medstation.engine.bundle_weights import sha256_of
+from medstation.engine.bundle_weights import load_into, sha256_of
 from medstation.engine.bundles import CARD_FILE, METADATA_FILE, WEIGHTS_FILE, open_bundle, write_bundle
 from medstation.errors import ModelError
 
@@ -120,7 +120,11 @@ def test_weights_that_are_not_a_state_dict_are_refused(bundle_root):
         open_bundle(bundle_root).load_state_dict()
 
 
-@pytest.mark.parametrize(("content", "reason"), [(b"", "not a readable"), (b"garbage" * 8, "not a plain")])
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [(b"", "not a readable"), (b"garbage" * 8, "not a plain"), (b"s" * 64, "not a readable")],
+    ids=["empty", "not-a-pickle", "pickle-popping-an-empty-stack"],
+)
 def test_damaged_weights_with_a_matching_checksum_are_refused(bundle_root, content, reason):
     weights = bundle_root / WEIGHTS_FILE
     weights.write_bytes(content)
@@ -192,6 +196,36 @@ def test_unreadable_metadata_names_the_file(bundle_root):
     assert str(path) in str(caught.value)
 
 
+def _deeply_nested(depth: int) -> str:
+    return "[" * depth + "]" * depth
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        (_deeply_nested(100_000), "nested more than 64 levels deep"),
+        (json.dumps(classifier_metadata())[:-1] + f', "extra": {_deeply_nested(990)}}}', "nested more than 64"),
+        ('{"version": ' + "9" * 5000 + "}", "cannot read bundle metadata"),
+    ],
+    ids=["deep-100000", "deep-990-field", "huge-integer"],
+)
+def test_metadata_json_cannot_load_names_the_file(bundle_root, text, reason):
+    path = bundle_root / METADATA_FILE
+    path.write_text(text)
+    with pytest.raises(ModelError, match=reason) as caught:
+        open_bundle(bundle_root)
+    assert str(path) in str(caught.value)
+
+
+def test_registry_lists_the_other_bundles_beside_one_with_too_deeply_nested_metadata(bundle_root):
+    deep = bundle_root.parent / "deep"
+    (deep / METADATA_FILE).parent.mkdir(parents=True)
+    (deep / METADATA_FILE).write_text(_deeply_nested(100_000))
+    entries = {entry.name: entry for entry in list_bundles([("user", bundle_root.parent)])}
+    assert entries["tiny"].valid
+    assert not entries["deep"].valid and str(deep / METADATA_FILE) in entries["deep"].problem
+
+
 def test_write_bundle_refuses_to_replace_unless_asked_and_leaves_nothing_behind(bundle_root):
     with pytest.raises(ModelError, match="already exists"):
         write_bundle(bundle_root, classifier_metadata(), small_state_dict(), "# Other\n")
@@ -247,3 +281,19 @@ def test_registry_lists_valid_and_broken_bundles_and_finds_by_name(bundle_root, 
     assert find_bundle(str(user / "tiny"), folders).root == user / "tiny"
     with pytest.raises(ModelError, match="no model bundle of that name"):
         find_bundle("absent", folders)
+
+
+def test_weights_of_another_network_are_refused_briefly_naming_the_file(tmp_path):
+    path = tmp_path / "model.pt"
+    network = torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.Linear(3, 2))
+    other = {f"block{k}.weight": torch.zeros(2, 2) for k in range(50)}
+    with pytest.raises(ModelError) as refused:
+        load_into(network, other, path, "test network")
+    message = str(refused.value)
+    assert message.startswith(f"{path}: not weights of the test network: 4 of its 4 tensors are missing and 50")
+    assert len(message) < 300
+    reshaped = {name: torch.zeros(5, *value.shape[1:]) for name, value in network.state_dict().items()}
+    with pytest.raises(ModelError, match=r"model\.pt: the weights do not fit the test network \(size mismatch"):
+        load_into(network, reshaped, path, "test network")
+    load_into(network, {name: torch.ones_like(value) for name, value in network.state_dict().items()}, path, "x")
+    assert all(bool((value == 1).all()) for value in network.state_dict().values())

@@ -142,3 +142,47 @@ def test_ct_pitch_orientation_and_geometry():
     np.testing.assert_allclose(volume.voxel_to_patient(centre_ijk), centre_ras * [-1, -1, 1], atol=1e-4)
     k, j, i = (np.array(volume.array.shape) // 3).tolist()
     assert volume.array[k, j, i] == np.asarray(image.dataobj)[i, j, k]
+
+
+def _nifti_with(path: Path, shape: tuple[int, ...], sform: np.ndarray | None, qform: np.ndarray | None) -> Path:
+    """A NIfTI file of zeros with the given sform and qform (None: code 0, unset)."""
+    import nibabel
+
+    image = nibabel.Nifti1Image(np.zeros(shape, np.int16), None)
+    image.header.set_sform(sform, code=0 if sform is None else 1)
+    image.header.set_qform(qform, code=0 if qform is None else 1)
+    nibabel.save(image, path)
+    return path
+
+
+def test_nifti_with_a_zero_dimension_is_refused_naming_the_file(tmp_path):
+    path = _nifti_with(tmp_path / "zero.nii", (6, 5, 0), np.eye(4), None)
+    with pytest.raises(UnreadableInput, match=r"zero\.nii: .*has no voxels"):
+        read_volume(path)
+
+
+@pytest.mark.parametrize(
+    ("sform", "reason"),
+    [
+        (np.diag([0.0, 0.0, 0.0, 1.0]), "voxel step is 0 mm"),
+        (np.diag([1.0, np.nan, 1.0, 1.0]), "non-finite"),
+        (np.array([[1.0, 1.0, 0, 0], [0, 1e-9, 0, 0], [0, 0, 2.0, 0], [0, 0, 0, 1]]), "lie in one plane"),
+    ],
+)
+def test_nifti_whose_affine_gives_no_geometry_is_refused_naming_the_file(tmp_path, sform, reason):
+    path = _nifti_with(tmp_path / "flat.nii", (6, 5, 4), sform, np.eye(4))
+    with pytest.raises(UnreadableInput, match=rf"flat\.nii: .*affine.*{reason}"):
+        read_volume(path)
+
+
+def test_nifti_without_sform_takes_its_geometry_from_the_qform(tmp_path):
+    qform = np.diag([0.5, 0.75, 2.0, 1.0])
+    volume = read_volume(_nifti_with(tmp_path / "qform.nii", (6, 5, 4), None, qform))
+    np.testing.assert_allclose(volume.spacing, (0.5, 0.75, 2.0))
+
+
+def test_an_empty_volume_is_not_written(tmp_path):
+    empty = Volume(array=np.zeros((0, 5, 6), np.int16), affine=np.eye(4))
+    with pytest.raises(GeometryError, match=r"empty\.nii\.gz: nothing to write"):
+        write_volume(empty, tmp_path / "empty.nii.gz")
+    assert list(tmp_path.iterdir()) == []

@@ -149,3 +149,42 @@ def _temperatures_below_zero(archive_path) -> int:
                     _, name, value = row.split(",")
                     count += name == "Temp" and float(value) < 0 and float(value) != -1
     return count
+
+
+def test_unreadable_record_ids_values_and_times_are_bad_rows():
+    text = (
+        "Time,Parameter,Value\n00:00,RecordID,1.5\n00:00,RecordID,132540\n00:00,RecordID,132541\n"
+        "00:30,HR,inf\n01:00,HR,nan\n01:30,HR,80\n999999999:00,HR,81\n"
+    )
+    timeline, report = parse_record(text, "r.txt")
+    assert timeline.patient_id == "132540"
+    assert timeline.series["HR"].values.tolist() == [80.0]
+    reasons = {row.line: row.reason for row in report.bad_rows}
+    assert set(reasons) == {2, 4, 5, 6, 8}
+    assert "not a whole number" in reasons[2] and "second RecordID (the first is line 3)" in reasons[4]
+    assert "not a finite number" in reasons[5] and "within a century" in reasons[8]
+
+
+def test_a_folder_reads_only_regular_record_files(tmp_path):
+    (tmp_path / "132539.txt").write_text(RECORD)
+    (tmp_path / "zero.txt").symlink_to("/dev/zero")
+    timelines, _ = read_records(tmp_path)
+    assert [t.patient_id for t in timelines] == ["132539"]
+
+
+def test_an_archive_with_a_broken_checksum_is_refused(tmp_path):
+    archive = tmp_path / "set-z.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        tar.add(SAMPLE / "145466.txt", arcname="set-z/145466.txt")
+    data = bytearray(archive.read_bytes())
+    data[-8] ^= 0xFF  # the gzip trailer's CRC-32
+    archive.write_bytes(bytes(data))
+    with pytest.raises(UnreadableInput, match=r"set-z\.tar\.gz: damaged or unreadable archive \(CRC check failed"):
+        read_records(archive)
+
+
+def test_outcomes_listing_a_record_twice_are_refused(tmp_path):
+    twice = tmp_path / "twice.txt"
+    twice.write_text("RecordID,In-hospital_death\n140001,0\n140002,0\n140001,1\n")
+    with pytest.raises(UnreadableInput, match=r"twice\.txt:4: RecordID 140001 is listed a second time"):
+        read_outcomes(twice)

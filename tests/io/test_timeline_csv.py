@@ -204,3 +204,18 @@ def test_reading_reports_progress_and_can_be_cancelled(tmp_path):
     cancel.set()
     with pytest.raises(Cancelled):
         read_timeline_csv(path, cancel=cancel)
+
+
+def test_times_out_of_clinical_range_are_bad_rows_and_huge_fields_refuse_the_file(tmp_path):
+    hours = _write(tmp_path, "patient_id,time,variable,value\np1,0,HR,80\np1,1e308,HR,81\np1,-900000,HR,82\n")
+    (timeline,), report = read_timeline_csv(hours)
+    assert timeline.series["HR"].values.tolist() == [80.0]
+    assert [row.line for row in report.bad_rows] == [3, 4]
+    assert all("within a century" in row.reason for row in report.bad_rows)
+    dates = _write(tmp_path, "patient_id,time,variable,value\np1,2025-01-01T10:00,HR,80\np1,9999-01-01T10:00,HR,81\n",
+                   name="dates.csv")
+    (timeline,), report = read_timeline_csv(dates)
+    assert len(timeline.series["HR"]) == 1 and "outside the years 1900-2199" in report.bad_rows[0].reason
+    huge = _write(tmp_path, "patient_id,time,variable,value\np1,0,HR," + "9" * 200_000 + "\n", name="huge.csv")
+    with pytest.raises(UnreadableInput, match=r"huge\.csv: line 2: field larger than field limit"):
+        read_timeline_csv(huge)

@@ -173,3 +173,22 @@ def test_the_sample_bundle_holds_the_record_it_was_converted_from():
         assert series.hours.tolist() == pytest.approx(record.series[name].hours.tolist()), name
         assert series.values.tolist() == pytest.approx(record.series[name].values.tolist()), name
     assert report.bad_rows == []
+
+
+def test_json_too_deep_or_with_huge_numbers_is_refused_naming_the_file(tmp_path):
+    deep = tmp_path / "deep.json"
+    deep.write_text("[" * 100_000 + "]" * 100_000, encoding="utf-8")
+    with pytest.raises(UnreadableInput, match=r"deep\.json: JSON that cannot be read safely"):
+        read_fhir_timelines(deep)
+    digits = tmp_path / "digits.json"
+    digits.write_text('{"resourceType": "Bundle", "total": ' + "7" * 5000 + "}", encoding="utf-8")
+    with pytest.raises(UnreadableInput, match=r"digits\.json: JSON that cannot be read safely"):
+        read_fhir_timelines(digits)
+
+
+def test_observations_outside_clinical_years_are_reported(tmp_path):
+    late = _observation("8867-4", 90, "/min", when="9999-01-01T00:00:00Z")
+    path = _bundle(tmp_path, _observation("8867-4", 80, "/min"), late)
+    (timeline,), report = read_fhir_timelines(path)
+    assert timeline.series["HR"].values.tolist() == [80.0]
+    assert [row.line for row in report.bad_rows] == [1] and "1900-2199" in report.bad_rows[0].reason
