@@ -47,6 +47,12 @@ def _records(path: str, outcomes: str, bar: ProgressBar, start: float, end: floa
     timelines, report = load_timelines(path, progress=lambda f, m: bar(start + (end - start) * f, m))
     labels = read_outcomes(outcomes)
     print(f"{path}: {len(timelines)} patients; {report.summary()}", file=sys.stderr)
+    missing = [t.patient_id for t in timelines if t.patient_id not in labels]
+    if missing:
+        raise UnreadableInput(
+            f"{outcomes}: no In-hospital_death for {len(missing)} of the {len(timelines)} patients in {path} (first: "
+            f"{missing[0]}); give the outcomes file that belongs to these records"
+        )
     return timelines, labels
 
 

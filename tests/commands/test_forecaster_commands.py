@@ -126,3 +126,13 @@ def test_evaluate_prints_n_a_where_the_test_set_cannot_give_a_figure(trained_bun
             all_outcomes, "--train-data", data, "--train-outcomes", all_outcomes]
     assert main(argv) == 0
     assert "AUROC n/a" in capsys.readouterr().out
+
+
+def test_evaluate_names_an_outcomes_file_that_lacks_test_patients(trained_bundle, records, tmp_path, capsys):
+    partial = tmp_path / "partial.txt"
+    partial.write_text("\n".join((records / "outcomes.txt").read_text().splitlines()[:3]) + "\n")
+    data = str(records / "records")
+    argv = ["evaluate", "forecaster", "--model", str(trained_bundle), "--data", data, "--outcomes", str(partial),
+            "--train-data", data, "--train-outcomes", str(records / "outcomes.txt")]
+    assert main(argv) == 1
+    assert f"{partial}: no In-hospital_death for 78 of the 80 patients in {data}" in capsys.readouterr().err
