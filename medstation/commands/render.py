@@ -25,6 +25,8 @@ def run_render(args: argparse.Namespace) -> int:
     from medstation.ui.viewer.render import load_for_viewing, render_png
 
     refuse_writing_into_source(args.path, args.out)
+    if args.window is not None and not args.window > 0:
+        raise MedStationError(f"--window {args.window}: a window width is a positive number")
     overlays = []
     source = args.path
     if args.overlay == "saliency":

@@ -39,8 +39,8 @@ __all__ = ["ScanResult", "SeriesRecord", "describe_series", "largest_series", "l
            "scan_dicom", "volume_info"]
 
 
-def largest_series(scan: ScanResult) -> SeriesRecord:
-    """The series with the most voxels (ties: the first in scan order).
+def largest_series(scan: ScanResult, source: str = "") -> SeriesRecord:
+    """The series with the most voxels (ties: the first in scan order) of the scan of ``source``.
 
     Raises
     ------
@@ -49,7 +49,8 @@ def largest_series(scan: ScanResult) -> SeriesRecord:
     """
     if not scan.series:
         reasons = "; ".join(reason for _, reason in scan.skipped[:3])
-        raise UnreadableInput(f"no DICOM image series found{': ' + reasons if reasons else ''}")
+        where = f"{source}: " if source else ""
+        raise UnreadableInput(f"{where}no DICOM image series found{': ' + reasons if reasons else ''}")
     return max(scan.series, key=lambda record: record.n_voxels)
 
 
@@ -60,7 +61,7 @@ def load_dicom(
 ) -> Volume:
     """Scan ``path`` (folder, DICOMDIR or file) and load its largest image series."""
     scan = scan_dicom(path, progress=lambda f, m: report(progress, 0.3 * f, m), cancel=cancel)
-    return load_series(largest_series(scan), progress=lambda f, m: report(progress, 0.3 + 0.7 * f, m),
+    return load_series(largest_series(scan, str(path)), progress=lambda f, m: report(progress, 0.3 + 0.7 * f, m),
                        cancel=cancel)
 
 

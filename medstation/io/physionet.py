@@ -160,7 +160,8 @@ def read_records(
     if not timelines:
         if others:
             raise missing_patient(path, patient, others)
-        raise UnreadableInput(f"{path}: no PhysioNet 2012 record files found")
+        problem = f" (first problem: {total.bad_rows[0]})" if total.bad_rows else ""
+        raise UnreadableInput(f"{path}: no PhysioNet 2012 record files found{problem}")
     timelines.sort(key=lambda t: (len(t.patient_id), t.patient_id))
     return timelines, total
 

@@ -13,7 +13,7 @@ def _matches(series: SeriesRecord, selector: str) -> bool:
 def select_series(scan: ScanResult, selector: str | None, source: str = "") -> SeriesRecord:
     """The series ``selector`` names (``N``, ``N.P`` for part P of a split series, or a UID); largest if None."""
     if selector is None:
-        return largest_series(scan)
+        return largest_series(scan, source)
     matches = [series for series in scan.series if _matches(series, selector)]
     if not matches and "." in selector:
         base, _, part = selector.rpartition(".")

@@ -125,8 +125,12 @@ def test_convert_and_render_never_write_over_or_into_their_input(tmp_path, capsy
     assert _digests(tmp_path) == before
 
 
-def test_convert_names_a_missing_output_folder(tmp_path, capsys, shared_path):
+def test_convert_names_a_missing_output_folder_and_an_empty_input_folder(tmp_path, capsys, shared_path):
     out = tmp_path / "missing" / "mr.nii"
     assert main(["convert", str(shared_path("nifti", "MR_Gd.nii.gz")), str(out)]) == 1
     assert f"{out}: the folder {out.parent} does not exist" in capsys.readouterr().err
     assert not out.parent.exists()
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert main(["convert", str(empty), str(tmp_path / "e.nii")]) == 1
+    assert f"{empty}: no DICOM image series found" in capsys.readouterr().err

@@ -25,6 +25,12 @@ def test_render_refuses_a_slice_outside_the_volume(tmp_path, shared_path, qapp, 
     assert not out.exists()
 
 
+def test_render_refuses_a_window_that_is_not_positive(tmp_path, capsys):
+    for width in ("0", "-100", "nan"):
+        assert main(["render", "x.nii", str(tmp_path / "x.png"), "--window", width]) == 1
+        assert "a window width is a positive number" in capsys.readouterr().err
+
+
 def test_saliency_overlay_needs_a_model(tmp_path, capsys):
     assert main(["render", "x.nii", str(tmp_path / "x.png"), "--overlay", "saliency"]) == 1
     assert "needs --model" in capsys.readouterr().err

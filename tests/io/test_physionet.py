@@ -170,6 +170,11 @@ def test_a_folder_reads_only_regular_record_files(tmp_path):
     (tmp_path / "zero.txt").symlink_to("/dev/zero")
     timelines, _ = read_records(tmp_path)
     assert [t.patient_id for t in timelines] == ["132539"]
+    latin = tmp_path / "latin"
+    latin.mkdir()
+    (latin / "1.txt").write_bytes(b"Time,Parameter,Value\n00:00,RecordID,1\n00:10,Temp,36\xb0\n")
+    with pytest.raises(UnreadableInput, match=r"latin: no PhysioNet 2012 record files found \(first problem: .*1\.txt"):
+        read_records(latin)
 
 
 def test_an_archive_with_a_broken_checksum_is_refused(tmp_path):
