@@ -147,7 +147,7 @@ def _write_saliency(classifier, path: Path, method: str, out_dir: Path) -> dict[
     from medstation.ui.viewer.render import render_png
 
     volume = read_image_file(path)
-    explanation = explain_with_bundle(classifier, volume, method)
+    explanation = explain_with_bundle(classifier, volume, method, source=str(path))
     stem = f"{path.stem}_{method}"
     values = explanation.saliency.values
     np.save(out_dir / f"{stem}.npy", values)

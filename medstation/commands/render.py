@@ -8,14 +8,14 @@ from medstation.commands.output import refuse_writing_into_source
 from medstation.errors import MedStationError
 
 
-def _saliency_layer(volume, model: str, method: str):
+def _saliency_layer(volume, model: str, method: str, source: str):
     """The bundle's saliency map of ``volume`` as an overlay layer; its caption names the method and label."""
     import numpy as np
 
     from medstation.core.layers import saliency_overlay
     from medstation.engine.saliency_bundle import explain_with_bundle
 
-    explanation = explain_with_bundle(model, volume, method)
+    explanation = explain_with_bundle(model, volume, method, source=source)
     caption = f"{explanation.saliency.label}: {explanation.label} ({explanation.saliency.probability:.2f})"
     print(f"{model}: {caption}")
     return saliency_overlay(explanation.saliency.values[np.newaxis], caption)
@@ -33,7 +33,7 @@ def run_render(args: argparse.Namespace) -> int:
         if not args.model:
             raise MedStationError("--overlay saliency needs --model NAME|DIR (see 'medstation models')")
         source = load_for_viewing(args.path, args.series)
-        overlays.append(_saliency_layer(source, args.model, args.method))
+        overlays.append(_saliency_layer(source, args.model, args.method, args.path))
     out = render_png(
         source,
         args.out,

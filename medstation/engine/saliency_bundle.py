@@ -47,6 +47,7 @@ def explain_with_bundle(
     with_faithfulness: bool = False,
     progress: ProgressCallback | None = None,
     cancel: CancelToken = None,
+    source: str = "image",
 ) -> BundleExplanation:
     """Explain a classifier bundle's output for one 2D image.
 
@@ -65,12 +66,14 @@ def explain_with_bundle(
         Also compute the deletion-curve score (about 120 more images through the network).
     progress, cancel
         Progress callback and cancel token.
+    source
+        What the image is (its file), named in the error when the classifier cannot take it.
     """
     classifier = bundle if isinstance(bundle, Classifier) else load_classifier(str(bundle))
     spec = classifier.input_spec
     if spec.spatial_dims != 2:
         raise ModelError(f"{classifier.name}: saliency maps are made for 2D classifiers; this one takes 3-D volumes")
-    array = classifier.image_input(image)
+    array = classifier.image_input(image, source)
     batch = prepare_batch([array], spec)
     probabilities = classifier.probabilities(batch)[0]
     index = _label_index(classifier, target, probabilities)

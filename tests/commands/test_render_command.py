@@ -68,3 +68,12 @@ def test_saliency_overlay_is_drawn_over_the_image(tmp_path, qapp, capsys, untrai
         )
         == 1
     )
+
+
+def test_saliency_overlay_on_a_volume_names_the_file(tmp_path, shared_path, capsys, untrained_classifier_bundle):
+    volume = shared_path("nifti", "MR_Gd.nii.gz")
+    argv = ["render", str(volume), str(tmp_path / "x.png"), "--overlay", "saliency", "--model",
+            untrained_classifier_bundle]
+    assert main(argv) == 1
+    assert f"{volume}: a 3-D volume of" in capsys.readouterr().err
+    assert not (tmp_path / "x.png").exists()
