@@ -109,22 +109,19 @@ def _training_source(args: argparse.Namespace, training: dict) -> tuple[str, str
     return data, outcomes
 
 
-def _number(value: float | None) -> str:
-    """A figure to 4 decimals, or "n/a" where the data cannot give it (e.g. an AUROC with one outcome only)."""
-    return "n/a" if value is None else f"{value:.4f}"
-
-
 def _format_evaluation(document: dict) -> str:
+    from medstation.engine.forecaster_card import figure
+
     m, baselines = document["metrics"], document["baselines"]
     gbm = baselines.get("gbm", {})
     lines = [
         f"{document['model']} on {document['data']} ({document['split']})",
-        f"  mortality at hour 48: AUROC {_number(m['mortality_auroc'])} "
-        f"(gradient boosting {_number(gbm.get('mortality_auroc'))}), AUPRC {_number(m['mortality_auprc'])} "
-        f"(gradient boosting {_number(gbm.get('mortality_auprc'))}), ECE {_number(m['ece'])}",
-        f"  MAE at 6 h, mean over variables (standardised): model {_number(m['mae']['mean']['6'])}"
-        + "".join(f", {name} {_number(b['mae']['mean']['6'])}" for name, b in baselines.items() if "mae" in b),
-        f"  80% interval coverage: {_number(m['coverage80']['mean'])}",
+        f"  mortality at hour 48: AUROC {figure(m['mortality_auroc'], 4)} "
+        f"(gradient boosting {figure(gbm.get('mortality_auroc'), 4)}), AUPRC {figure(m['mortality_auprc'], 4)} "
+        f"(gradient boosting {figure(gbm.get('mortality_auprc'), 4)}), ECE {figure(m['ece'], 4)}",
+        f"  MAE at 6 h, mean over variables (standardised): model {figure(m['mae']['mean']['6'], 4)}"
+        + "".join(f", {name} {figure(b['mae']['mean']['6'], 4)}" for name, b in baselines.items() if "mae" in b),
+        f"  80% interval coverage: {figure(m['coverage80']['mean'], 4)}",
     ]
     for goal, met in document.get("goals", {}).items():
         lines.append(f"  goal {goal}: {'met' if met else 'NOT met'}")

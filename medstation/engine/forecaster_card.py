@@ -25,7 +25,8 @@ LIMITS = """## Limits — read before use
 """
 
 
-def _number(value: Any, digits: int = 3) -> str:
+def figure(value: Any, digits: int = 3) -> str:
+    """``value`` to ``digits`` decimals, or "n/a" where the data cannot give it (an AUROC with one outcome)."""
     return "n/a" if value is None else f"{value:.{digits}f}"
 
 
@@ -33,7 +34,7 @@ def _mortality_rows(evaluation: dict[str, Any]) -> list[str]:
     m, gbm = evaluation["metrics"], evaluation.get("baselines", {}).get("gbm", {})
     rows = ["| risk at hour 48 | this model | gradient boosting on 48 h summaries |", "|---|---|---|"]
     for key, name in (("mortality_auroc", "AUROC"), ("mortality_auprc", "AUPRC"), ("ece", "ECE (15 bins)")):
-        rows.append(f"| {name} | {_number(m.get(key))} | {_number(gbm.get(key))} |")
+        rows.append(f"| {name} | {figure(m.get(key))} | {figure(gbm.get(key))} |")
     return rows
 
 
@@ -46,7 +47,7 @@ def _mae_rows(evaluation: dict[str, Any]) -> list[str]:
     ]
     rows = ["| variable | " + " | ".join(name for name, _ in methods) + " |", "|---" * (len(methods) + 1) + "|"]
     for variable in (*CARD_VARIABLES, "mean"):
-        cells = [_number(mae.get(variable, {}).get("6")) for _, mae in methods]
+        cells = [figure(mae.get(variable, {}).get("6")) for _, mae in methods]
         rows.append(f"| {variable} | " + " | ".join(cells) + " |")
     return rows
 
@@ -54,7 +55,7 @@ def _mae_rows(evaluation: dict[str, Any]) -> list[str]:
 def _distinguishing_digits(value: float | None, bounds: list[float | None]) -> int:
     """Three decimals, or as many more (up to six) as it takes to tell the value from its thresholds."""
     for digits in range(3, 7):
-        if value is None or all(bound is None or _number(value, digits) != _number(bound, digits) for bound in bounds):
+        if value is None or all(bound is None or figure(value, digits) != figure(bound, digits) for bound in bounds):
             return digits
     return 6
 
@@ -68,9 +69,9 @@ def _goal_lines(evaluation: dict[str, Any]) -> list[str]:
         threshold, value = goal["threshold"], goal["value"]
         bounds = threshold if isinstance(threshold, list) else [threshold]
         digits = _distinguishing_digits(value, bounds)
-        shown = " to ".join(_number(bound, digits) for bound in bounds)
+        shown = " to ".join(figure(bound, digits) for bound in bounds)
         met = "yes" if evaluation["goals"].get(name) else "**no**"
-        lines.append(f"| {name.replace('_', ' ')} | {_number(value, digits)} | {goal['rule']} {shown} | {met} |")
+        lines.append(f"| {name.replace('_', ' ')} | {figure(value, digits)} | {goal['rule']} {shown} | {met} |")
     return [*lines, ""]
 
 
@@ -92,7 +93,7 @@ def _evaluation_section(evaluation: dict[str, Any]) -> list[str]:
         "",
         *_mae_rows(evaluation),
         "",
-        f"80% interval coverage (mean over variables): {_number(m.get('coverage80', {}).get('mean'))}.",
+        f"80% interval coverage (mean over variables): {figure(m.get('coverage80', {}).get('mean'))}.",
         "",
         *_goal_lines(evaluation),
     ]
@@ -103,7 +104,7 @@ def _evaluation_section(evaluation: dict[str, Any]) -> list[str]:
         for attribute, table in subgroups.items():
             for group, row in (table.get("groups") or {}).items():
                 lines.append(f"| {attribute} | {group} | {row.get('n')} | {row.get('deaths')} | "
-                             f"{_number(row.get('auroc'))} |")
+                             f"{figure(row.get('auroc'))} |")
         lines.append("")
     return lines
 
@@ -158,7 +159,7 @@ def forecaster_card(name: str, metadata: dict[str, Any]) -> str:
         "",
         f"{training['seconds'] / 60:.1f} minutes; epochs run per member {training['epochs_run']}. "
         f"{_recipe_text(recipe)} Out-of-fold AUROC of the risk at hour 48 on the training set: "
-        f"{_number(training['out_of_fold']['mortality_auroc_48h'])}.",
+        f"{figure(training['out_of_fold']['mortality_auroc_48h'])}.",
         "",
     ]
     if "evaluation" in metadata:

@@ -97,7 +97,7 @@ def parse_record(text: str, source: str) -> tuple[Timeline, ImportReport]:
 def _members(path: Path) -> Iterator[tuple[str, Callable[[], bytes], float]]:
     """Each record file's name, a reader of its bytes, and the fraction of the input read before it."""
     if path.is_dir():
-        files = sorted(file for file in path.glob("*.txt") if file.is_file() and file.resolve().is_file())
+        files = sorted(file for file in path.glob("*.txt") if file.is_file())
         for index, file in enumerate(files):
             yield str(file), file.read_bytes, index / len(files)
     elif path.name.endswith((".tar.gz", ".tgz", ".tar")):
