@@ -43,12 +43,13 @@ def _volume_description(path: Path) -> dict:
 def _format_series(description: dict) -> str:
     shape = "x".join(str(n) for n in description["shape"])
     spacing = " x ".join(f"{value:g}" for value in description["spacing"])
+    spacing = f"{spacing} mm" if description.get("spacing_known", True) else "unknown (distances in pixels)"
     number = description.get("series_number")
     head = f"series {number if number is not None else '-'}"
     if description.get("split"):
         head += f" [{description['split']}]"
     name = f"{description.get('modality', '')} {description.get('series_description', '')}".strip()
-    lines = [f"{head}: {name}  shape {shape}  spacing {spacing} mm  orientation {description['orientation']}"]
+    lines = [f"{head}: {name}  shape {shape}  spacing {spacing}  orientation {description['orientation']}"]
     lines += [f"    warning: {warning}" for warning in description["warnings"]]
     return "\n".join(lines)
 

@@ -18,7 +18,8 @@ import numpy as np
 from medstation.core.events import Event
 
 EXPORT_FIELDS = ("id", "kind", "view", "slice", "length_mm", "mean", "sd", "min", "max", "area_mm2", "n_pixels",
-                 "points_lps_mm")
+                 "points_lps_mm", "unit")
+MILLIMETRES, PIXELS = "mm", "px"
 
 
 @dataclass(frozen=True)
@@ -35,13 +36,17 @@ class RegionStatistics:
 
 @dataclass(eq=False)
 class Ruler:
-    """A straight distance between two LPS points (mm), drawn on ``view``'s slice ``slice_index``."""
+    """A straight distance between two LPS points (mm), drawn on ``view``'s slice ``slice_index``.
+
+    ``unit`` is ``"px"`` on an image whose pixel size is unknown: its nominal millimetres are pixels.
+    """
 
     view: str
     slice_index: int
     start: np.ndarray
     end: np.ndarray
     id: int = 0
+    unit: str = MILLIMETRES
 
     @property
     def length_mm(self) -> float:
@@ -50,7 +55,10 @@ class Ruler:
 
 @dataclass(eq=False)
 class Region:
-    """A rectangle or ellipse inscribed in screen bounds ``(x0, y0, x1, y1)`` (mm) on a view's slice."""
+    """A rectangle or ellipse inscribed in screen bounds ``(x0, y0, x1, y1)`` (mm) on a view's slice.
+
+    ``unit`` is ``"px"`` on an image whose pixel size is unknown (the area is then in square pixels).
+    """
 
     view: str
     slice_index: int
@@ -59,6 +67,7 @@ class Region:
     statistics: RegionStatistics
     corners_lps: np.ndarray = field(default_factory=lambda: np.zeros((0, 3)))
     id: int = 0
+    unit: str = MILLIMETRES
 
 
 Measurement = Ruler | Region
@@ -135,7 +144,10 @@ class MeasurementList:
             self.remove(measurement)
 
     def rows(self) -> list[dict]:
-        """One JSON-able dict per measurement with the keys of ``EXPORT_FIELDS`` (mm, mm², real-world units)."""
+        """One JSON-able dict per measurement with the keys of ``EXPORT_FIELDS``.
+
+        Lengths and areas are in mm and mm² (in px and px² where ``unit`` is ``"px"``); values in real-world units.
+        """
         return [measurement_row(m) for m in self.items]
 
     def export(self, path: str | os.PathLike) -> Path:
@@ -155,10 +167,20 @@ class MeasurementList:
         return path
 
 
+def length_text(ruler: Ruler) -> str:
+    """The ruler's length with its unit, e.g. ``"12.3 mm"`` or ``"40.0 px"``."""
+    return f"{ruler.length_mm:.1f} {ruler.unit}"
+
+
+def area_text(region: Region) -> str:
+    """The region's area with its unit, e.g. ``"80.2 mm²"`` or ``"96.0 px²"``."""
+    return f"{region.statistics.area_mm2:.1f} {region.unit}²"
+
+
 def measurement_row(measurement: Measurement) -> dict:
     """A flat, JSON-able description of a measurement (empty strings where a field does not apply)."""
     row = dict.fromkeys(EXPORT_FIELDS, "")
-    row.update(id=measurement.id, view=measurement.view, slice=measurement.slice_index)
+    row.update(id=measurement.id, view=measurement.view, slice=measurement.slice_index, unit=measurement.unit)
     if isinstance(measurement, Ruler):
         row.update(kind="ruler", length_mm=round(measurement.length_mm, 3),
                    points_lps_mm=[np.round(measurement.start, 3).tolist(), np.round(measurement.end, 3).tolist()])

@@ -76,6 +76,9 @@ class Volume:
     has_patient_geometry
         False when the images had no position or orientation in the patient: ``affine`` is then nominal
         (i, j, k along L, P, S from the origin), and says nothing about where the patient is.
+    spacing_known
+        False when the pixel size is unknown (no or an impossible PixelSpacing): the affine's i and j steps
+        are a nominal 1, so distances and areas are in pixels, not mm.
     """
 
     array: np.ndarray
@@ -85,6 +88,7 @@ class Volume:
     slice_positions: np.ndarray | None = None
     is_rgb: bool = False
     has_patient_geometry: bool = True
+    spacing_known: bool = True
 
     def __post_init__(self) -> None:
         self.affine = np.asarray(self.affine, dtype=np.float64)

@@ -52,7 +52,8 @@ def _read_picture(path: Path) -> Volume:
                                       and np.array_equal(array[..., 0], array[..., 2]))
     if array.ndim == 3 and not is_rgb:
         array = array[..., 0]
-    return Volume(array=array[np.newaxis], affine=np.eye(4), is_rgb=is_rgb)
+    return Volume(array=array[np.newaxis], affine=np.eye(4), is_rgb=is_rgb, has_patient_geometry=False,
+                  spacing_known=False)
 
 
 def read_image_file(path: Path | str) -> Volume:

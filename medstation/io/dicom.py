@@ -101,6 +101,7 @@ def load_series(
         slice_positions=layout.slice_positions,
         is_rgb=is_rgb,
         has_patient_geometry=layout.has_geometry,
+        spacing_known=layout.spacing_known,
     )
 
 
@@ -207,7 +208,8 @@ def describe_series(series: SeriesRecord, volume: Volume | None = None) -> dict:
     """JSON-able description of a series for ``medstation info``: identity, shape, spacing, orientation.
 
     Geometry comes from the headers alone unless a loaded ``volume`` is given. Spacing is ``(si, sj, sk)``
-    in mm, shape is ``[k, j, i]`` or ``[t, k, j, i]``, orientation is the LPS code of the i, j, k axes.
+    in mm (a nominal 1 in-plane where ``spacing_known`` is False: the pixel size is unknown), shape is
+    ``[k, j, i]`` or ``[t, k, j, i]``, orientation is the LPS code of the i, j, k axes.
     """
     identity = series.identity
     description = {
@@ -229,11 +231,14 @@ def describe_series(series: SeriesRecord, volume: Volume | None = None) -> dict:
         if shape[0] == 1:
             shape = shape[1:]
         affine, warnings = layout.affine, [*series.warnings, *layout.warnings]
+        spacing_known = layout.spacing_known
     else:
         shape, affine, warnings = list(volume.array.shape), volume.affine, volume.warnings
+        spacing_known = volume.spacing_known
     description.update({
         "shape": shape,
         "spacing": [round(value, 6) for value in affine_spacing(affine)],
+        "spacing_known": spacing_known,
         "origin": [round(float(value), 6) for value in affine[:3, 3]],
         "orientation": orientation_code(affine),
         "tilt_degrees": round(tilt_angle_degrees(affine), 3),

@@ -37,6 +37,8 @@ class StackLayout:
         ``(n_k, 3)`` LPS positions (mm) of every slice when they are off the affine's regular grid, else None.
     has_geometry
         False when the images have no ImagePositionPatient / ImageOrientationPatient and the affine is nominal.
+    spacing_known
+        False when the in-plane pixel size is unknown: the affine's i and j steps are a nominal 1.
     """
 
     frames: list[list[FrameRecord]]
@@ -44,6 +46,7 @@ class StackLayout:
     slice_positions: np.ndarray | None = None
     warnings: list[str] = field(default_factory=list)
     has_geometry: bool = True
+    spacing_known: bool = True
 
     @property
     def is_mosaic(self) -> bool:
@@ -80,12 +83,20 @@ def _temporal_key(frame: FrameRecord) -> tuple:
 
 
 def arrange_frames(frames: Sequence[FrameRecord]) -> StackLayout:
-    """Sort the images of one series (one orientation and matrix size) into a ``[t][k]`` layout."""
+    """Sort the images of one series (one orientation and matrix size) into a ``[t][k]`` layout.
+
+    The header values that could not be used (impossible planes or pixel sizes) come first in its warnings.
+    """
     if frames[0].mosaic is not None:
-        return _arrange_mosaics(frames)
-    if not frames[0].has_geometry:
-        return _arrange_without_geometry(frames)
-    return _arrange_slices(frames)
+        layout = _arrange_mosaics(frames)
+    elif not frames[0].has_geometry:
+        layout = _arrange_without_geometry(frames)
+    else:
+        layout = _arrange_slices(frames)
+    header_warnings = dict.fromkeys(warning for frame in frames for warning in frame.header_warnings)
+    layout.warnings = [*header_warnings, *layout.warnings]
+    layout.spacing_known = all(frame.spacing_known for frame in frames)
+    return layout
 
 
 def _arrange_mosaics(frames: Sequence[FrameRecord]) -> StackLayout:

@@ -17,8 +17,10 @@ import numpy as np
 from medstation.errors import UnreadableInput
 from medstation.io.dicom_lean_header import read_lean_header
 from medstation.io.dicom_pixels import (
+    DEFLATED,
     StoredPixels,
     expected_pixel_bytes,
+    first_line,
     is_native_transfer_syntax,
     locate_stored_pixels,
     number_of_frames,
@@ -33,11 +35,13 @@ from medstation.io.dicom_values import (
     patient_orientation,
     slice_step,
 )
+from medstation.io.formats import file_kind
 from medstation.io.mosaic import MosaicLayout, mosaic_layout
 
 DICOMDIR_SOP_CLASS = "1.2.840.10008.1.3.10"
 _MAX_VOXELS_PER_FILE = 2**31
 _MAX_COMPRESSION_RATIO = 2000
+_NOMINAL_ORIENTATION = (1.0, 0.0, 0.0, 0.0, 1.0, 0.0)
 # Values larger than this are not loaded while scanning, only located (the pixel data, mostly).
 _DEFER_BYTES = 4096
 # ImageType / FrameType values that mean a different kind of pixel value (or a scout), so a separate volume.
@@ -76,7 +80,10 @@ class FrameRecord:
     orientation
         Row and column direction cosines (6 numbers, LPS), as ImageOrientationPatient.
     pixel_spacing
-        ``(row spacing, column spacing)`` in mm: the distance between rows (sj) and between columns (si).
+        ``(row spacing, column spacing)`` in mm: the distance between rows (sj) and between columns (si);
+        a nominal ``(1, 1)`` when ``spacing_known`` is False (no or an impossible PixelSpacing).
+    header_warnings
+        Header values that could not be used (an impossible plane or pixel size), said in words.
     patient_orientation
         PatientOrientation: the patient directions of the rows and of the columns (e.g. ``("A", "F")``), or None.
     """
@@ -104,6 +111,8 @@ class FrameRecord:
     patient_orientation: tuple[str, str] | None = None
     mosaic: MosaicLayout | None = None
     stored_pixels: StoredPixels | None = None
+    spacing_known: bool = True
+    header_warnings: tuple[str, ...] = ()
 
 
 def read_file_records(path: Path) -> tuple[SeriesIdentity, list[FrameRecord]] | None:
@@ -135,7 +144,7 @@ def read_file_records(path: Path) -> tuple[SeriesIdentity, list[FrameRecord]] | 
         except ImpossibleValue as error:
             raise UnreadableInput(f"{path}: impossible value in the header: {error}") from error
         except Exception as error:
-            raise UnreadableInput(f"{path}: damaged DICOM header ({_describe(error)})") from error
+            raise UnreadableInput(f"{path}: damaged DICOM header ({first_line(error)})") from error
 
 
 def _records(path: Path, dataset) -> tuple[SeriesIdentity, list[FrameRecord]] | None:
@@ -157,7 +166,7 @@ def _read_header(path: Path):
     except InvalidDicomError:
         return _read_without_preamble(path)
     except Exception as error:
-        raise UnreadableInput(f"{path}: damaged DICOM header ({_describe(error)})") from error
+        raise UnreadableInput(f"{path}: damaged DICOM header ({first_line(error)})") from error
 
 
 def _read_without_preamble(path: Path):
@@ -168,15 +177,17 @@ def _read_without_preamble(path: Path):
         dataset = dcmread(path, defer_size=_DEFER_BYTES, force=True)
         looks_like_image = "SOPClassUID" in dataset and "Rows" in dataset
     except Exception as error:
-        raise UnreadableInput(f"{path}: not a DICOM file ({_describe(error)})") from error
+        raise UnreadableInput(f"{path}: not a DICOM file ({_kind_or(path, first_line(error))})") from error
     if not looks_like_image:
-        raise UnreadableInput(f"{path}: not a DICOM file (no 'DICM' prefix and no image attributes)")
+        raise UnreadableInput(f"{path}: not a DICOM file ({_kind_or(path, 'no DICM prefix and no image attributes')})")
     return dataset
 
 
-def _describe(error: Exception) -> str:
-    text = str(error).strip().splitlines()
-    return f"{type(error).__name__}: {text[0]}" if text else type(error).__name__
+def _kind_or(path: Path, reason: str) -> str:
+    """What the file is, when its first bytes tell (``"it is a PNG picture"``), else ``reason``."""
+    kind = file_kind(path)
+    return f"it is {kind}" if kind is not None and kind != "a DICOM file" else reason
+
 
 
 def _sop_class(dataset) -> str:
@@ -201,7 +212,9 @@ def _check_pixel_data(path: Path, dataset) -> None:
         needed = expected_pixel_bytes(dataset)
         offset, length = pixel_data_extent(dataset.get_item("PixelData"))
         offset = offset or 0
-        if length < needed or offset + length > file_size:
+        # A deflated file's offsets are in the inflated stream, not in the file.
+        beyond_file = transfer_syntax != DEFLATED and offset + length > file_size
+        if length < needed or beyond_file:
             available = min(length, max(0, file_size - offset))
             raise UnreadableInput(
                 f"{path}: truncated pixel data: {available} bytes present, {needed} expected for "
@@ -318,6 +331,10 @@ def _frame_records(path: Path, dataset) -> list[FrameRecord]:
     }
     layout = mosaic_layout(dataset)
     if layout is not None:
+        if geometry["header_warnings"] or not np.all(np.isfinite(layout.affine)):
+            # A mosaic's slices are cut and placed by its plane and pixel size: without them there is nothing to show.
+            reason = geometry["header_warnings"][0] if geometry["header_warnings"] else "its affine is not finite"
+            raise ImpossibleValue(f"mosaic without a usable plane or pixel size ({reason})")
         return [FrameRecord(frame=None, mosaic=layout, **scalar)]
     frames = number_of_frames(dataset)
     if frames == 1:
@@ -326,16 +343,43 @@ def _frame_records(path: Path, dataset) -> list[FrameRecord]:
 
 
 def _classic_geometry(dataset) -> dict:
-    position = dataset.get("ImagePositionPatient")
-    orientation = dataset.get("ImageOrientationPatient")
-    spacing = dataset.get("PixelSpacing") or dataset.get("ImagerPixelSpacing") or (1.0, 1.0)
-    has_geometry = position is not None and orientation is not None and len(orientation) == 6
-    return {
-        "position": checked_position(position) if has_geometry else np.zeros(3),
-        "orientation": checked_orientation(orientation) if has_geometry else (1.0, 0, 0, 0, 1.0, 0),
-        "pixel_spacing": checked_spacing(spacing),
-        "has_geometry": has_geometry,
-    }
+    """Plane and pixel size of a classic header; impossible values leave them unknown, with a warning."""
+    return _combined(*_top_level_plane_and_size(dataset))
+
+
+def _top_level_plane_and_size(dataset) -> tuple[dict, dict]:
+    keyword = "PixelSpacing" if dataset.get("PixelSpacing") else "ImagerPixelSpacing"
+    plane = _plane(dataset.get("ImagePositionPatient"), dataset.get("ImageOrientationPatient"))
+    return plane, _pixel_size(dataset.get(keyword), keyword)
+
+
+def _combined(plane: dict, pixel_size: dict) -> dict:
+    """One geometry from a plane and a pixel size, keeping the warnings of both."""
+    warnings = (*plane.get("header_warnings", ()), *pixel_size.get("header_warnings", ()))
+    return {**plane, **pixel_size, "header_warnings": warnings}
+
+
+def _plane(position, orientation) -> dict:
+    """Position and orientation of an image plane, or a nominal plane when they are absent or impossible."""
+    nominal = {"position": np.zeros(3), "orientation": _NOMINAL_ORIENTATION, "has_geometry": False}
+    if position is None or orientation is None:
+        return nominal
+    try:
+        return {"position": checked_position(position), "orientation": checked_orientation(orientation),
+                "has_geometry": True}
+    except (ImpossibleValue, TypeError, ValueError) as error:
+        return {**nominal, "header_warnings": (f"{error}: the image has no usable position in the patient",)}
+
+
+def _pixel_size(values, keyword: str) -> dict:
+    """``pixel_spacing`` in mm, or a nominal 1 x 1 with ``spacing_known`` False (distances then in pixels)."""
+    if not values:
+        return {"pixel_spacing": (1.0, 1.0), "spacing_known": False}
+    try:
+        return {"pixel_spacing": checked_spacing(values, keyword), "spacing_known": True}
+    except (ImpossibleValue, TypeError, ValueError) as error:
+        return {"pixel_spacing": (1.0, 1.0), "spacing_known": False,
+                "header_warnings": (f"{error}: pixel size unknown, distances are measured in pixels",)}
 
 
 def _value_kind(image_type) -> str:
@@ -377,16 +421,15 @@ def _enhanced_frame(dataset, frame: int, common: dict) -> FrameRecord:
         _functional_item(dataset, frame, "MRImageFrameTypeSequence")
         or _functional_item(dataset, frame, "CTImageFrameTypeSequence")
     )
-    geometry = _classic_geometry(dataset)
+    plane, pixel_size = _top_level_plane_and_size(dataset)
     if position_item is not None and orientation_item is not None:
-        geometry["position"] = checked_position(position_item.ImagePositionPatient)
-        geometry["orientation"] = checked_orientation(orientation_item.ImageOrientationPatient)
-        geometry["has_geometry"] = True
+        plane = _plane(position_item.get("ImagePositionPatient"), orientation_item.get("ImageOrientationPatient"))
     thickness = common["slice_thickness"]
     if measures is not None:
         if "PixelSpacing" in measures:
-            geometry["pixel_spacing"] = checked_spacing(measures.PixelSpacing)
+            pixel_size = _pixel_size(measures.PixelSpacing, "PixelSpacing")
         thickness = _slice_thickness(measures) or thickness
+    geometry = _combined(plane, pixel_size)
     window = _functional_item(dataset, frame, "FrameVOILUTSequence")
     rescale_source = rescale if rescale is not None else dataset
     echo_time = echo.get("EffectiveEchoTime") if echo is not None else None

@@ -24,6 +24,10 @@ _NATIVE_TRANSFER_SYNTAXES = {
 
 _LITTLE_ENDIAN_NATIVE = {"1.2.840.10008.1.2", "1.2.840.10008.1.2.1"}
 _BIG_ENDIAN_NATIVE = "1.2.840.10008.1.2.2"
+DEFLATED = "1.2.840.10008.1.2.1.99"
+# Photometric interpretations whose uncompressed pixels carry fewer values than SamplesPerPixel says:
+# YBR_FULL_422 shares each Cb, Cr pair between two horizontally adjacent pixels (4 values per 2 pixels).
+_VALUES_PER_PIXEL = {"YBR_FULL_422": 2}
 
 
 @dataclass(frozen=True)
@@ -79,9 +83,11 @@ def locate_stored_pixels(dataset, element) -> StoredPixels | None:
         and str(dataset.get("PhotometricInterpretation", "")) == "RGB"
     )
     offset, _ = pixel_data_extent(element)
-    # Anything the standard does not allow goes to pydicom, which checks it and says what is wrong.
+    # Anything the standard does not allow goes to pydicom, which checks it and says what is wrong; so does
+    # 8-bit big-endian data, which an OW element stores as byte-swapped 16-bit words.
     if (
         bits_allocated not in (8, 16, 32)
+        or (bits_allocated == 8 and transfer_syntax == _BIG_ENDIAN_NATIVE)
         or not 1 <= bits_stored <= bits_allocated
         or int(dataset.get("PixelRepresentation", 0) or 0) not in (0, 1)
         or int(dataset.get("HighBit", bits_stored - 1)) != bits_stored - 1
@@ -103,11 +109,17 @@ def is_native_transfer_syntax(uid: str) -> bool:
 
 
 def expected_pixel_bytes(dataset) -> int:
-    """Bytes of uncompressed pixel data described by Rows x Columns x Frames x Samples x BitsAllocated."""
+    """Bytes of uncompressed pixel data: Rows x Columns x Frames x values per pixel x BitsAllocated.
+
+    Values per pixel are SamplesPerPixel, except where the photometric interpretation subsamples colour
+    (YBR_FULL_422: 2).
+    """
     frames = number_of_frames(dataset)
     samples = int(dataset.get("SamplesPerPixel", 1) or 1)
+    photometric = str(dataset.get("PhotometricInterpretation", "") or "").strip()
+    values = _VALUES_PER_PIXEL.get(photometric, samples) if samples == 3 else samples
     bits = int(dataset.get("BitsAllocated", 16))
-    pixels = int(dataset.Rows) * int(dataset.Columns) * frames * samples
+    pixels = int(dataset.Rows) * int(dataset.Columns) * frames * values
     return (pixels * bits + 7) // 8
 
 
@@ -207,8 +219,13 @@ def _decode(path: Path, dataset) -> np.ndarray:
     except (KeyboardInterrupt, SystemExit):
         raise
     except BaseException as error:  # decoder plugins written in Rust raise PanicException, a BaseException
-        reason = f"{type(error).__name__}: {error}"
-        raise UnreadableInput(f"{path}: pixel data cannot be decoded ({reason})") from error
+        raise UnreadableInput(f"{path}: pixel data cannot be decoded ({first_line(error)})") from error
+
+
+def first_line(error: BaseException) -> str:
+    """``"TypeName: first line of the message"``: a decoder's multi-line explanation shortened to one line."""
+    lines = [line.strip() for line in str(error).strip().splitlines() if line.strip()]
+    return f"{type(error).__name__}: {lines[0]}" if lines else type(error).__name__
 
 
 def _check_pixel_data_length(path: Path, dataset) -> None:

@@ -50,4 +50,4 @@ def load_slice(series: SeriesRecord, k: int | None = None) -> Volume:
         affine[:3, 3] += k * affine[:3, 2]
     warnings = [*series.warnings, *layout.warnings]
     return Volume(array=voxels, affine=affine, info=volume_info(series), warnings=warnings, is_rgb=is_rgb,
-                  has_patient_geometry=layout.has_geometry)
+                  has_patient_geometry=layout.has_geometry, spacing_known=layout.spacing_known)

@@ -17,41 +17,43 @@ import numpy as np
 
 from medstation.core.volume import Volume, VolumeInfo
 from medstation.errors import GeometryError, UnreadableInput
+from medstation.io.dicom_pixels import first_line
 from medstation.io.dicom_rescale import rescale_frames
+from medstation.io.formats import NIBABEL_SUFFIXES, SIMPLEITK_SUFFIXES, VOLUME_SUFFIXES, file_kind, volume_suffix
 
 LPS_FROM_RAS = np.diag([-1.0, -1.0, 1.0, 1.0])
-_NIFTI_SUFFIXES = (".nii", ".nii.gz")
-_SIMPLEITK_SUFFIXES = (".nrrd", ".nhdr", ".mha", ".mhd")
+_WRITABLE_SUFFIXES = (".nii", ".nii.gz", *SIMPLEITK_SUFFIXES)
 _MIN_STEP_MM = 1e-6
 _MIN_AXES_VOLUME = 1e-6
 """Smallest voxel step (mm) and smallest ``|det|`` of the unit voxel axes a NIfTI affine may have."""
-
-
-def _suffix(path: Path) -> str:
-    name = path.name.lower()
-    for suffix in (*_NIFTI_SUFFIXES, *_SIMPLEITK_SUFFIXES):
-        if name.endswith(suffix):
-            return suffix
-    return path.suffix.lower()
+_CIFTI_INTENTS = range(3000, 3100)
+_ANALYZE_WARNING = (
+    "Analyze 7.5 stores no orientation: left and right are as the Analyze convention assumes "
+    "(radiological), check them against a marker"
+)
 
 
 def read_volume(path: str | os.PathLike) -> Volume:
-    """Read a ``.nii``, ``.nii.gz``, ``.nrrd``, ``.nhdr``, ``.mha`` or ``.mhd`` file as a Volume (LPS, mm).
+    """Read a volume file as a Volume (LPS, mm).
+
+    NIfTI-1/2 (``.nii``, ``.nii.gz``, ``.hdr``/``.img`` pairs), Analyze 7.5 (``.hdr``/``.img``) and FreeSurfer
+    MGH (``.mgh``, ``.mgz``) are read with nibabel; NRRD (``.nrrd``, ``.nhdr``) and MetaImage (``.mha``,
+    ``.mhd``) with SimpleITK.
 
     Raises
     ------
     UnreadableInput
-        When the file is missing, of an unknown type or damaged.
+        When the file is missing, of an unknown type, damaged, or not an image volume (CIFTI).
     """
     path = Path(path)
     if not path.is_file():
         raise UnreadableInput(f"{path}: no such file")
-    suffix = _suffix(path)
-    if suffix in _NIFTI_SUFFIXES:
-        return _read_nifti(path)
-    if suffix in _SIMPLEITK_SUFFIXES:
+    suffix = volume_suffix(path)
+    if suffix in NIBABEL_SUFFIXES:
+        return _read_with_nibabel(path)
+    if suffix in SIMPLEITK_SUFFIXES:
         return _read_with_simpleitk(path)
-    raise UnreadableInput(f"{path}: unknown volume format (expected .nii, .nii.gz, .nrrd, .mha or .mhd)")
+    raise UnreadableInput(f"{path}: unknown volume format (expected {', '.join(VOLUME_SUFFIXES)})")
 
 
 def write_volume(volume: Volume, path: str | os.PathLike) -> Path:
@@ -69,9 +71,9 @@ def write_volume(volume: Volume, path: str | os.PathLike) -> Path:
         When the suffix names no supported format.
     """
     path = Path(path)
-    suffix = _suffix(path)
-    if suffix not in (*_NIFTI_SUFFIXES, *_SIMPLEITK_SUFFIXES):
-        raise UnreadableInput(f"{path}: cannot write this format (use .nii, .nii.gz, .nrrd, .mha or .mhd)")
+    suffix = volume_suffix(path)
+    if suffix not in _WRITABLE_SUFFIXES:
+        raise UnreadableInput(f"{path}: cannot write this format (use {', '.join(_WRITABLE_SUFFIXES)})")
     if volume.array.size == 0:
         raise GeometryError(f"{path}: nothing to write: the volume of shape {volume.array.shape} has no voxels")
     if suffix in (".nhdr", ".mhd"):
@@ -80,7 +82,7 @@ def write_volume(volume: Volume, path: str | os.PathLike) -> Path:
     handle, temporary = tempfile.mkstemp(prefix=".partial-", suffix=suffix, dir=path.parent)
     os.close(handle)
     try:
-        if suffix in _NIFTI_SUFFIXES:
+        if suffix in NIBABEL_SUFFIXES:
             _write_nifti(volume, Path(temporary))
         else:
             _write_with_simpleitk(volume, Path(temporary))
@@ -91,33 +93,92 @@ def write_volume(volume: Volume, path: str | os.PathLike) -> Path:
     return path
 
 
-def _read_nifti(path: Path) -> Volume:
+def _read_with_nibabel(path: Path) -> Volume:
     import nibabel
 
     try:
         image = nibabel.load(path)
-        stored = np.asanyarray(image.dataobj.get_unscaled())
-        slope, intercept = image.dataobj.slope, image.dataobj.inter
-        affine = LPS_FROM_RAS @ image.affine
     except Exception as error:
-        raise UnreadableInput(f"{path}: damaged NIfTI file ({type(error).__name__}: {error})") from error
-    if stored.ndim > 4:
+        raise UnreadableInput(f"{path}: {_unreadable_reason(path, error)}") from error
+    _refuse_non_volume(path, image)
+    try:
+        dataobj = image.dataobj
+        stored = np.asanyarray(dataobj.get_unscaled())
+        slope, intercept = _scaling(dataobj)
+        affine = LPS_FROM_RAS @ image.affine
+    except FileNotFoundError as error:
+        raise UnreadableInput(f"{path}: its image file {error.filename} is missing (a .hdr needs its .img)") from error
+    except Exception as error:
+        raise UnreadableInput(f"{path}: {_unreadable_reason(path, error)}") from error
+    is_rgb = stored.dtype.names is not None
+    if is_rgb:
+        stored = np.stack([stored[name] for name in stored.dtype.names], axis=-1)
+    elif _is_colour_vector(image, stored):
+        is_rgb = True
+        stored = stored[:, :, :, 0] if stored.shape[3] == 1 else stored
+    elif stored.ndim > 4:
         stored = stored.reshape(stored.shape[:4]) if all(n == 1 for n in stored.shape[4:]) else stored
-    if stored.ndim not in (3, 4):
+    spatial_ndim = stored.ndim - (1 if is_rgb else 0)
+    if spatial_ndim not in (3, 4):
         raise UnreadableInput(f"{path}: a NIfTI volume of shape {stored.shape} is not 3-D or 4-D")
     if 0 in stored.shape:
         raise UnreadableInput(f"{path}: a NIfTI volume of shape {stored.shape} has no voxels (a dimension is 0)")
     _check_nifti_affine(path, affine)
-    is_rgb = stored.dtype.names is not None
-    if is_rgb:
-        stored = np.stack([stored[name] for name in stored.dtype.names], axis=-1)
     array = np.ascontiguousarray(_nifti_to_kji(stored, is_rgb))
     if not array.dtype.isnative:
         array = array.astype(array.dtype.newbyteorder("="))
     if not is_rgb and (slope, intercept) != (1.0, 0.0):
         array = rescale_frames(array, np.float64(slope), np.float64(intercept))
-    description = image.header["descrip"].tobytes().rstrip(b"\0").decode("ascii", "replace")
-    return Volume(array=array, affine=affine, info=VolumeInfo(series_description=description), is_rgb=is_rgb)
+    warnings = [_ANALYZE_WARNING] if type(image).__name__.endswith("AnalyzeImage") else []
+    return Volume(array=array, affine=affine, info=VolumeInfo(series_description=_description(image)),
+                  warnings=warnings, is_rgb=is_rgb)
+
+
+def _format_name(path: Path) -> str:
+    return {".mgh": "MGH", ".mgz": "MGH", ".hdr": "Analyze or NIfTI header", ".img": "Analyze or NIfTI image"}.get(
+        volume_suffix(path), "NIfTI")
+
+
+def _unreadable_reason(path: Path, error: Exception) -> str:
+    """Why nibabel could not read ``path``: what the file is instead, when that can be told, else the damage."""
+    kind = file_kind(path)
+    if kind is not None and not kind.startswith(("a NIfTI", "the header of a NIfTI", "a gzip")):
+        return f"not a {_format_name(path)} file: it is {kind}"
+    return f"damaged {_format_name(path)} file ({first_line(error)})"
+
+
+def _refuse_non_volume(path: Path, image) -> None:
+    """CIFTI (data on brain surfaces and grayordinates) holds no image grid: say so instead of failing later."""
+    intent = image.header.get("intent_code") if hasattr(image.header, "get") else None
+    if type(image).__name__.startswith("Cifti") or (intent is not None and int(intent) in _CIFTI_INTENTS):
+        raise UnreadableInput(
+            f"{path}: a CIFTI-2 file (values on cortical surface vertices and grayordinates, not on a voxel grid): "
+            "it is not an image volume; open the NIfTI or DICOM images it was made from"
+        )
+
+
+def _scaling(dataobj) -> tuple[float, float]:
+    """The header's intensity slope and intercept (1 and 0 where the format has none)."""
+    slope = getattr(dataobj, "slope", 1.0)
+    intercept = getattr(dataobj, "inter", 0.0)
+    slope = 1.0 if slope is None or not np.isfinite(slope) or slope == 0 else float(slope)
+    intercept = 0.0 if intercept is None or not np.isfinite(intercept) else float(intercept)
+    return slope, intercept
+
+
+def _description(image) -> str:
+    header = image.header
+    if "descrip" not in getattr(header, "keys", list)():
+        return ""
+    return header["descrip"].tobytes().rstrip(b"\0").decode("ascii", "replace")
+
+
+def _is_colour_vector(image, stored: np.ndarray) -> bool:
+    """True for RGB kept at its depth: a vector-intent image with three samples along the fifth dimension."""
+    from medstation.io.nifti_write import VECTOR_INTENT
+
+    intent = image.header.get("intent_code") if hasattr(image.header, "get") else None
+    return stored.ndim == 5 and stored.shape[4] == 3 and intent is not None and int(intent) == VECTOR_INTENT
 
 
 def _affine_problem(affine: np.ndarray) -> str | None:

@@ -37,28 +37,36 @@ _DATATYPE_CODES = {
     np.dtype(np.complex128): 1792,
 }
 _RGB24_CODE = 128
+VECTOR_INTENT = 1007
 
 
 def write_nifti(array: np.ndarray, ras_affine: np.ndarray, path: Path, description: str = "",
                 is_rgb: bool = False) -> None:
     """Write voxels ``[(t,) k, j, i(, rgb)]`` with their 4x4 voxel-to-RAS affine (mm) to ``path``.
 
-    ``path`` ending in ``.gz`` is compressed. RGB voxels are written as 8-bit RGB triplets.
+    ``path`` ending in ``.gz`` is compressed. 8-bit RGB voxels are written as RGB triplets (``RGB24``); deeper
+    RGB keeps its depth as a vector image (intent ``VECTOR``, the three samples along the fifth dimension).
 
     Raises
     ------
     MedStationError
         When NIfTI has no type for the voxels (e.g. strings or objects).
     """
-    if is_rgb:
-        array = array.astype(np.uint8, copy=False)
+    intent = 0
+    if is_rgb and array.dtype == np.uint8:
         code, bitpix = _RGB24_CODE, 24
+        shape_xyz = array.shape[-2::-1]
     else:
         array = array.astype(_storable_dtype(array.dtype, path), copy=False)
         code, bitpix = _DATATYPE_CODES[array.dtype], array.dtype.itemsize * 8
+        shape_xyz = array.shape[::-1]
+        if is_rgb:
+            # NIfTI's fifth dimension varies slowest: the sample axis goes first in memory, after a time axis of 1.
+            spatial = array.shape[:-1] if array.ndim == 5 else (1, *array.shape[:-1])
+            array = np.moveaxis(array, -1, 0).reshape(3, *spatial)
+            shape_xyz, intent = (*spatial[::-1], 3), VECTOR_INTENT
     array = np.ascontiguousarray(array)
-    spatial_shape = array.shape[: array.ndim - (1 if is_rgb else 0)]
-    header = _header(spatial_shape[::-1], code, bitpix, np.asarray(ras_affine, dtype=np.float64), description)
+    header = _header(shape_xyz, code, bitpix, np.asarray(ras_affine, dtype=np.float64), description, intent)
     compressed = path.name.lower().endswith(".gz")
     with open(path, "wb") as raw, (
         gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=_GZIP_LEVEL) if compressed else nullcontext(raw)
@@ -78,14 +86,15 @@ def _storable_dtype(dtype: np.dtype, path: Path) -> np.dtype:
     return dtype
 
 
-def _header(shape_xyz: tuple[int, ...], code: int, bitpix: int, affine: np.ndarray, description: str) -> bytes:
-    """The 348 header bytes for an image of shape ``(x, y, z(, t))``."""
+def _header(shape_xyz: tuple[int, ...], code: int, bitpix: int, affine: np.ndarray, description: str,
+            intent: int = 0) -> bytes:
+    """The 348 header bytes for an image of shape ``(x, y, z(, t(, u)))``."""
     zooms = np.sqrt(np.sum(affine[:3, :3] ** 2, axis=0))
     qfac, quaternion = _qform_rotation(affine[:3, :3] / zooms)
     dim = [len(shape_xyz), *shape_xyz] + [1] * (7 - len(shape_xyz))
     pixdim = [qfac, *zooms] + [1.0] * 4
     return _HEADER.pack(
-        348, b"", b"", 0, 0, 0, 0, *dim, 0.0, 0.0, 0.0, 0, code, bitpix, 0, *pixdim,
+        348, b"", b"", 0, 0, 0, 0, *dim, 0.0, 0.0, 0.0, intent, code, bitpix, 0, *pixdim,
         float(_VOXEL_OFFSET), 1.0, 0.0, 0, 0, _XYZT_MM_SECONDS, 0.0, 0.0, 0.0, 0.0, 0, 0,
         description.encode("ascii", "replace")[:79], b"", 1, 1, *quaternion[1:], *affine[:3, 3],
         *affine[0], *affine[1], *affine[2], b"", b"n+1\0",

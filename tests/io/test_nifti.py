@@ -186,3 +186,66 @@ def test_an_empty_volume_is_not_written(tmp_path):
     with pytest.raises(GeometryError, match=r"empty\.nii\.gz: nothing to write"):
         write_volume(empty, tmp_path / "empty.nii.gz")
     assert list(tmp_path.iterdir()) == []
+
+
+def _nibabel_data(name: str) -> Path:
+    import nibabel
+
+    path = Path(nibabel.__file__).parent / "tests" / "data" / name
+    if not path.is_file():
+        pytest.skip(f"nibabel's bundled test file {name} is absent")
+    return path
+
+
+def test_sixteen_bit_rgb_is_written_as_a_vector_image_nibabel_reads(tmp_path):
+    import nibabel
+
+    array = (np.arange(3 * 4 * 5 * 3, dtype=np.uint16).reshape(3, 4, 5, 3) * 401).astype(np.uint16)
+    path = write_volume(_volume(array, is_rgb=True), tmp_path / "rgb16.nii")
+    image = nibabel.load(path)
+    assert image.shape == (5, 4, 3, 1, 3) and image.get_data_dtype() == np.uint16
+    np.testing.assert_array_equal(np.asanyarray(image.dataobj)[2, 1, 0, 0], array[0, 1, 2])
+    back = read_volume(path)
+    assert back.is_rgb
+    np.testing.assert_array_equal(back.array, array)
+
+
+def test_mgh_is_read_with_nibabel_in_lps():
+    import nibabel
+
+    path = _nibabel_data("test.mgz")
+    image = nibabel.load(path)
+    volume = read_volume(path)
+    np.testing.assert_array_equal(volume.array, np.asarray(image.dataobj).transpose(3, 2, 1, 0))
+    np.testing.assert_allclose(volume.affine, LPS_FROM_RAS @ image.affine)
+
+
+def test_analyze_pair_is_read_with_a_warning_about_left_and_right(tmp_path):
+    import nibabel
+
+    data = np.arange(4 * 5 * 6, dtype=np.int16).reshape(4, 5, 6)
+    nibabel.save(nibabel.AnalyzeImage(data, np.diag([2.0, 2.0, 3.0, 1.0])), tmp_path / "brain.hdr")
+    for name in ("brain.hdr", "brain.img"):
+        volume = read_volume(tmp_path / name)
+        np.testing.assert_array_equal(volume.array, data.transpose(2, 1, 0))
+        assert volume.spacing == pytest.approx((2.0, 2.0, 3.0))
+        assert any("Analyze 7.5 stores no orientation" in warning for warning in volume.warnings)
+
+
+def test_a_header_without_its_image_file_says_so(tmp_path):
+    header = tmp_path / "lonely.hdr"
+    header.write_bytes(_nibabel_data("analyze.hdr").read_bytes())
+    with pytest.raises(UnreadableInput, match=r"lonely\.hdr: its image file .*lonely\.img is missing"):
+        read_volume(header)
+
+
+def test_cifti_is_named_as_what_it_is():
+    with pytest.raises(UnreadableInput, match=r"dconn\.nii: a CIFTI-2 file .* not an image volume"):
+        read_volume(_nibabel_data("row_major.dconn.nii"))
+
+
+def test_a_picture_named_like_a_volume_is_named_as_what_it_is(tmp_path):
+    fake = tmp_path / "scan.mgz"
+    fake.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(64))
+    with pytest.raises(UnreadableInput, match=r"scan\.mgz: not a MGH file: it is a PNG picture"):
+        read_volume(fake)

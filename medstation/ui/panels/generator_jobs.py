@@ -108,4 +108,4 @@ def synthetic_volume(samples: GeneratedSamples, index: int) -> Volume:
         window_presets=[WindowPreset(0.5, 1.0, "sample range")],
     )
     array = np.ascontiguousarray(samples.images[index][np.newaxis], dtype=np.float32)
-    return Volume(array, np.eye(4), info, has_patient_geometry=False)
+    return Volume(array, np.eye(4), info, has_patient_geometry=False, spacing_known=False)

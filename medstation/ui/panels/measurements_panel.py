@@ -17,19 +17,19 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from medstation.core.measurements import Measurement, measurement_row
+from medstation.core.measurements import Measurement, Ruler, area_text, length_text
 from medstation.core.view_state import ViewState
 
 COLUMNS = ("#", "Kind", "View", "Slice", "Result")
 
 
 def summary(measurement: Measurement) -> str:
-    """One-line result: length (mm) or region statistics (real-world units, mm²)."""
-    row = measurement_row(measurement)
-    if row["kind"] == "ruler":
-        return f"{row['length_mm']:.1f} mm"
-    return (f"mean {row['mean']:.1f}, SD {row['sd']:.1f}, min {row['min']:g}, max {row['max']:g}, "
-            f"{row['area_mm2']:.1f} mm²")
+    """One-line result: length or region statistics (real-world units) with the area."""
+    if isinstance(measurement, Ruler):
+        return length_text(measurement)
+    stats = measurement.statistics
+    return (f"mean {stats.mean:.1f}, SD {stats.sd:.1f}, min {stats.minimum:g}, max {stats.maximum:g}, "
+            f"{area_text(measurement)}")
 
 
 class MeasurementsPanel(QWidget):
@@ -73,7 +73,7 @@ class MeasurementsPanel(QWidget):
         items = self.state.measurements.items if self.state is not None else []
         self.table.setRowCount(len(items))
         for row, measurement in enumerate(items):
-            kind = "ruler" if measurement_row(measurement)["kind"] == "ruler" else measurement.shape
+            kind = "ruler" if isinstance(measurement, Ruler) else measurement.shape
             values = (str(measurement.id), kind, measurement.view, str(measurement.slice_index + 1),
                       summary(measurement))
             for column, value in enumerate(values):

@@ -15,7 +15,16 @@ from PySide6.QtGui import QColor, QFontMetrics, QPen, QTransform
 from PySide6.QtWidgets import QGraphicsEllipseItem, QGraphicsItem, QGraphicsRectItem, QLabel, QVBoxLayout, QWidget
 
 from medstation.core.layers import OverlayLayer
-from medstation.core.measurements import Measurement, Region, Ruler, region_statistics
+from medstation.core.measurements import (
+    MILLIMETRES,
+    PIXELS,
+    Measurement,
+    Region,
+    Ruler,
+    area_text,
+    length_text,
+    region_statistics,
+)
 from medstation.core.reslice import DisplayPlane, extract_slice, maximum_intensity_projection
 from medstation.core.view_state import ViewState
 from medstation.core.window_level import apply_window, dragged_window, grey_lookup_table
@@ -367,13 +376,14 @@ class SliceView(QWidget):
     def measure(self, tool: str, x0: float, y0: float, x1: float, y1: float) -> Measurement:
         """A ruler or region between screen points ``(x0, y0)`` and ``(x1, y1)`` (mm) on the current slice."""
         index = self.slice_index
+        unit = MILLIMETRES if self.state.volume.spacing_known else PIXELS
         if tool == "ruler":
-            return Ruler(self.view, index, self.patient_at(x0, y0), self.patient_at(x1, y1))
+            return Ruler(self.view, index, self.patient_at(x0, y0), self.patient_at(x1, y1), unit=unit)
         image = extract_slice(self.state.array, self.plane, index)
         bounds = (x0, y0, x1, y1)
         statistics = region_statistics(image, self.plane.pixel_to_screen(index), tool, bounds)
         corners = np.array([self.patient_at(x, y) for x, y in ((x0, y0), (x1, y0), (x1, y1), (x0, y1))])
-        return Region(self.view, index, tool, bounds, statistics, corners)
+        return Region(self.view, index, tool, bounds, statistics, corners, unit=unit)
 
     def _shape_item(self, tool: str, x0: float, y0: float, x1: float, y1: float):
         pen = QPen(_MEASURE_COLOR)
@@ -393,14 +403,14 @@ class SliceView(QWidget):
         if isinstance(measurement, Ruler):
             (x0, y0), (x1, y1) = plane.screen_of_patient(np.stack([measurement.start, measurement.end]))
             shape = self._shape_item("ruler", x0, y0, x1, y1)
-            text = f"{measurement.length_mm:.1f} mm"
+            text = length_text(measurement)
             position, anchor = ((x0 + x1) / 2, min(y0, y1)), (0.5, 1.0)
         else:
             x0, y0, x1, y1 = measurement.bounds
             shape = self._shape_item(measurement.shape, x0, y0, x1, y1)
             stats = measurement.statistics
             text = (f"mean {stats.mean:.1f} SD {stats.sd:.1f}\nmin {stats.minimum:g} max {stats.maximum:g}\n"
-                    f"area {stats.area_mm2:.1f} mm²")
+                    f"area {area_text(measurement)}")
             position, anchor = ((x0 + x1) / 2, max(y0, y1)), (0.5, 0.0)
         label = pg.TextItem(f"#{measurement.id} {text}", color=_MEASURE_COLOR, anchor=anchor, fill=(0, 0, 0, 140))
         label.setPos(*position)

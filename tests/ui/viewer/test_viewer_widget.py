@@ -265,3 +265,19 @@ def test_colour_volumes_show_their_colours(make_viewer):
     assert shown[0, 0].tolist() == [200, 0, 0] and shown[0, 29].tolist() == [200, 0, 90]
     view._hover(view.view_box.viewRect().center())
     assert "RGB 200, 0" in view.readout
+
+
+def test_ruler_and_region_on_an_image_of_unknown_pixel_size_measure_in_pixels(make_viewer):
+    volume = marker_volume(np.eye(4))
+    volume.spacing_known = False
+    viewer = make_viewer(volume)
+    axial = viewer.views["axial"]
+    viewer.set_tool("ruler")
+    send_drag(axial, Qt.MouseButton.LeftButton, viewport_point(axial, 2.0, 2.0), viewport_point(axial, 14.0, 2.0))
+    viewer.set_tool("rectangle")
+    send_drag(axial, Qt.MouseButton.LeftButton, viewport_point(axial, 1.0, 1.0), viewport_point(axial, 9.0, 6.0))
+    ruler, region = viewer.state.measurements.items
+    assert ruler.unit == region.unit == "px"
+    texts = [viewer.measurements_panel.table.item(row, 4).text() for row in range(2)]
+    assert texts[0].endswith(" px") and texts[1].endswith(" px²"), texts
+    assert "mm" not in " ".join(texts)
