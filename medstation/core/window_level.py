@@ -66,11 +66,13 @@ def auto_window(values: np.ndarray, ignore_zero: bool = True) -> Window:
 def default_window(volume: Volume) -> Window:
     """The header's first window when it has one, else the percentile window; MONOCHROME1 starts inverted.
 
-    Colour (RGB) volumes get the identity window on their 8-bit samples.
+    Colour (RGB) volumes get the identity window over their sample type's range (0-255 for 8-bit samples,
+    0-65535 for 16-bit), so deeper colour is shown at its own depth, not clipped at 255.
     """
     presets = volume.info.window_presets
     if volume.is_rgb:
-        window = Window(255.0, 127.5, name="RGB")
+        top = float(np.iinfo(volume.array.dtype).max) if volume.array.dtype.kind in "iu" else 255.0
+        window = Window(top, top / 2.0, name="RGB")
     elif presets and presets[0].width > 0:
         first = presets[0]
         window = Window(float(first.width), float(first.center), name=first.name or "Default")

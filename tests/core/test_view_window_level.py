@@ -90,3 +90,12 @@ def test_right_drag_widens_and_down_brightens():
     brighter = dragged_window(start, 0, 50, value_span=1000)
     assert brighter.center == pytest.approx(-60)
     assert dragged_window(start, -10_000, 0, value_span=1000).width > 0
+
+
+@pytest.mark.parametrize("dtype, top", [(np.uint8, 255), (np.uint16, 65535), (np.uint32, 4294967295)])
+def test_rgb_is_shown_over_its_own_sample_depth(dtype, top):
+    array = np.zeros((1, 2, 2, 3), dtype=dtype)
+    array[0, 0, 0] = [top, top // 2, 0]
+    window = default_window(Volume(array, np.eye(4), is_rgb=True))
+    grey = apply_window(array[0], window, grey_lookup_table(window, array.dtype))
+    assert grey[0, 0, 0] == 255 and grey[0, 0, 2] == 0 and abs(int(grey[0, 0, 1]) - 128) <= 1
