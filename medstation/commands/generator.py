@@ -52,7 +52,7 @@ def _set_threads(threads: int | None) -> None:
     if threads < 1:
         raise UnreadableInput(f"--threads must be at least 1, got {threads}")
     from medstation.engine.device import configure_threads
-    from medstation.engine.torch_loader import load_torch
+    from medstation.engine.libraries import load_torch
 
     configure_threads()
     load_torch().set_num_threads(threads)

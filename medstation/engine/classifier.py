@@ -37,7 +37,7 @@ from medstation.engine.bundles import Bundle
 from medstation.engine.calibration import apply_temperature
 from medstation.engine.classifier_inputs import check_channels, prepare_batch, volume_to_input
 from medstation.engine.classifier_networks import build_network
-from medstation.engine.torch_loader import load_torch
+from medstation.engine.libraries import engine_module, load_torch
 from medstation.errors import ModelError
 from medstation.progress import CancelToken, ProgressCallback, check_cancelled, report
 
@@ -71,8 +71,7 @@ def fold_batch_norm(network, spatial_dims: int, device: str):
     """An inference-only copy of an evaluation-mode network with each batch normalisation folded into the
     convolution before it (``torch.fx`` ``fuse``): the same outputs to float rounding, fewer passes over memory.
     The original network is left as it is, for methods that need its layers (saliency)."""
-    from torch.fx.experimental.optimization import fuse
-
+    fuse = engine_module("torch.fx.experimental.optimization").fuse
     return prepare_network(fuse(network.eval()), spatial_dims, device)
 
 

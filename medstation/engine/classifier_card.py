@@ -7,6 +7,7 @@ from typing import Any
 
 from medstation.engine.bundle_metadata import InputSpec
 from medstation.engine.classifier_data import LabelledImages
+from medstation.engine.libraries import engine_module, load_torch
 from medstation.engine.metrics import SUMMARY_METRICS
 
 BUNDLE_VERSION = "1.0.0"
@@ -27,9 +28,7 @@ def classifier_metadata(
     data_description: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """``metadata.json`` of a trained classifier (without the weights' sha256, which writing adds)."""
-    import monai
-    import torch
-
+    torch, monai = load_torch(), engine_module("monai")
     described = {key: value for key, value in (data_description or {}).items() if value}
     input_document: dict[str, Any] = {
         "spatial_dims": spec.spatial_dims,

@@ -110,7 +110,7 @@ def resize_batch(batch: np.ndarray, spatial_size: Sequence[int]) -> np.ndarray:
     size = tuple(int(n) for n in spatial_size)
     if tuple(batch.shape[2:]) == size:
         return np.asarray(batch, dtype=np.float32)
-    from medstation.engine.torch_loader import load_torch
+    from medstation.engine.libraries import load_torch
 
     torch = load_torch()
     tensor = torch.from_numpy(np.ascontiguousarray(batch, dtype=np.float32))

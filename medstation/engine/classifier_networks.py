@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from medstation.engine.libraries import engine_module
 from medstation.errors import ModelError
 
 ARCHITECTURES = ("resnet18", "densenet121")
@@ -57,8 +58,7 @@ def build_network(spec: Mapping[str, Any], spatial_dims: int, channels: int, n_c
     n_classes
         Number of output logits, one per label.
     """
-    from monai.networks.nets import DenseNet121, ResNet
-
+    nets = engine_module("monai.networks.nets")
     architecture = spec.get("architecture")
     if architecture == "resnet18":
         stem = spec.get("stem", "3x3")
@@ -68,7 +68,7 @@ def build_network(spec: Mapping[str, Any], spatial_dims: int, channels: int, n_c
         if len(widths) != 4 or min(widths) < 1:
             raise ModelError(f"a ResNet-18 has four stage widths, got {widths}")
         small_stem = stem == "3x3"
-        return ResNet(
+        return nets.ResNet(
             block="basic",
             layers=[2, 2, 2, 2],
             block_inplanes=widths,
@@ -80,5 +80,5 @@ def build_network(spec: Mapping[str, Any], spatial_dims: int, channels: int, n_c
             num_classes=n_classes,
         )
     if architecture == "densenet121":
-        return DenseNet121(spatial_dims=spatial_dims, in_channels=channels, out_channels=n_classes)
+        return nets.DenseNet121(spatial_dims=spatial_dims, in_channels=channels, out_channels=n_classes)
     raise ModelError(f"unknown network architecture {architecture!r}; choose one of {', '.join(ARCHITECTURES)}")

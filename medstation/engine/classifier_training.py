@@ -29,8 +29,8 @@ from medstation.engine.classifier_data import LabelledImages
 from medstation.engine.classifier_evaluation import metadata_metrics, summarise
 from medstation.engine.classifier_inputs import normalise_intensity, resize_batch
 from medstation.engine.classifier_networks import build_network, check_network_input, default_network_spec
+from medstation.engine.libraries import load_optimisers, load_torch
 from medstation.engine.metrics import fit_threshold, roc_auc
-from medstation.engine.torch_loader import load_torch
 from medstation.errors import ModelError
 from medstation.progress import CancelToken, ProgressCallback, check_cancelled, report
 
@@ -148,7 +148,7 @@ def fit_network(
     outcome."""
     from medstation.engine.classifier import network_logits, prepare_network
 
-    torch = load_torch()
+    torch = load_optimisers()
     torch.manual_seed(recipe.seed)
     generator = torch.Generator().manual_seed(recipe.seed)
     order = np.random.default_rng(recipe.seed)

@@ -13,6 +13,7 @@ import re
 import threading
 from dataclasses import dataclass
 
+from medstation.engine.libraries import load_torch
 from medstation.errors import DeviceError
 
 ENV_VARIABLE = "MEDSTATION_DEVICE"
@@ -55,13 +56,13 @@ def requested_device(setting: str | None = None) -> tuple[str, str]:
 
 
 def _cuda_count() -> int:
-    import torch
+    torch = load_torch()
 
     return torch.cuda.device_count() if torch.cuda.is_available() else 0
 
 
 def _mps_available() -> bool:
-    import torch
+    torch = load_torch()
 
     backend = getattr(torch.backends, "mps", None)
     return bool(backend is not None and backend.is_available())
@@ -96,8 +97,7 @@ def recommended_threads(reserve_for_gui: bool) -> int:
 def configure_threads(reserve_for_gui: bool = False) -> int:
     """Set torch's thread pools once per process; returns the intra-op thread count in use."""
     global _threads_configured
-    import torch
-
+    torch = load_torch()
     with _threads_lock:
         if not _threads_configured:
             torch.set_num_threads(recommended_threads(reserve_for_gui))
@@ -110,8 +110,7 @@ def configure_threads(reserve_for_gui: bool = False) -> int:
 
 def detect_device(setting: str | None = None, reserve_for_gui: bool = False) -> DeviceInfo:
     """Select the device, configure threads and describe the result."""
-    import torch
-
+    torch = load_torch()
     _, source = requested_device(setting)
     device = select_device(setting)
     threads = configure_threads(reserve_for_gui)

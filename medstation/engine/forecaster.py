@@ -25,6 +25,7 @@ from medstation.engine.forecaster_features import (
     input_size,
     patient_inputs,
 )
+from medstation.engine.libraries import engine_module, load_torch
 from medstation.errors import ModelError
 from medstation.progress import CancelToken, ProgressCallback, check_cancelled, report
 
@@ -50,8 +51,7 @@ class Forecaster:
     def _run(self, timelines: list[Timeline], hours: int, batch: int = 256) -> tuple[np.ndarray, np.ndarray]:
         """Probabilities ``[N, hours + 1]`` and the unscaled-interval standardised quantiles forecast from hour
         ``hours`` ``[N, F, H, 3]``."""
-        import torch
-
+        torch = load_torch()
         inputs, _ = batch_inputs(timelines, self.normalisation, hours)
         risks, trends = [], []
         last = torch.tensor([hours])
@@ -129,9 +129,8 @@ class Forecaster:
         """The variables whose observations moved the risk at ``hour`` most, against the same patient with no
         observations (integrated gradients over the input sequence), each with the three hours whose observations
         weigh most (:mod:`medstation.engine.forecaster_attribution`)."""
-        import torch
-        from captum.attr import IntegratedGradients
-
+        torch = load_torch()
+        IntegratedGradients = engine_module("captum.attr").IntegratedGradients
         inputs, values = patient_inputs(timeline, self.normalisation, hour)
         empty = Timeline(timeline.patient_id, dict(timeline.static))
         baseline, _ = patient_inputs(empty, self.normalisation, hour)

@@ -11,6 +11,8 @@ from __future__ import annotations
 import functools
 from types import SimpleNamespace
 
+from medstation.engine.libraries import load_torch
+
 
 def risk_hidden_size(hidden: int) -> int:
     """The risk networks' LSTM size for a trend LSTM of size ``hidden``: the risk needs less."""
@@ -20,9 +22,9 @@ def risk_hidden_size(hidden: int) -> int:
 @functools.cache
 def network_classes() -> SimpleNamespace:
     """The network classes, defined on first use so that importing this module does not import torch."""
-    import torch
-    from torch import nn
-    from torch.nn import functional
+    torch = load_torch()
+    nn = torch.nn
+    functional = torch.nn.functional
 
     class Trunk(nn.Module):
         """Input projection and LSTM: a state per hour that only depends on that hour and earlier."""

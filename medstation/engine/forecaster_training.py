@@ -21,6 +21,7 @@ from medstation.engine.forecaster_features import (
     carried_columns,
     input_size,
 )
+from medstation.engine.libraries import load_optimisers, load_torch
 from medstation.errors import UnreadableInput
 from medstation.progress import CancelToken, ProgressCallback, check_cancelled, report
 
@@ -67,8 +68,7 @@ def forecast_value_columns() -> list[int]:
 def risk_hour_weights(steps: int, last_share: float):
     """Weights of the hours in the risk loss: ``last_share`` on the last hour (hour 48, where mortality is judged),
     the rest rising linearly over the earlier hours so that the risk trajectory is learnt from every hour."""
-    import torch
-
+    torch = load_torch()
     ramp = torch.arange(1, steps, dtype=torch.float32)
     return torch.cat([ramp / ramp.sum() * (1.0 - last_share), torch.tensor([last_share])])
 
@@ -77,8 +77,7 @@ def variable_weights(targets):
     """Per forecast variable, the weight of its trend-loss terms that gives every variable the same total weight over
     the observed bins of ``targets`` ``[N, T, F]``. The evaluation averages the variables' errors; unweighted, the
     hourly vital signs would outweigh the laboratory values measured a few times a day twenty to one."""
-    import torch
-
+    torch = load_torch()
     counts = (~torch.isnan(targets)).sum((0, 1)).double().clamp(min=1.0)
     return (counts.mean() / counts).float()
 
@@ -88,9 +87,8 @@ def losses(logits, quantiles, targets, labels, horizon: int, steps=None, weights
     :func:`risk_hour_weights`, summed over the networks (each learns on its own). Trend: pinball loss over every
     observed target bin within the horizon of the forecast hours ``steps`` (all when None), standardised units,
     each variable's terms weighted by ``weights`` ``[F]`` (equal when None)."""
-    import torch
-    from torch.nn import functional
-
+    torch = load_torch()
+    functional = torch.nn.functional
     hour_weights = risk_hour_weights(logits.shape[1], last_share).to(logits.device)[:, None]
     bce = functional.binary_cross_entropy_with_logits(logits, labels[:, None, None].expand_as(logits), reduction="none")
     risk = (bce * hour_weights).sum((1, 2)).mean()
@@ -123,8 +121,7 @@ def _folds(labels: np.ndarray, count: int, seed: int) -> np.ndarray:
 
 
 def _evaluate(model, inputs, targets, labels, recipe: ForecasterRecipe, weights=None, batch: int = 512):
-    import torch
-
+    torch = load_torch()
     model.eval()
     risk_sum, trend_sum = 0.0, 0.0
     probabilities, quantiles = [], []
@@ -147,8 +144,7 @@ def train_epoch(
 ) -> None:
     """One pass over the patients in ``order``; the trend loss at ``trend_hours_per_batch`` random hours per batch,
     each variable weighted by ``weights``."""
-    import torch
-
+    torch = load_torch()
     inputs, targets, labels = data
     member.train()
     for start in range(0, len(order), recipe.batch_size):
@@ -167,10 +163,9 @@ def train_epoch(
 def _train_member(member, number: int, data, recipe: ForecasterRecipe, progress, cancel, history):
     """Train member ``number`` on every fold but its own (``number`` modulo the folds), each risk network and the
     trend kept at the epoch where they did best on that fold."""
-    import torch
-
     from medstation.engine.metrics import roc_auc
 
+    torch = load_optimisers()
     inputs, targets, labels, folds = data
     fold = number % recipe.folds
     train_index = np.flatnonzero(folds != fold)
@@ -236,8 +231,7 @@ def interval_scales(quantiles: np.ndarray, targets: np.ndarray, horizon: int, le
 
 def prepare(timelines: list[Timeline], labels: dict[str, int], norm: Normalisation):
     """Model inputs, trend targets and labels as tensors; every timeline needs a label."""
-    import torch
-
+    torch = load_torch()
     missing = [t.patient_id for t in timelines if t.patient_id not in labels]
     if missing:
         raise UnreadableInput(f"no In-hospital_death label for {len(missing)} patients (first: {missing[0]})")
@@ -256,10 +250,9 @@ def train_forecaster(
 ) -> TrainedForecaster:
     """Train the ensemble on ``timelines`` (members cycle through the stratified folds, each held out of its own
     training) and calibrate its intervals on the out-of-fold forecasts."""
-    import torch
-
     from medstation.engine.forecaster_network import build_ensemble
 
+    torch = load_torch()
     recipe = recipe or ForecasterRecipe()
     torch.manual_seed(recipe.seed)
     norm = Normalisation.fit(timelines)

@@ -28,7 +28,7 @@ import numpy as np
 from medstation.engine.bundle_registry import find_bundle
 from medstation.engine.bundle_weights import load_into
 from medstation.engine.bundles import Bundle
-from medstation.engine.torch_loader import load_torch
+from medstation.engine.libraries import load_torch
 from medstation.errors import ModelError
 
 DEFAULT_GENERATOR = "cxr-gan"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from medstation.engine.bundle_metadata import IntensitySpec
+from medstation.engine.libraries import engine_module, load_torch
 
 BUNDLE_VERSION = "1.0.0"
 
@@ -31,9 +32,7 @@ def generator_metadata(
     data_description: dict[str, str | None],
 ) -> dict[str, Any]:
     """``metadata.json`` of a trained generator (without the weights' sha256, which writing adds)."""
-    import monai
-    import torch
-
+    torch, monai = load_torch(), engine_module("monai")
     described = {key: value for key, value in data_description.items() if value}
     total = sum(class_counts.values())
     document: dict[str, Any] = {

@@ -14,7 +14,7 @@ import numpy as np
 
 from medstation.engine.bundle_metadata import IntensitySpec
 from medstation.engine.classifier import Classifier, load_classifier
-from medstation.engine.torch_loader import load_torch
+from medstation.engine.libraries import load_torch
 from medstation.errors import ModelError
 from medstation.progress import CancelToken, ProgressCallback, check_cancelled, report
 

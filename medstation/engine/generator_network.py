@@ -19,7 +19,7 @@ import functools
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from medstation.engine.torch_loader import load_torch
+from medstation.engine.libraries import load_torch
 from medstation.errors import ModelError
 
 ARCHITECTURE = "dcgan-projection"

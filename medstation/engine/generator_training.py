@@ -25,7 +25,7 @@ from medstation.engine.bundle_metadata import IntensitySpec
 from medstation.engine.bundles import Bundle, write_bundle
 from medstation.engine.classifier_data import LabelledImages
 from medstation.engine.generator_network import build_discriminator, build_generator
-from medstation.engine.torch_loader import load_torch
+from medstation.engine.libraries import load_optimisers, load_torch
 from medstation.errors import ModelError
 from medstation.progress import CancelToken, ProgressCallback, check_cancelled, report
 
@@ -132,7 +132,7 @@ class GanState:
 
 def new_state(recipe: GeneratorRecipe, image_size: tuple[int, int], n_classes: int, device: str = "cpu") -> GanState:
     """Freshly initialised networks (on ``device``) and optimisers, seeded by the recipe."""
-    torch = load_torch()
+    torch = load_optimisers()
     torch.manual_seed(recipe.seed)
     spec = recipe.network_spec()
     generator = build_generator(spec, image_size, n_classes).to(device)

@@ -14,7 +14,7 @@ import warnings
 
 import numpy as np
 
-from medstation.engine.torch_loader import load_torch
+from medstation.engine.libraries import engine_module, load_torch
 
 _CHUNK = 1024
 
@@ -28,8 +28,7 @@ def _matrix(values: np.ndarray, what: str) -> np.ndarray:
 
 def frechet_distance(features_a: np.ndarray, features_b: np.ndarray) -> float:
     """``|mu_a - mu_b|^2 + tr(S_a + S_b - 2 (S_a S_b)^(1/2))`` of two ``(samples, features)`` sets."""
-    from monai.metrics.fid import get_fid_score
-
+    get_fid_score = engine_module("monai.metrics.fid").get_fid_score
     torch = load_torch()
     a, b = _matrix(features_a, "features_a"), _matrix(features_b, "features_b")
     if a.shape[1] != b.shape[1]:

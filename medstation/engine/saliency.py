@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from medstation.engine.libraries import load_torch
 from medstation.engine.saliency_attribution import integrated_gradients, occlusion, surrogate
 from medstation.engine.saliency_cam import CAM_METHODS, class_activation_map, find_target_layer
-from medstation.engine.torch_loader import load_torch
 from medstation.errors import GeometryError, ModelError
 from medstation.progress import CancelToken, ProgressCallback, check_cancelled, report
 

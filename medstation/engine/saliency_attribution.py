@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
+from medstation.engine.libraries import engine_module, load_torch
 from medstation.engine.superpixels import slic_segments
 from medstation.progress import CancelToken, ProgressCallback, check_cancelled, report
 
@@ -74,8 +75,7 @@ def occlusion(
 
     Returns a map ``[H, W]`` at the network input's size; positive where hiding the region lowers the class.
     """
-    from captum.attr import Occlusion
-
+    Occlusion = engine_module("captum.attr").Occlusion
     side, stride = occlusion_window(tuple(x.shape[-2:]))
     windows = math.prod((n - side) // stride + 1 for n in x.shape[-2:])
     calls = ModelCalls(model, 1 + math.ceil(windows / BATCH), True, progress, cancel)
@@ -97,9 +97,8 @@ def integrated_gradients(
 
     Returns a signed map ``[H, W]`` at the network input's size (channels summed).
     """
-    import torch
-    from captum.attr import IntegratedGradients
-
+    torch = load_torch()
+    IntegratedGradients = engine_module("captum.attr").IntegratedGradients
     calls = ModelCalls(model, math.ceil(IG_STEPS / BATCH), False, progress, cancel)
     with torch.enable_grad():
         attribution = IntegratedGradients(calls).attribute(
@@ -114,8 +113,7 @@ def integrated_gradients(
 
 def superpixel_mask(x: torch.Tensor) -> torch.Tensor:
     """SLIC-like superpixels of the first channel, as a Captum feature mask ``[1, 1, H, W]`` shared by channels."""
-    import torch
-
+    torch = load_torch()
     labels = slic_segments(x[0, 0].detach().cpu().numpy(), n_segments=SUPERPIXELS)
     return torch.from_numpy(labels).to(x.device)[None, None]
 
@@ -140,12 +138,11 @@ def surrogate(
     torch.Tensor
         A signed map ``[H, W]``, each pixel carrying the weight of its superpixel for the target probability.
     """
-    import torch
-    from captum._utils.models.linear_model import SkLearnRidge
-    from captum.attr import KernelShap, Lime
-
+    torch = load_torch()
+    attr = engine_module("captum.attr")
+    SkLearnRidge = engine_module("captum._utils.models.linear_model").SkLearnRidge
     calls = ModelCalls(model, 1 + math.ceil(SURROGATE_SAMPLES / BATCH), True, progress, cancel)
-    explainer = Lime(calls, SkLearnRidge(alpha=LIME_RIDGE)) if method == "lime" else KernelShap(calls)
+    explainer = attr.Lime(calls, SkLearnRidge(alpha=LIME_RIDGE)) if method == "lime" else attr.KernelShap(calls)
     mask = superpixel_mask(x).expand(1, x.shape[1], *x.shape[-2:])
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)

@@ -13,9 +13,9 @@ import numpy as np
 from medstation.core.volume import Volume
 from medstation.engine.classifier import Classifier, load_classifier
 from medstation.engine.classifier_inputs import prepare_batch
+from medstation.engine.libraries import load_torch
 from medstation.engine.saliency import SaliencyMap, explain, on_image_grid
 from medstation.engine.saliency_checks import Faithfulness, faithfulness
-from medstation.engine.torch_loader import load_torch
 from medstation.errors import ModelError
 from medstation.progress import CancelToken, ProgressCallback, check_cancelled
 

@@ -16,6 +16,7 @@ import weakref
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
+from medstation.engine.libraries import engine_module, load_torch
 from medstation.errors import ModelError
 
 if TYPE_CHECKING:
@@ -56,8 +57,7 @@ def find_target_layer(model: torch.nn.Module, example: torch.Tensor) -> str:
 
 
 def _last_spatial_module(model: torch.nn.Module, example: torch.Tensor) -> str:
-    import torch
-
+    torch = load_torch()
     spatial_ndim = example.ndim
     finished: list[str] = []
     handles = []
@@ -98,8 +98,7 @@ def _in_this_thread(hook: Callable) -> Callable:
 @contextlib.contextmanager
 def _hooked(model: torch.nn.Module, layer: str) -> Iterator[tuple[object, list]]:
     """A MONAI ``ModelWithHooks`` for ``layer`` and a list receiving the model's logits; hooks removed on exit."""
-    from monai.visualize.class_activation_maps import ModelWithHooks
-
+    ModelWithHooks = engine_module("monai.visualize.class_activation_maps").ModelWithHooks
     modules = dict(model.named_modules())
     if layer not in modules:
         raise ModelError(f"{type(model).__name__} has no layer named {layer!r}; choose one of its module names")
@@ -152,10 +151,9 @@ def class_activation_map(
     tuple of torch.Tensor
         The non-negative map ``[H, W]`` (not normalised) and the model's logits ``[1, classes]``.
     """
-    import torch
-    from monai.visualize import GradCAM, GradCAMpp
-
-    cam_class = {"gradcam": GradCAM, "gradcampp": GradCAMpp}[method]
+    torch = load_torch()
+    visualize = engine_module("monai.visualize")
+    cam_class = {"gradcam": visualize.GradCAM, "gradcampp": visualize.GradCAMpp}[method]
     with _hooks_lock, _hooked(model, layer) as (wrapped, logits), torch.enable_grad():
         cam = cam_class(nn_module=wrapped, target_layers=layer, postprocessing=lambda m: m)
         try:

@@ -21,8 +21,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from medstation.engine.libraries import load_torch
 from medstation.engine.saliency import SaliencyMap, evaluating, explain, network_input
-from medstation.engine.torch_loader import load_torch
 from medstation.progress import CancelToken, ProgressCallback, check_cancelled, report
 
 if TYPE_CHECKING:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from dataclasses import asdict, dataclass
 
-from medstation.engine.torch_loader import load_torch
+from medstation.engine.libraries import load_optimisers
 from medstation.progress import CancelToken, ProgressCallback, check_cancelled, report
 
 
@@ -55,11 +55,10 @@ def run_training_check(
     """Train a small CNN for ``steps`` steps and measure it on a fresh batch."""
     started = time.perf_counter()
     report(progress, 0.0, "loading the compute engine")
-    torch = load_torch()
-    from torch import nn
-
     from medstation.engine.device import configure_threads, select_device
 
+    torch = load_optimisers()
+    nn = torch.nn
     check_cancelled(cancel)
     device = device or select_device()
     configure_threads()

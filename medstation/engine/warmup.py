@@ -2,7 +2,8 @@
 
 Importing torch, its optimiser machinery (the first optimiser imports ``torch._dynamo``, ~800 modules)
 and MONAI holds the GIL in bursts of up to ~0.2 s. Doing it once, early, in a worker keeps those bursts
-out of the jobs the user starts later.
+out of the jobs the user starts later. The imports go through :mod:`medstation.engine.libraries`, so a job
+started meanwhile waits for them instead of importing the same libraries beside them.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import importlib.metadata
 
 from medstation.engine.device import DeviceInfo, detect_device
-from medstation.engine.torch_loader import load_torch
+from medstation.engine.libraries import engine_module, load_engine_libraries, load_torch
 from medstation.progress import CancelToken, ProgressCallback, check_cancelled, report
 
 
@@ -23,16 +24,10 @@ def warm_engine(
     report(progress, 0.0, "loading torch")
     torch = load_torch()
     check_cancelled(cancel)
-    report(progress, 0.4, "detecting the compute device")
+    report(progress, 0.3, "detecting the compute device")
     info = detect_device(device_setting, reserve_for_gui=True)
-    check_cancelled(cancel)
-    report(progress, 0.5, "loading the optimiser machinery")
-    torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)
-    check_cancelled(cancel)
-    report(progress, 0.8, "loading MONAI")
-    import monai
-
-    versions = {"torch": torch.__version__, "monai": monai.__version__}
+    load_engine_libraries(progress=lambda f, m: report(progress, 0.4 + 0.6 * f, m), cancel=cancel)
+    versions = {"torch": torch.__version__, "monai": engine_module("monai").__version__}
     versions["cuda"] = torch.version.cuda or "none"
     versions["SimpleITK"] = importlib.metadata.version("SimpleITK")
     report(progress, 1.0, "engine ready")

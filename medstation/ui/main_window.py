@@ -52,6 +52,7 @@ class MainWindow(QMainWindow):
         self.database = database or StudyDatabase()
         self.device_label = "detecting…"
         self.engine_versions: dict[str, str] = {}
+        self.retry_engine_start = False
         self.error_dialogs: list[QMessageBox] = []
         self.setWindowTitle("MedStation")
         self.resize(1440, 900)
@@ -203,19 +204,28 @@ class MainWindow(QMainWindow):
         return super().eventFilter(watched, event)
 
     def start_engine(self) -> Job | None:
-        """Import the engine and detect the compute device in a worker (after the first paint)."""
-        from medstation.engine.warmup import warm_engine
-
+        """List the models, import the engine and detect the compute device in workers (after the first paint)."""
         if self.runner.closed:
             return None
-
-        self.device_status.setText("Device: detecting…")
         self.ai_panel.refresh_models()
         self.generator_panel.refresh_models()
+        return self._warm_engine()
+
+    def _warm_engine(self) -> Job:
+        from medstation.engine.warmup import warm_engine
+
+        self.retry_engine_start = False
+        self.device_status.setText("Device: detecting…")
         job = self.runner.submit("Start compute engine", warm_engine, self.settings.device)
         job.succeeded.connect(self._engine_ready)
-        job.failed.connect(lambda error: self.device_status.setText("Device: unavailable"))
+        job.failed.connect(self._engine_failed)
         return job
+
+    def _engine_failed(self, error: BaseException) -> None:
+        """The device is unavailable; the next job started tries the engine again, unless the saved device setting
+        is at fault (changing it in Preferences starts the engine again)."""
+        self.device_status.setText("Device: unavailable")
+        self.retry_engine_start = not isinstance(error, MedStationError)
 
     def _engine_ready(self, result) -> None:
         info, versions = result
@@ -227,6 +237,8 @@ class MainWindow(QMainWindow):
 
     # jobs --------------------------------------------------------------------------------------------
     def _watch_job(self, job: Job) -> None:
+        if self.retry_engine_start and not self.runner.closed:
+            self._warm_engine()
         job.failed.connect(lambda error, job=job: self.show_job_error(job, error))
         job.finished.connect(self._update_jobs_status)
         self._update_jobs_status()
