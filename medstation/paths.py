@@ -1,12 +1,15 @@
 """Per-user folders: data (study database, user models) and logs.
 
 ``MEDSTATION_HOME`` overrides the platform's user data folder (portable installs, tests).
+A folder that cannot be created (a file in the way, no permission) raises :class:`MedStationError` naming it.
 """
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
+
+from medstation.errors import MedStationError
 
 HOME_VARIABLE = "MEDSTATION_HOME"
 
@@ -20,19 +23,40 @@ def user_data_dir() -> Path:
         import platformdirs
 
         path = Path(platformdirs.user_data_dir("MedStation", appauthor=False))
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    return _create_folder(path)
 
 
 def log_dir() -> Path:
     """Where the rotating log file lives."""
-    path = user_data_dir() / "logs"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    return _create_folder(user_data_dir() / "logs")
 
 
 def user_models_dir() -> Path:
     """Where model bundles the user trained or installed live."""
-    path = user_data_dir() / "models"
-    path.mkdir(parents=True, exist_ok=True)
+    return _create_folder(user_data_dir() / "models")
+
+
+def _create_folder(path: Path) -> Path:
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        reason = _why(path, error)
+        raise MedStationError(f"{path}: cannot create MedStation's data folder ({reason}); {_advice()}") from error
     return path
+
+
+def _why(path: Path, error: OSError) -> str:
+    if isinstance(error, FileExistsError) or (path.exists() and not path.is_dir()):
+        return "a file of that name is in the way"
+    if isinstance(error, NotADirectoryError):
+        blocker = next((parent for parent in path.parents if parent.is_file()), None)
+        return f"{blocker} is a file, not a folder" if blocker else "part of the path is a file, not a folder"
+    if isinstance(error, PermissionError):
+        return "no permission to create it"
+    return error.strerror or type(error).__name__
+
+
+def _advice() -> str:
+    if os.environ.get(HOME_VARIABLE):
+        return f"set {HOME_VARIABLE} to a folder you can write, or move what is in the way"
+    return f"move what is in the way, or set {HOME_VARIABLE} to a folder you can write"

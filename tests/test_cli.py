@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
+from database_faults import GE_TILT, damage_middle_pages, indexed_database, integrity, many_files, table_rows
 
 from medstation import __version__
 from medstation.cli import main
@@ -78,3 +81,87 @@ def test_self_test_reports_a_failing_check(monkeypatch, capsys):
     assert "PASS  imports" in out
     assert "FAIL  broken" in out and "disk on fire" in out
     assert "1/2 checks passed" in out
+
+
+def _unwritable_home(tmp_path):
+    """A home folder that cannot be created: below a folder without write permission, or, for a user that may
+    write everywhere (root), a path under /sys."""
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    try:
+        (locked / "probe").mkdir()
+    except PermissionError:
+        return locked / "home"
+    for candidate in (Path("/sys/medstation-test-home"), Path("/proc/medstation-test-home")):
+        try:
+            candidate.mkdir()
+        except PermissionError:
+            return candidate
+        except OSError:
+            continue
+        candidate.rmdir()
+    pytest.skip("this user may create folders everywhere (root without /sys): no unwritable home to test")
+
+
+def _home(kind: str, tmp_path: Path) -> Path:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    if kind == "a file":
+        return blocker
+    if kind == "below a file":
+        return blocker / "home"
+    return _unwritable_home(tmp_path)
+
+
+@pytest.mark.parametrize("kind", ["a file", "below a file", "unwritable"])
+def test_a_home_folder_that_cannot_be_created_is_named_in_one_line(kind, tmp_path, monkeypatch, capsys):
+    home = _home(kind, tmp_path)
+    monkeypatch.setenv("MEDSTATION_HOME", str(home))
+    assert main(["import", str(GE_TILT)]) == 1
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert line.startswith(f"medstation import: error: {home}: cannot create MedStation's data folder")
+    assert "MEDSTATION_HOME" in line
+    assert main(["models"]) == 1 and str(home) in capsys.readouterr().err
+
+
+def test_the_workstation_with_a_home_that_is_a_file_exits_1_naming_it(tmp_path, monkeypatch, capsys):
+    home = tmp_path / "home"
+    home.write_text("not a folder")
+    monkeypatch.setenv("MEDSTATION_HOME", str(home))
+    assert main([str(GE_TILT)]) == 1
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert str(home) in line and "a file of that name is in the way" in line
+
+
+def test_import_into_a_damaged_database_says_so_in_one_line(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("MEDSTATION_HOME", str(tmp_path / "home"))
+    database = tmp_path / "home" / "studies.sqlite"
+    indexed_database(database, GE_TILT)
+    damaged = damage_middle_pages(database)
+    assert main(["import", str(GE_TILT)]) == 1
+    err = capsys.readouterr().err
+    (line,) = [line for line in err.splitlines() if "error" in line]
+    assert f"{database}: the study database is damaged" in line and "rebuild" in line
+    assert "Traceback" not in err
+    assert database.read_bytes() == damaged
+
+
+def _import(home: Path, folder: Path) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "medstation", "import", str(folder), "--json"],
+        env={**os.environ, "MEDSTATION_HOME": str(home)}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+
+
+def test_two_imports_started_together_into_one_database_both_succeed(tmp_path):
+    home = tmp_path / "home"
+    first, second = _import(home, many_files(tmp_path / "first", 60)), _import(home, GE_TILT)
+    results = [process.communicate(timeout=300) for process in (first, second)]
+    assert [process.returncode for process in (first, second)] == [0, 0], results
+    assert all("Traceback" not in err for _, err in results)
+    reports = [json.loads(out) for out, _ in results]
+    assert [report["read"] for report in reports] == [60, 4]
+    assert integrity(home / "studies.sqlite") == "ok"
+    rows = table_rows(home / "studies.sqlite")
+    assert (len(rows["files"]), len(rows["unreadable"]), len(rows["roots"])) == (63, 1, 2)

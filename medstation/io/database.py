@@ -1,9 +1,24 @@
 """The local study index: an SQLite database (WAL) of DICOM files imported by reference.
 
 Files are never moved or modified; the database records each file's path, size and modification time
-with the patient / study / series attributes of its header, or the reason it could not be read.
-Re-importing a folder reads only new or changed files and forgets files that disappeared. Each import
-runs in one transaction, so an interrupted import leaves the database as it was before.
+with the patient / study / series attributes of its header, or the reason it could not be read, or that it is
+a DICOMDIR (an index of a medium, holding no image). Re-importing a folder reads only new or changed files and
+forgets files that disappeared.
+
+Several imports may write to one database at once (the workstation's background imports, ``medstation import``
+in a terminal): an import reads headers outside any transaction and commits what it read in short batches
+(:data:`BATCH_FILES` files or :data:`BATCH_SECONDS` seconds, whichever comes first), and a writer waits up to
+:data:`BUSY_TIMEOUT_S` seconds for another's batch to finish. What an interrupted import (cancelled, killed,
+power lost) leaves behind:
+
+- every row is whole and correct: one batch is one transaction, so it is written entirely or not at all;
+- the batches committed before the interruption stay; the folder's ``roots`` row and the forgetting of files that
+  disappeared from the folder happen only at the end, in one last transaction;
+- importing the folder again completes it: files already recorded with the same size and modification time are
+  skipped, the rest are read.
+
+A damaged database file is reported as :class:`DamagedDatabase`; :func:`rebuild_database` moves it aside (it is
+kept, never deleted) and starts an empty one, which importing the folders again fills.
 """
 
 from __future__ import annotations
@@ -11,6 +26,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -22,6 +38,13 @@ from medstation.progress import CancelToken, ProgressCallback, check_cancelled, 
 
 DATABASE_NAME = "studies.sqlite"
 SCHEMA_VERSION = 1
+BUSY_TIMEOUT_S = 60.0
+"""How long a writer waits for another connection's transaction before giving up (seconds)."""
+BATCH_FILES = 500
+"""An import commits after this many files read ..."""
+BATCH_SECONDS = 1.0
+"""... or after this many seconds of reading, whichever comes first."""
+_TABLES = ("files", "unreadable", "dicomdirs")
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS files (
     path TEXT PRIMARY KEY, root TEXT NOT NULL, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL,
@@ -36,8 +59,22 @@ CREATE TABLE IF NOT EXISTS unreadable (
     path TEXT PRIMARY KEY, root TEXT NOT NULL, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL,
     reason TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS dicomdirs (
+    path TEXT PRIMARY KEY, root TEXT NOT NULL, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS roots (path TEXT PRIMARY KEY, imported_at TEXT NOT NULL);
 """
+
+
+class DamagedDatabase(UnreadableInput):
+    """The study database file is damaged or is not an SQLite database; :func:`rebuild_database` replaces it."""
+
+    def __init__(self, path: Path, detail: str):
+        super().__init__(
+            f"{path}: the study database is damaged ({detail}); the workstation offers to rebuild it when it starts, "
+            "or move the file aside and import your folders again (image files are indexed by reference, untouched)"
+        )
+        self.path = path
 
 
 @dataclass(frozen=True)
@@ -78,8 +115,38 @@ class SeriesRow:
     images: int
 
 
+@dataclass(frozen=True)
+class RebuiltDatabase:
+    """Where :func:`rebuild_database` kept the damaged file, and the folders it had imported (as far as readable)."""
+
+    kept: Path
+    roots: list[Path]
+
+
 def default_database_path() -> Path:
     return user_data_dir() / DATABASE_NAME
+
+
+def database_error(path: Path, error: sqlite3.Error) -> UnreadableInput:
+    """The user-facing error for an SQLite error on the database at ``path``."""
+    name = getattr(error, "sqlite_errorname", "") or ""
+    if name.startswith(("SQLITE_CORRUPT", "SQLITE_NOTADB")):
+        return DamagedDatabase(path, str(error))
+    if name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")):
+        return _busy_error(path)
+    if name.startswith(("SQLITE_CANTOPEN", "SQLITE_READONLY", "SQLITE_PERM")):
+        return UnreadableInput(
+            f"{path}: cannot open the study database for writing ({error}); it must be a file in a folder you can "
+            "write: move what is in the way, or set MEDSTATION_HOME to another folder"
+        )
+    return UnreadableInput(f"{path}: study database error ({error}); check the disk, then try again")
+
+
+def _busy_error(path: Path) -> UnreadableInput:
+    return UnreadableInput(
+        f"{path}: the study database stayed busy for over {BUSY_TIMEOUT_S:.0f} s (another program holds it); "
+        "try again when it has finished"
+    )
 
 
 def _stat(path: Path) -> tuple[int, int]:
@@ -87,31 +154,105 @@ def _stat(path: Path) -> tuple[int, int]:
     return info.st_size, info.st_mtime_ns
 
 
+def _file_record(path: Path, root: Path, stat: tuple[int, int]) -> tuple[str, tuple]:
+    """The (table, row) recording one file: its series attributes, why it is unreadable, or that it is a DICOMDIR."""
+    from medstation.io.dicom_header import read_file_records
+
+    try:
+        records = read_file_records(path)
+    except UnreadableInput as error:
+        return "unreadable", (str(path), str(root), *stat, str(error))
+    except OSError as error:
+        return "unreadable", (str(path), str(root), *stat, f"{path}: cannot be read ({error.strerror or error})")
+    if records is None:
+        return "dicomdirs", (str(path), str(root), *stat)
+    identity, frames = records
+    return "files", (
+        str(path), str(root), *stat,
+        identity.patient_id, identity.patient_name,
+        identity.study_uid, identity.study_date, identity.study_description,
+        identity.series_uid, identity.series_number, identity.series_description,
+        identity.modality, len(frames),
+    )
+
+
 class StudyDatabase:
-    """The study index. Safe to use from one thread at a time per instance."""
+    """The study index. Safe to use from one thread at a time per instance; other instances and processes may
+    write to the same file at the same time."""
 
     def __init__(self, path: str | os.PathLike | None = None):
         self.path = Path(path) if path is not None else default_database_path()
+        self._lock = threading.Lock()
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._connection = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-            self._connection.execute("PRAGMA journal_mode=WAL")
-            self._connection.execute("PRAGMA foreign_keys=ON")
-            version = self._connection.execute("PRAGMA user_version").fetchone()[0]
-            if version not in (0, SCHEMA_VERSION):
-                raise UnreadableInput(f"{self.path}: study database version {version} is newer than this MedStation")
-            self._connection.executescript(_SCHEMA)
-            self._connection.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
-        except sqlite3.OperationalError as error:
-            raise UnreadableInput(f"{self.path}: cannot open the study database ({error})") from error
-        except sqlite3.DatabaseError as error:
-            raise UnreadableInput(f"{self.path}: not a MedStation study database ({error})") from error
         except OSError as error:
-            raise UnreadableInput(f"{self.path}: cannot create the study database's folder ({error})") from error
-        self._lock = threading.Lock()
+            raise UnreadableInput(
+                f"{self.path}: cannot create the study database's folder ({error}); move what is in the way or "
+                "choose another folder"
+            ) from error
+        self._connection: sqlite3.Connection | None = None
+        try:
+            with self._sqlite_errors():
+                self._connection = sqlite3.connect(
+                    self.path, timeout=BUSY_TIMEOUT_S, check_same_thread=False, isolation_level=None
+                )
+                self._create_schema()
+        except BaseException:
+            self.close()
+            raise
+
+    def _create_schema(self) -> None:
+        """WAL mode, tables and schema version, writing only what is missing (a damaged file stays untouched)."""
+        db = self._connection
+        version = db.execute("PRAGMA user_version").fetchone()[0]
+        if version not in (0, SCHEMA_VERSION):
+            raise UnreadableInput(f"{self.path}: study database version {version} is newer than this MedStation")
+        if db.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+            self._switch_to_wal()
+        tables = {name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if not {*_TABLES, "roots"} <= tables or version != SCHEMA_VERSION:
+            db.executescript(f"BEGIN IMMEDIATE; {_SCHEMA} PRAGMA user_version={SCHEMA_VERSION}; COMMIT;")
+
+    def _switch_to_wal(self) -> None:
+        """Set WAL mode, retrying while another connection holds the file: SQLite answers "busy" at once here
+        (two processes creating the database together) instead of waiting."""
+        deadline = time.monotonic() + BUSY_TIMEOUT_S
+        while True:
+            try:
+                if self._connection.execute("PRAGMA journal_mode=WAL").fetchone()[0].lower() == "wal":
+                    return
+            except sqlite3.OperationalError as error:
+                if not str(getattr(error, "sqlite_errorname", "")).startswith("SQLITE_BUSY"):
+                    raise
+            if time.monotonic() > deadline:
+                raise _busy_error(self.path)
+            time.sleep(0.05)
+
+    @contextmanager
+    def _sqlite_errors(self) -> Iterator[None]:
+        """Turn SQLite errors into :class:`UnreadableInput` / :class:`DamagedDatabase` naming the database."""
+        try:
+            yield
+        except sqlite3.Error as error:
+            if self._connection is not None and self._connection.in_transaction:
+                self._connection.rollback()
+            raise database_error(self.path, error) from error
+
+    def _rows(self, query: str, args: tuple = ()) -> list[tuple]:
+        with self._sqlite_errors():
+            return self._connection.execute(query, args).fetchall()
+
+    def check(self) -> None:
+        """Read the whole file's structure (``PRAGMA quick_check``); raise :class:`DamagedDatabase` if damaged."""
+        with self._sqlite_errors():
+            rows = [row[0] for row in self._connection.execute("PRAGMA quick_check")]
+        if rows != ["ok"]:
+            problems = [line for row in rows for line in str(row).splitlines() if not line.startswith("***")]
+            raise DamagedDatabase(self.path, f"integrity check: {(problems or rows)[0]}")
 
     def close(self) -> None:
-        self._connection.close()
+        if self._connection is not None:
+            self._connection.close()
 
     def __enter__(self) -> StudyDatabase:
         return self
@@ -121,7 +262,8 @@ class StudyDatabase:
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
+        """One write transaction; waits up to :data:`BUSY_TIMEOUT_S` for other writers."""
+        with self._lock, self._sqlite_errors():
             self._connection.execute("BEGIN IMMEDIATE")
             try:
                 yield self._connection
@@ -133,72 +275,91 @@ class StudyDatabase:
     def import_folder(
         self, folder: str | os.PathLike, progress: ProgressCallback | None = None, cancel: CancelToken = None
     ) -> ImportReport:
-        """Index every DICOM file under ``folder`` by reference; only new or changed files are read."""
-        from medstation.io.dicom_header import read_file_records
+        """Index every DICOM file under ``folder`` by reference; only new or changed files are read.
 
+        Commits in batches (see the module's description of an interrupted import).
+
+        Raises
+        ------
+        UnreadableInput
+            ``folder`` is not a folder, or the database cannot be written.
+        DamagedDatabase
+            The database file is damaged; nothing is written to it.
+        Cancelled
+            ``cancel`` was set; the batches committed so far stay, and importing again completes the folder.
+        """
         root = Path(folder).resolve()
         if not root.is_dir():
             raise UnreadableInput(f"{folder}: not a folder")
         files = sorted(Path(parent) / name for parent, _, names in os.walk(root) for name in names)
-        with self._transaction() as db:
-            known = {
-                row[0]: (row[1], row[2])
-                for table in ("files", "unreadable")
-                for row in db.execute(f"SELECT path, size, mtime_ns FROM {table} WHERE root = ?", (str(root),))
-            }
-            present = {str(path) for path in files}
-            removed = [path for path in known if path not in present]
-            for path in removed:
-                db.execute("DELETE FROM files WHERE path = ?", (path,))
-                db.execute("DELETE FROM unreadable WHERE path = ?", (path,))
-            read = unchanged = 0
-            unreadable: list[tuple[str, str]] = []
-            for number, path in enumerate(files):
-                check_cancelled(cancel)
-                report(progress, number / max(1, len(files)), f"indexing {path.name}")
+        self.check()
+        known = self._known(root)
+        pending: list[tuple[str, tuple]] = []
+        last_commit = time.monotonic()
+        read = unchanged = 0
+        unreadable: list[tuple[str, str]] = []
+        for number, path in enumerate(files):
+            check_cancelled(cancel)
+            report(progress, number / max(1, len(files)), f"indexing {path.name}")
+            try:
                 stat = _stat(path)
-                if known.get(str(path)) == stat:
-                    unchanged += 1
-                    continue
-                read += 1
-                db.execute("DELETE FROM files WHERE path = ?", (str(path),))
-                db.execute("DELETE FROM unreadable WHERE path = ?", (str(path),))
-                try:
-                    records = read_file_records(path)
-                except UnreadableInput as error:
-                    reason = str(error)
-                    unreadable.append((str(path), reason))
-                    db.execute("INSERT INTO unreadable VALUES (?, ?, ?, ?, ?)", (str(path), str(root), *stat, reason))
-                    continue
-                if records is None:
-                    continue
-                identity, frames = records
-                db.execute(
-                    "INSERT INTO files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        str(path),
-                        str(root),
-                        *stat,
-                        identity.patient_id,
-                        identity.patient_name,
-                        identity.study_uid,
-                        identity.study_date,
-                        identity.study_description,
-                        identity.series_uid,
-                        identity.series_number,
-                        identity.series_description,
-                        identity.modality,
-                        len(frames),
-                    ),
-                )
-            db.execute("INSERT OR REPLACE INTO roots VALUES (?, datetime('now'))", (str(root),))
+            except OSError:
+                continue  # gone since the folder was listed: forgotten at the end like any removed file
+            if known.get(str(path)) == stat:
+                unchanged += 1
+                continue
+            read += 1
+            pending.append(_file_record(path, root, stat))
+            if pending[-1][0] == "unreadable":
+                unreadable.append((str(path), pending[-1][1][-1]))
+            if len(pending) >= BATCH_FILES or time.monotonic() - last_commit >= BATCH_SECONDS:
+                self._write(pending)
+                pending, last_commit = [], time.monotonic()
+        check_cancelled(cancel)
+        self._write(pending)
+        removed = self._finish(root, {str(path) for path in files})
         report(progress, 1.0, "import complete")
-        return ImportReport(str(root), read, unchanged, len(removed), unreadable)
+        return ImportReport(str(root), read, unchanged, removed, unreadable)
+
+    def _known(self, root: Path) -> dict[str, tuple[int, int]]:
+        return {
+            path: (size, mtime_ns)
+            for table in _TABLES
+            for path, size, mtime_ns in self._rows(f"SELECT path, size, mtime_ns FROM {table} WHERE root = ?",
+                                                   (str(root),))
+        }
+
+    def _write(self, pending: list[tuple[str, tuple]]) -> None:
+        """Commit one batch of file records in one transaction."""
+        if not pending:
+            return
+        with self._transaction() as db:
+            for table, row in pending:
+                for other in _TABLES:
+                    db.execute(f"DELETE FROM {other} WHERE path = ?", (row[0],))
+                db.execute(f"INSERT INTO {table} VALUES ({', '.join('?' * len(row))})", row)
+
+    def _finish(self, root: Path, present: set[str]) -> int:
+        """Forget the files of ``root`` that are gone and record the import of ``root``; returns how many were
+        forgotten."""
+        with self._transaction() as db:
+            recorded = [path for table in _TABLES
+                        for (path,) in db.execute(f"SELECT path FROM {table} WHERE root = ?", (str(root),))]
+            removed = {path for path in recorded if path not in present and not os.path.lexists(path)}
+            for path in removed:
+                for table in _TABLES:
+                    db.execute(f"DELETE FROM {table} WHERE path = ?", (path,))
+            db.execute("INSERT OR REPLACE INTO roots VALUES (?, datetime('now'))", (str(root),))
+        return len(removed)
+
+    def roots(self) -> list[Path]:
+        """The folders imported so far."""
+        return [Path(path) for (path,) in self._rows("SELECT path FROM roots ORDER BY path")]
 
     def patients(self, search: str = "") -> list[PatientRow]:
         """Patients whose name or ID contains ``search`` (any case)."""
         pattern = f"%{search}%"
-        rows = self._connection.execute(
+        rows = self._rows(
             "SELECT patient_id, patient_name, COUNT(DISTINCT study_uid) FROM files "
             "WHERE patient_id LIKE ? OR patient_name LIKE ? GROUP BY patient_id, patient_name "
             "ORDER BY patient_name, patient_id",
@@ -217,11 +378,11 @@ class StudyDatabase:
             query += " WHERE patient_id = ?"
             args = (patient_id,)
         query += " GROUP BY study_uid ORDER BY MAX(study_date) DESC, study_uid"
-        return [StudyRow(*row) for row in self._connection.execute(query, args)]
+        return [StudyRow(*row) for row in self._rows(query, args)]
 
     def series(self, study_uid: str) -> list[SeriesRow]:
         """A study's series in series-number order."""
-        rows = self._connection.execute(
+        rows = self._rows(
             "SELECT study_uid, series_uid, series_number, MAX(series_description), MAX(modality), COUNT(*), "
             "SUM(images) FROM files WHERE study_uid = ? GROUP BY series_uid, series_number "
             "ORDER BY series_number IS NULL, series_number, series_uid",
@@ -231,11 +392,72 @@ class StudyDatabase:
 
     def series_files(self, row: SeriesRow) -> list[Path]:
         """The files of one series, as recorded."""
-        rows = self._connection.execute(
+        rows = self._rows(
             "SELECT path FROM files WHERE study_uid = ? AND series_uid = ? AND series_number IS ? ORDER BY path",
             (row.study_uid, row.series_uid, row.series_number),
         )
         return [Path(path) for (path,) in rows]
 
     def unreadable_files(self) -> list[tuple[str, str]]:
-        return list(self._connection.execute("SELECT path, reason FROM unreadable ORDER BY path"))
+        return self._rows("SELECT path, reason FROM unreadable ORDER BY path")
+
+
+def import_folders(
+    folders: list[Path],
+    database_path: str | os.PathLike | None = None,
+    progress: ProgressCallback | None = None,
+    cancel: CancelToken = None,
+) -> list[ImportReport]:
+    """Import several folders one after the other (the folders of a rebuilt index); folders that are gone are
+    left out."""
+    existing = [Path(folder) for folder in folders if Path(folder).is_dir()]
+    reports = []
+    with StudyDatabase(database_path) as database:
+        for number, folder in enumerate(existing):
+            def step(fraction: float, message: str, number: int = number) -> None:
+                report(progress, (number + fraction) / len(existing), message)
+
+            reports.append(database.import_folder(folder, step, cancel))
+    return reports
+
+
+def rebuild_database(path: str | os.PathLike | None = None) -> RebuiltDatabase:
+    """Move a damaged study database aside and create an empty one in its place.
+
+    The damaged file is kept beside the new one as ``<name>.damaged-<YYYYmmdd-HHMMSS>`` (with its ``-wal`` and
+    ``-shm`` files, renamed alike), never deleted. Nothing else is lost: files are indexed by reference, so
+    importing the returned folders again restores the index. Close every connection to the file first.
+    """
+    path = Path(path) if path is not None else default_database_path()
+    roots = _readable_roots(path)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    kept, number = path.with_name(f"{path.name}.damaged-{stamp}"), 1
+    while any(Path(f"{kept}{suffix}").exists() for suffix in ("", "-wal", "-shm")):
+        number += 1
+        kept = path.with_name(f"{path.name}.damaged-{stamp}-{number}")
+    try:
+        for suffix in ("-wal", "-shm", ""):
+            if Path(f"{path}{suffix}").exists():
+                os.replace(f"{path}{suffix}", f"{kept}{suffix}")
+    except OSError as error:
+        raise UnreadableInput(
+            f"{path}: cannot move the damaged study database aside ({error.strerror or error}); move it yourself, "
+            "then start MedStation again"
+        ) from error
+    StudyDatabase(path).close()
+    return RebuiltDatabase(kept, roots)
+
+
+def _readable_roots(path: Path) -> list[Path]:
+    """The folders a (possibly damaged) database had imported, as far as they can be read; never writes to it."""
+    wal = Path(f"{path}-wal")
+    try:
+        # without a write-ahead log to read, open it immutable: no lock and no -shm file beside it
+        options = "mode=ro" if wal.is_file() and wal.stat().st_size else "mode=ro&immutable=1"
+        connection = sqlite3.connect(f"{path.resolve().as_uri()}?{options}", uri=True, timeout=1.0)
+        try:
+            return [Path(root) for (root,) in connection.execute("SELECT path FROM roots ORDER BY path")]
+        finally:
+            connection.close()
+    except (sqlite3.Error, OSError):
+        return []

@@ -95,9 +95,11 @@ def scan_dicom(
     root = Path(path)
     if not root.exists():
         raise UnreadableInput(f"{root}: no such file or folder")
-    files = _candidate_files(root)
+    files, missing = _candidate_files(root)
     single_file = root.is_file() and len(files) == 1 and files[0] == root
-    return scan_files(files, progress, cancel, strict=single_file)
+    result = scan_files(files, progress, cancel, strict=single_file)
+    result.skipped[:0] = missing
+    return result
 
 
 def scan_files(
@@ -141,12 +143,17 @@ def scan_files(
     return ScanResult(series=series, skipped=skipped)
 
 
-def _candidate_files(root: Path) -> list[Path]:
+def _candidate_files(root: Path) -> tuple[list[Path], list[tuple[Path, str]]]:
+    """The files to scan under ``root``, and one skipped entry for a DICOMDIR that names files it lacks."""
     if root.is_dir():
-        return sorted(Path(folder) / name for folder, _, names in os.walk(root) for name in names)
+        return sorted(Path(folder) / name for folder, _, names in os.walk(root) for name in names), []
     if _is_dicomdir(root):
-        return _files_referenced_by_dicomdir(root)
-    return [root]
+        named = _files_referenced_by_dicomdir(root)
+        present = [path for path in named if path.is_file()]
+        if len(present) == len(named):
+            return present, []
+        return present, [(root, _missing_files_reason(root, named, present))]
+    return [root], []
 
 
 def _is_dicomdir(path: Path) -> bool:
@@ -173,6 +180,17 @@ def _files_referenced_by_dicomdir(path: Path) -> list[Path]:
     components = [[str(file_id)] if isinstance(file_id, str) else [str(part) for part in file_id]
                   for file_id in file_ids]
     return sorted({path.parent.joinpath(*parts) for parts in components})
+
+
+def _missing_files_reason(dicomdir: Path, named: list[Path], present: list[Path]) -> str:
+    """One line for all the files a DICOMDIR names but its folder lacks."""
+    found = set(present)
+    missing = [path for path in named if path not in found]
+    first = missing[0].relative_to(dicomdir.parent)
+    return (
+        f"{dicomdir}: {len(missing)} of the {len(named)} files this DICOMDIR names are not there (first: {first}); "
+        "they were moved, deleted or copied without their folders: open the folder that holds the images instead"
+    )
 
 
 def _split_key(frame: FrameRecord) -> tuple:

@@ -13,7 +13,7 @@ from medstation.core.layers import OverlayLayer, saliency_overlay
 from medstation.engine.device import ENV_VARIABLE
 from medstation.engine.image_analysis import ImageAnalysis
 from medstation.errors import MedStationError
-from medstation.io.database import StudyDatabase
+from medstation.io.database import RebuiltDatabase, StudyDatabase, import_folders
 from medstation.io.open_study import OpenedStudy
 from medstation.paths import log_dir
 from medstation.ui.dialogs.about import AboutDialog
@@ -26,6 +26,7 @@ from medstation.ui.panels.jobs_panel import JobsPanel
 from medstation.ui.panels.study_browser import StudyBrowser
 from medstation.ui.panels.timeline_panel import TimelinePanel
 from medstation.ui.settings import Settings
+from medstation.ui.study_index import open_study_index
 from medstation.ui.study_opening import StudyOpener
 from medstation.ui.timeline_opening import TimelineOpener
 from medstation.ui.viewer.viewer_widget import ViewerWidget
@@ -49,7 +50,10 @@ class MainWindow(QMainWindow):
         super().__init__(parent)
         self.runner = runner
         self.settings = settings
-        self.database = database or StudyDatabase()
+        self.rebuilt: RebuiltDatabase | None = None
+        if database is None:
+            database, self.rebuilt = open_study_index()
+        self.database = database
         self.device_label = "detecting…"
         self.engine_versions: dict[str, str] = {}
         self.retry_engine_start = False
@@ -109,6 +113,10 @@ class MainWindow(QMainWindow):
         self._restore_layout()
         if start_engine_on_first_paint:
             self.statusBar().installEventFilter(self)
+        if self.rebuilt is not None:
+            self.statusBar().showMessage(f"Study index rebuilt; the damaged file is kept as {self.rebuilt.kept}")
+            if self.rebuilt.roots:
+                self.reindex(self.rebuilt.roots)
 
     # construction -----------------------------------------------------------------------------------
     def _add_dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
@@ -276,6 +284,16 @@ class MainWindow(QMainWindow):
         return job
 
     # studies ---------------------------------------------------------------------------------------------
+    def reindex(self, folders: list) -> Job:
+        """Import these folders again in a job (after a rebuild of the study index), then list them."""
+        job = self.runner.submit("Rebuild study index", import_folders, folders, self.database.path)
+        job.succeeded.connect(self._reindexed)
+        return job
+
+    def _reindexed(self, reports: list) -> None:
+        self.study_browser.refresh()
+        self.statusBar().showMessage(f"Study index rebuilt: {len(reports)} folder(s) imported again", 10_000)
+
     def ask_open_folder(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Open a DICOM folder")
         if folder:

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import shutil
+
+import pytest
+from database_faults import GE_TILT, damage_middle_pages, indexed_database
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import QMessageBox
 
 from medstation.errors import UnreadableInput
+from medstation.io.database import StudyDatabase, default_database_path
+from medstation.ui.app import close_window, create_application
 from medstation.ui.dialogs.about import AboutDialog
 from medstation.ui.dialogs.shortcuts import ShortcutsDialog, shortcut_rows
+from medstation.ui.jobs import JobRunner
+from medstation.ui.main_window import MainWindow
 from medstation.ui.settings import Settings
 
 
@@ -123,3 +131,65 @@ def test_jobs_panel_shows_progress_and_cancels(make_window, qtbot):
     assert row.item.text(1) == "cancelled" and not row.cancel_button.isEnabled()
     window.jobs_panel.clear_finished()
     assert window.jobs_panel.tree.topLevelItemCount() == 0
+
+
+@pytest.fixture
+def damaged_index(tmp_path, monkeypatch):
+    """The user's study index, listing a copy of the GE slices, with damaged pages; returns it and its bytes."""
+    monkeypatch.setenv("MEDSTATION_HOME", str(tmp_path / "home"))
+    folder = tmp_path / "ge"
+    shutil.copytree(GE_TILT, folder)
+    path = default_database_path()
+    indexed_database(path, folder)
+    return path, damage_middle_pages(path)
+
+
+def _answer_rebuild(monkeypatch, answer: QMessageBox.StandardButton) -> list[str]:
+    asked: list[str] = []
+
+    def question(parent, title, text, buttons, default):
+        asked.append(text)
+        return answer
+
+    monkeypatch.setattr(QMessageBox, "question", staticmethod(question))
+    return asked
+
+
+def test_a_damaged_study_index_is_rebuilt_when_the_user_agrees(qapp, qtbot, settings, damaged_index, monkeypatch):
+    path, damaged = damaged_index
+    asked = _answer_rebuild(monkeypatch, QMessageBox.StandardButton.Yes)
+    create_application()
+    window = MainWindow(JobRunner(), settings, start_engine_on_first_paint=False)
+    try:
+        assert len(asked) == 1 and str(path) in asked[0]
+        (kept,) = path.parent.glob("studies.sqlite.damaged-*")
+        assert kept.read_bytes() == damaged, "the damaged file is kept as it was"
+        assert window.rebuilt.kept == kept
+        (job,) = [job for job in window.runner.jobs if job.title == "Rebuild study index"]
+        qtbot.waitUntil(lambda: job.state.finished, timeout=30_000)
+        qtbot.waitUntil(lambda: window.study_browser.tree.topLevelItemCount() == 1, timeout=5_000)
+        assert window.database.patients()[0].patient_id != "FILLER"
+    finally:
+        close_window(qapp, window)
+
+
+def test_a_damaged_study_index_is_left_as_it_was_when_the_user_declines(qapp, settings, damaged_index, monkeypatch):
+    path, damaged = damaged_index
+    asked = _answer_rebuild(monkeypatch, QMessageBox.StandardButton.No)
+    create_application()
+    with pytest.raises(UnreadableInput, match=r"the study database is damaged .*rebuild"):
+        MainWindow(JobRunner(), settings, start_engine_on_first_paint=False)
+    assert len(asked) == 1
+    assert path.read_bytes() == damaged and not list(path.parent.glob("*.damaged-*"))
+
+
+def test_the_study_browser_shows_a_database_error_instead_of_raising(make_window, tmp_path):
+    window = make_window()
+    path = window.database.path
+    window.database.close()
+    indexed_database(path, GE_TILT)
+    damage_middle_pages(path)
+    window.database = window.study_browser.database = StudyDatabase(path)
+    window.study_browser.refresh()
+    assert window.study_browser.tree.topLevelItemCount() == 1
+    assert "the study database is damaged" in window.study_browser.tree.topLevelItem(0).text(0)

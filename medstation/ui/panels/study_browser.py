@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QIcon, QImage, QPixmap
 from PySide6.QtWidgets import (
@@ -14,10 +16,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from medstation.errors import MedStationError
 from medstation.io.database import SeriesRow, StudyDatabase
 from medstation.io.thumbnails import series_thumbnails
 from medstation.ui.jobs import JobRunner
 
+log = logging.getLogger(__name__)
 SERIES_ROLE = Qt.ItemDataRole.UserRole
 ICON_PIXELS = 48
 
@@ -50,8 +54,25 @@ class StudyBrowser(QWidget):
         self.refresh()
 
     def refresh(self) -> None:
-        """Reload the tree from the database (it is small: one row per series)."""
+        """Reload the tree from the database (it is small: one row per series); a database error is shown in
+        the tree instead."""
         self.tree.clear()
+        try:
+            missing = self._fill_tree()
+        except MedStationError as error:
+            log.warning("study browser: %s", error)
+            self.tree.clear()
+            item = QTreeWidgetItem([str(error), ""])
+            item.setToolTip(0, str(error))
+            self.tree.addTopLevelItem(item)
+            return
+        self.tree.expandAll()
+        if missing and not self.runner.closed:
+            job = self.runner.submit("Series thumbnails", series_thumbnails, missing)
+            job.succeeded.connect(self._thumbnails_ready)
+
+    def _fill_tree(self) -> dict[tuple, list]:
+        """Add the patient > study > series items; returns the files of the series that lack a thumbnail."""
         missing: dict[tuple, list] = {}
         for patient in self.database.patients(self.search.text().strip()):
             name = patient.patient_name.replace("^", " ").strip() or "(no name)"
@@ -65,10 +86,7 @@ class StudyBrowser(QWidget):
                     study_item.addChild(self._series_item(series))
                     if _key(series) not in self.thumbnails:
                         missing[_key(series)] = self.database.series_files(series)
-        self.tree.expandAll()
-        if missing and not self.runner.closed:
-            job = self.runner.submit("Series thumbnails", series_thumbnails, missing)
-            job.succeeded.connect(self._thumbnails_ready)
+        return missing
 
     def _thumbnails_ready(self, images: dict) -> None:
         for key, image in images.items():
