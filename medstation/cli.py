@@ -24,6 +24,14 @@ def _add_json(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
 
 
+PROGRESS_HELP = "draw the progress bar on stderr even when it is not a terminal (by default only a terminal gets it)"
+
+
+def _add_progress(parser: argparse.ArgumentParser) -> None:
+    """``--progress`` after the command; the same flag before it (``medstation --progress COMMAND``) is the default."""
+    parser.add_argument("--progress", action="store_true", default=argparse.SUPPRESS, help=PROGRESS_HELP)
+
+
 def _add_series(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--series", metavar="N|UID", help="series number or SeriesInstanceUID")
 
@@ -92,16 +100,19 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=LAUNCH_EPILOG,
     )
     parser.add_argument("--version", action="version", version=f"medstation {__version__}")
+    parser.add_argument("--progress", action="store_true", help=PROGRESS_HELP)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     p = sub.add_parser("info", help="patients, studies and series found in PATH, with geometry and warnings")
     p.add_argument("path")
     _add_json(p)
+    _add_progress(p)
 
     p = sub.add_parser("convert", help="convert a series to NIfTI (.nii/.nii.gz) or NRRD")
     p.add_argument("path")
     p.add_argument("out")
     _add_series(p)
+    _add_progress(p)
 
     p = sub.add_parser("render", help="render a slice to PNG")
     p.add_argument("path")
@@ -123,6 +134,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("import", help="add a folder to the local study database (files stay where they are)")
     p.add_argument("path")
     _add_json(p)
+    _add_progress(p)
 
     p = sub.add_parser("models", help="installed model bundles")
     _add_json(p)
@@ -133,6 +145,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--saliency", metavar="METHOD")
     p.add_argument("--out", metavar="DIR")
     _add_json(p)
+    _add_progress(p)
 
     p = sub.add_parser("train", help="train a classifier, forecaster or generator into a model bundle")
     kinds = p.add_subparsers(dest="kind", metavar="KIND", required=True)
@@ -141,6 +154,7 @@ def build_parser() -> argparse.ArgumentParser:
         k.add_argument("--data")
         k.add_argument("--out", metavar="BUNDLE_DIR")
         _kind(kind).add_train_options(k)
+        _add_progress(k)
 
     p = sub.add_parser("evaluate", help="evaluate a model bundle on held-out data")
     kinds = p.add_subparsers(dest="kind", metavar="KIND", required=True)
@@ -150,6 +164,7 @@ def build_parser() -> argparse.ArgumentParser:
         k.add_argument("--data", required=True)
         _add_json(k)
         _kind(kind).add_evaluate_options(k)
+        _add_progress(k)
 
     p = sub.add_parser("forecast", help="forecast a patient's trend and risk from their timeline")
     p.add_argument("path")

@@ -32,3 +32,9 @@ class NotAvailableYet(MedStationError):
 
 class Cancelled(MedStationError):
     """Work stopped because the user cancelled it."""
+
+
+def reason_without_path(path: object, message: str) -> str:
+    """``message`` without the ``"PATH: "`` it starts with when it comes from an error about ``path``, for a line that
+    names the file itself ("skipped PATH: reason")."""
+    return message.removeprefix(f"{path}: ")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from medstation.cli_progress import ProgressBar
 from medstation.commands.output import print_json, refuse_writing_into_source, skipped_entries, training_command
-from medstation.errors import MedStationError, UnreadableInput
+from medstation.errors import MedStationError, UnreadableInput, reason_without_path
 
 DEFAULT_MODEL = "pneumonia-cxr-resnet18"
 
@@ -64,7 +64,7 @@ def run_train(args: argparse.Namespace) -> int:
 
     seed = args.seed if args.seed is not None else 0
     size = _numbers(args.size, "--size")
-    with ProgressBar() as bar:
+    with ProgressBar(args.progress) as bar:
         data = load_labelled_images(args.data, _names(args.labels), seed, size, lambda f, m: bar(0.05 * f, m))
         recipe = _recipe(args, data.spatial_dims)
         command = training_command("classifier", args, _TRAIN_OPTIONS)
@@ -111,7 +111,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
 
     classifier = load_classifier(args.model)
     plots = Path(args.plots) if args.plots else None
-    with ProgressBar() as bar:
+    with ProgressBar(args.progress) as bar:
         data = load_labelled_images(args.data, progress=lambda f, m: bar(0.3 * f, m))
         document = evaluate_classifier(
             classifier, data, args.split, args.subgroup, plots, progress=lambda f, m: bar(0.3 + 0.7 * f, m)
@@ -132,7 +132,7 @@ def _read_inputs(classifier, paths: list[Path], bar) -> tuple[list[Path], list, 
             images.append(classifier.image_input(read_image_file(path), str(path)))
             read.append(path)
         except MedStationError as error:
-            skipped.append((path, str(error).removeprefix(f"{path}: ")))
+            skipped.append((path, reason_without_path(path, str(error))))
         bar(0.5 * (number + 1) / len(paths), f"reading {path.name}")
     return read, images, skipped
 
@@ -186,7 +186,7 @@ def run_classify(args: argparse.Namespace) -> int:
         raise UnreadableInput(f"{path}: no such file or folder")
     classifier = load_classifier(args.model or DEFAULT_MODEL)
     paths = image_files_in(path) if path.is_dir() else [path]
-    with ProgressBar() as bar:
+    with ProgressBar(args.progress) as bar:
         read, images, skipped = _read_inputs(classifier, paths, bar)
         if not images:
             if not path.is_dir() and skipped:

@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 from medstation.cli_progress import ProgressBar
-from medstation.commands.output import print_json, training_command
+from medstation.commands.output import print_json, skipped_entry, training_command
 from medstation.errors import MedStationError, ModelError, UnreadableInput
 
 _TRAIN_OPTIONS = (
@@ -73,7 +73,7 @@ def run_train(args: argparse.Namespace) -> int:
     if Path(args.out).exists() and not args.overwrite:
         raise UnreadableInput(f"{args.out}: already exists; choose another --out or pass --overwrite")
     started = time.monotonic()
-    with ProgressBar() as bar:
+    with ProgressBar(args.progress) as bar:
         timelines, labels = _records(args.data, args.outcomes, bar, 0.0, 0.05)
         trained = train_forecaster(timelines, labels, recipe, progress=lambda f, m: bar(0.05 + 0.85 * f, m))
         seconds = time.monotonic() - started
@@ -136,7 +136,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
     training = model.metadata.get("training", {})
     training = {**training, "data_source": model.metadata.get("training_data", {}).get("source")}
     train_data, train_outcomes = _training_source(args, training)
-    with ProgressBar() as bar:
+    with ProgressBar(args.progress) as bar:
         train, train_labels = _records(train_data, train_outcomes, bar, 0.0, 0.1)
         test, test_labels = _records(args.data, args.outcomes, bar, 0.1, 0.2)
         document = evaluate_forecaster(model, train, train_labels, test, test_labels,
@@ -171,10 +171,11 @@ def run_forecast(args: argparse.Namespace) -> int:
                 raise ModelError(f"{timeline.source}: patient {timeline.patient_id} has no measurements")
             patients.append(model.forecast(timeline))
         except ModelError as error:
-            print(f"skipped {error}", file=sys.stderr)
-            skipped.append({"path": timeline.source, "id": timeline.patient_id, "reason": str(error)})
+            skipped.append(skipped_entry(timeline.source, str(error), id=timeline.patient_id))
     if not patients:
-        first = f": {skipped[-1]['reason']}" if skipped else ""
+        last = skipped[-1] if skipped else None
+        where = "" if last is None or last["path"] == str(args.path) else f"{last['path']}: "
+        first = f": {where}{last['reason']}" if last else ""
         raise MedStationError(f"{args.path}: no patient could be forecast ({len(skipped)} skipped{first})")
     if args.json:
         print_json({"model": model.name, "patients": [p.to_json() for p in patients], "skipped": skipped})

@@ -67,7 +67,7 @@ def run_train(args: argparse.Namespace) -> int:
     recipe = _recipe(args)
     _set_threads(args.threads)
     checkpoint = Path(args.checkpoint) if args.checkpoint else Path(f"{args.out}.checkpoint.pt")
-    with ProgressBar() as bar:
+    with ProgressBar(args.progress) as bar:
         data = load_labelled_images(args.data, _names(args.labels), recipe.seed, None, lambda f, m: bar(0.02 * f, m))
         bundle = train_generator(
             data,
@@ -122,7 +122,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
 
     generator = load_generator(args.model)
     features = load_feature_network(args.feature_model)
-    with ProgressBar() as bar:
+    with ProgressBar(args.progress) as bar:
         path = Path(args.data)
         names = generator.labels if path.suffix.lower() == ".npz" else None
         data = load_labelled_images(path, names, progress=lambda f, m: bar(0.1 * f, m))

@@ -66,7 +66,7 @@ def run_info(args: argparse.Namespace) -> int:
         return 0
     from medstation.io.dicom import describe_series, scan_dicom
 
-    with ProgressBar() as bar:
+    with ProgressBar(args.progress) as bar:
         scan = scan_dicom(path, progress=bar)
     skipped = skipped_entries(scan.skipped)
     descriptions = [describe_series(series) for series in scan.series]
@@ -94,7 +94,7 @@ def run_convert(args: argparse.Namespace) -> int:
     refuse_writing_into_source(path, args.out)
     if not Path(args.out).parent.is_dir():
         raise MedStationError(f"{args.out}: the folder {Path(args.out).parent} does not exist")
-    with ProgressBar() as bar:
+    with ProgressBar(args.progress) as bar:
         if is_volume_file(path):
             volume = read_volume(path)
         else:
@@ -117,7 +117,7 @@ def run_import(args: argparse.Namespace) -> int:
     _one_blas_thread()
     from medstation.io.database import StudyDatabase
 
-    with StudyDatabase() as database, ProgressBar() as bar:
+    with StudyDatabase() as database, ProgressBar(args.progress) as bar:
         result = database.import_folder(args.path, progress=bar)
     skipped_entries([(Path(path), reason) for path, reason in result.unreadable])
     summary = {

@@ -8,18 +8,24 @@ import shlex
 import sys
 from pathlib import Path
 
-from medstation.errors import MedStationError
+from medstation.errors import MedStationError, reason_without_path
 
 
 def print_json(payload: dict) -> None:
     print(json.dumps(payload, default=str))
 
 
+def skipped_entry(path: str | Path, message: str, **fields) -> dict:
+    """Name a skipped input once with its reason on stderr ("skipped PATH: reason"); return its entry of the JSON
+    ``skipped`` list: ``path``, the ``fields`` given, ``reason``."""
+    reason = reason_without_path(path, message)
+    print(f"skipped {path}: {reason}", file=sys.stderr)
+    return {"path": str(path), **fields, "reason": reason}
+
+
 def skipped_entries(skipped: list[tuple[Path, str]]) -> list[dict]:
     """Name every skipped file with its reason on stderr; return them for the JSON ``skipped`` list."""
-    for path, reason in skipped:
-        print(f"skipped {path}: {reason}", file=sys.stderr)
-    return [{"path": str(path), "reason": reason} for path, reason in skipped]
+    return [skipped_entry(path, reason) for path, reason in skipped]
 
 
 def training_command(

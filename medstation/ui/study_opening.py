@@ -8,7 +8,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import QMessageBox, QWidget
 
-from medstation.errors import UnreadableInput
+from medstation.errors import UnreadableInput, reason_without_path
 from medstation.io.database import SeriesRow, StudyDatabase
 from medstation.io.dicom_geometry import NO_GEOMETRY_WARNING
 from medstation.io.open_study import OpenedStudy, open_files, open_path
@@ -98,10 +98,8 @@ class StudyOpener(QObject):
         if problems:
             sections.append("Check before reading:\n" + _listing(problems))
         if opened.skipped:
-            sections.append(
-                f"{len(opened.skipped)} file(s) could not be read:\n"
-                + _listing([f"{Path(path).name}: {reason}" for path, reason in opened.skipped])
-            )
+            unread = [f"{Path(path).name}: {reason_without_path(path, reason)}" for path, reason in opened.skipped]
+            sections.append(f"{len(opened.skipped)} file(s) could not be read:\n" + _listing(unread))
         box = QMessageBox(
             QMessageBox.Icon.Warning,
             "Series warnings",

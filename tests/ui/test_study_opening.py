@@ -73,3 +73,17 @@ def test_browser_series_get_thumbnails_of_their_images(make_window, qtbot, share
     image = series_item.icon(0).pixmap(64, 64).toImage()
     greys = {image.pixelColor(x, y).value() for x in range(0, image.width(), 4) for y in range(0, image.height(), 4)}
     assert len(greys) > 10, "the thumbnail should show the head, not a flat square"
+
+
+def test_the_warning_dialog_names_each_unreadable_file_once(make_window, qtbot, tmp_path):
+    folder = tmp_path / "dx"
+    folder.mkdir()
+    write_projection(folder / "dx.dcm")
+    (folder / "broken.dcm").write_bytes(b"DICM" * 10)
+    window = make_window()
+    job = window.opener.open_path(folder)
+    qtbot.waitUntil(lambda: job.state.finished, timeout=60_000)
+    (box,) = window.opener.warning_dialogs
+    (line,) = [line for line in box.text().splitlines() if "broken.dcm" in line]
+    assert line.count("broken.dcm") == 1 and str(tmp_path) not in line, line
+    box.accept()
