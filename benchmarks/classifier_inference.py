@@ -33,10 +33,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from medstation.engine.classifier import INFERENCE_BATCH, load_classifier
-from medstation.engine.classifier_data import load_npz
-from medstation.engine.classifier_inputs import prepare_batch
-from medstation.engine.classifier_networks import build_network
+from medstation.engine.classifier.data import load_npz
+from medstation.engine.classifier.inputs import prepare_batch
+from medstation.engine.classifier.model import INFERENCE_BATCH, load_classifier
+from medstation.engine.classifier.network import build_network
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = ROOT / ".." / "shared" / "data" / "medmnist" / "pneumoniamnist.npz"

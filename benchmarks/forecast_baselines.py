@@ -1,7 +1,7 @@
 """Baselines of the ICU forecaster on PhysioNet 2012, tuned and trained on set-a, scored on set-b (issue 6).
 
 Prints, with the time each took: forecast MAE at the 6-hour horizon averaged over the ten evaluation variables
-(standardised by set-a's per-variable standard deviation; protocol of medstation/engine/forecast_metrics.py) for
+(standardised by set-a's per-variable standard deviation; protocol of medstation/engine/forecaster/metrics.py) for
 last observation carried forward, the per-patient linear trend, the per-variable last/mean blend tuned on set-a and
 the best single blend weight (tuned on set-a at 6 h), and the mortality AUROC / AUPRC at hour 48 of the
 gradient-boosting baseline. The issue's author measured LOCF 0.419, single-weight blend 0.410, per-variable blend
@@ -26,10 +26,10 @@ from pathlib import Path
 import numpy as np
 
 from medstation.core.timeline import STATIC_VARIABLES, Timeline, TimeSeries
-from medstation.engine.forecast_baselines import last_and_mean
-from medstation.engine.forecast_evaluation import GOAL_HORIZON, ORIGINS, evaluate_baselines, prepare_protocol
-from medstation.engine.forecast_metrics import collect_targets, training_scales
-from medstation.io.physionet import read_outcomes, read_records
+from medstation.engine.forecaster.baselines import last_and_mean
+from medstation.engine.forecaster.evaluation import GOAL_HORIZON, ORIGINS, evaluate_baselines, prepare_protocol
+from medstation.engine.forecaster.metrics import collect_targets, training_scales
+from medstation.io.timelines.physionet import read_outcomes, read_records
 
 DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "physionet2012"
 SINGLE_GRID = np.round(np.linspace(0.0, 1.0, 21), 2)

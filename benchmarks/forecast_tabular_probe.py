@@ -24,10 +24,10 @@ from pathlib import Path
 import numpy as np
 
 from medstation.core.timeline import Timeline
-from medstation.engine.forecast_baselines import LastObservation, fit_line
-from medstation.engine.forecast_evaluation import GOAL_HORIZON, method_at_targets, prepare_protocol, trend_metrics
-from medstation.engine.forecaster_training import _folds
-from medstation.io.physionet import read_outcomes, read_records
+from medstation.engine.forecaster.baselines import LastObservation, fit_line
+from medstation.engine.forecaster.evaluation import GOAL_HORIZON, method_at_targets, prepare_protocol, trend_metrics
+from medstation.engine.forecaster.training import _folds
+from medstation.io.timelines.physionet import read_outcomes, read_records
 
 DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "physionet2012"
 CONTEXT = ("HR", "MAP", "SysABP", "RespRate", "Temp", "GCS", "Lactate", "Creatinine", "Glucose", "SaO2", "DiasABP",

@@ -2,7 +2,7 @@
 fold 0 (800 stays), so recipe choices are made without looking at set-b.
 
 Prints the held-out fold's forecast MAE at 6 h per evaluation variable for the member and for last observation
-carried forward (protocol of medstation/engine/forecast_metrics.py, scales from folds 1-4), their ratio, and the
+carried forward (protocol of medstation/engine/forecaster/metrics.py, scales from folds 1-4), their ratio, and the
 mortality AUROC at hour 48. ``--set`` changes a field of ``ForecasterRecipe``, e.g. ``--set balance_variables=false``
 or ``--set risk_last_hour_share=0.1``. A run takes about 4 minutes on one thread.
 
@@ -20,12 +20,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from medstation.engine.forecast_baselines import LastObservation
-from medstation.engine.forecast_evaluation import GOAL_HORIZON, method_at_targets, prepare_protocol, trend_metrics
-from medstation.engine.forecaster import forecaster_from_trained
-from medstation.engine.forecaster_training import ForecasterRecipe, _folds, train_forecaster
+from medstation.engine.forecaster.baselines import LastObservation
+from medstation.engine.forecaster.evaluation import GOAL_HORIZON, method_at_targets, prepare_protocol, trend_metrics
+from medstation.engine.forecaster.model import forecaster_from_trained
+from medstation.engine.forecaster.training import ForecasterRecipe, _folds, train_forecaster
 from medstation.engine.metrics import roc_auc
-from medstation.io.physionet import read_outcomes, read_records
+from medstation.io.timelines.physionet import read_outcomes, read_records
 
 DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "physionet2012"
 

@@ -26,12 +26,12 @@ import time
 import numpy as np
 import torch
 
-from medstation.engine.forecast_baselines import GradientBoostingMortality
-from medstation.engine.forecaster import load_forecaster
-from medstation.engine.forecaster_features import HOURS, carried_columns, input_size
-from medstation.engine.forecaster_network import build_ensemble
-from medstation.engine.forecaster_training import ForecasterRecipe, prepare, train_epoch
-from medstation.io.physionet import read_outcomes, read_records
+from medstation.engine.forecaster.baselines import GradientBoostingMortality
+from medstation.engine.forecaster.features import HOURS, carried_columns, input_size
+from medstation.engine.forecaster.model import load_forecaster
+from medstation.engine.forecaster.network import build_ensemble
+from medstation.engine.forecaster.training import ForecasterRecipe, prepare, train_epoch
+from medstation.io.timelines.physionet import read_outcomes, read_records
 
 DATA = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data", "physionet2012")
 

@@ -49,7 +49,7 @@ def _measure_generate(app, panel, n: int) -> dict:
 
 
 def measure(n: int, warmed: bool) -> dict:
-    from medstation.engine.warmup import warm_engine
+    from medstation.engine.runtime.warmup import warm_engine
     from medstation.ui.app import create_application
     from medstation.ui.jobs import JobRunner
     from medstation.ui.panels.generator_panel import GeneratorPanel

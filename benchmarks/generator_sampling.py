@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from medstation.engine.generator import load_generator
+from medstation.engine.generator.model import load_generator
 
 GOAL_S = 1.0
 

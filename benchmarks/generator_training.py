@@ -1,7 +1,7 @@
 """GAN training time on CPU: one epoch of the shipped ``cxr-gan`` recipe, per thread count, and the whole recipe.
 
 Issue 7's goal: training the default model to its goals within 15 minutes on the 2-core CPU. This script times
-``--epochs`` epochs (default 1) of :func:`medstation.engine.generator_training.fit_gan` with the shipped recipe on
+``--epochs`` epochs (default 1) of :func:`medstation.engine.generator.training.fit_gan` with the shipped recipe on
 the PneumoniaMNIST train split (4708 images, 73 steps of 64), once per thread count in ``--threads``, and reports
 wall-clock and CPU seconds per epoch and the recipe's epochs projected from them. It then reads what the shipped
 bundle's own training took (``training.seconds`` and ``training.cpu_seconds`` in its metadata). The load average
@@ -22,9 +22,9 @@ from pathlib import Path
 
 import torch
 
-from medstation.engine.classifier_data import load_npz
-from medstation.engine.generator import load_generator
-from medstation.engine.generator_training import GeneratorRecipe, fit_gan, prepare_training_images
+from medstation.engine.classifier.data import load_npz
+from medstation.engine.generator.model import load_generator
+from medstation.engine.generator.training import GeneratorRecipe, fit_gan, prepare_training_images
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = ROOT / ".." / "shared" / "data" / "medmnist" / "pneumoniamnist.npz"

@@ -61,7 +61,7 @@ def _measure_job(app, runner, fn) -> dict:
 def measure() -> dict:
     from PySide6.QtCore import QCoreApplication
 
-    from medstation.engine.smoke import run_training_check
+    from medstation.engine.runtime.smoke import run_training_check
     from medstation.ui.jobs import JobRunner
 
     app = QCoreApplication.instance() or QCoreApplication(sys.argv)

@@ -71,7 +71,7 @@ def status(key):
         return next(int(line.split()[1]) * 1024 for line in file if line.startswith(key + ":"))
 mode, reader, folder = sys.argv[1:4]
 if reader == "medstation":
-    from medstation.io.dicom import load_dicom
+    from medstation.io.dicom.series import load_dicom
     load = lambda: load_dicom(folder).array
     size = lambda array: array.nbytes
 else:
@@ -144,7 +144,7 @@ def _in_process_contenders(folder: Path, work: Path) -> dict[str, Callable[[], o
     import pydicom
     import SimpleITK as sitk
 
-    from medstation.io.dicom import load_dicom
+    from medstation.io.dicom.series import load_dicom
 
     def simpleitk_load():
         reader = sitk.ImageSeriesReader()
@@ -167,8 +167,8 @@ def _in_process_contenders(folder: Path, work: Path) -> dict[str, Callable[[], o
 
 
 def _first_slice_contender(folder: Path) -> dict[str, Callable[[], object]]:
-    from medstation.io.dicom import largest_series, scan_dicom
-    from medstation.io.dicom_preview import load_slice
+    from medstation.io.dicom.preview import load_slice
+    from medstation.io.dicom.series import largest_series, scan_dicom
 
     return {"first_slice": lambda: load_slice(largest_series(scan_dicom(folder)))}
 

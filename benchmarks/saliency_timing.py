@@ -35,12 +35,12 @@ def _median_ms(run, repeats: int, warmup: int = 2) -> float:
 
 def _network(model: str | None):
     if model:
-        from medstation.engine.classifier import load_classifier
+        from medstation.engine.classifier.model import load_classifier
 
         return load_classifier(model, "cpu").network, model
     import torch
 
-    from medstation.engine.classifier_networks import build_network, default_network_spec
+    from medstation.engine.classifier.network import build_network, default_network_spec
 
     torch.manual_seed(0)
     return build_network(default_network_spec("resnet18"), 2, 1, 2).eval(), "resnet18 3x3 stem (initialised)"
@@ -56,8 +56,8 @@ def main(argv: list[str] | None = None) -> int:
     import torch
     from monai.visualize import GradCAM
 
-    from medstation.engine.saliency import METHODS, explain
-    from medstation.engine.saliency_checks import faithfulness
+    from medstation.engine.saliency.checks import faithfulness
+    from medstation.engine.saliency.methods import METHODS, explain
 
     if args.threads:
         torch.set_num_threads(args.threads)

@@ -55,8 +55,8 @@ def _show_and_forecast(app, panel, index: int) -> dict:
 
 
 def measure() -> dict:
-    from medstation.engine.warmup import warm_engine
-    from medstation.io.timelines import load_timelines
+    from medstation.engine.runtime.warmup import warm_engine
+    from medstation.io.timelines.reading import load_timelines
     from medstation.ui.app import create_application
     from medstation.ui.jobs import JobRunner
     from medstation.ui.panels.timeline_panel import TimelinePanel

@@ -24,7 +24,7 @@ from PySide6.QtWidgets import QApplication
 
 from medstation.core.layers import OverlayLayer
 from medstation.core.window_level import Window
-from medstation.io.dicom import load_dicom
+from medstation.io.dicom.series import load_dicom
 from medstation.ui.viewer.viewer_widget import ViewerWidget
 
 DEFAULT_SERIES = Path(__file__).resolve().parents[2] / "shared/data/dicom/dcm_qa_ct/In/Philips_head_1mm"

@@ -41,7 +41,7 @@ def check_imports() -> str:
 
 
 def check_device() -> str:
-    from medstation.engine.device import detect_device
+    from medstation.engine.runtime.device import detect_device
 
     info = detect_device()
     return f"{info.label()} (chosen by {info.source})"
@@ -49,7 +49,7 @@ def check_device() -> str:
 
 def check_training() -> str:
     """A small CNN learns a trivial task on the selected device."""
-    from medstation.engine.smoke import run_training_check
+    from medstation.engine.runtime.smoke import run_training_check
 
     result = run_training_check()
     summary = (

@@ -11,8 +11,8 @@ def untrained_bundle(root: Path, modalities=("DX", "CR")):
     """Write a two-label (normal, pneumonia) bundle for grey 28x28 images at ``root`` and return it opened."""
     import torch
 
-    from medstation.engine.bundles import write_bundle
-    from medstation.engine.classifier_networks import build_network
+    from medstation.engine.bundles.store import write_bundle
+    from medstation.engine.classifier.network import build_network
 
     torch.manual_seed(0)
     network = build_network(SMALL, 2, 1, 2)

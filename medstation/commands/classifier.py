@@ -31,7 +31,7 @@ def _names(text: str | None) -> tuple[str, ...] | None:
 def _recipe(args: argparse.Namespace, spatial_dims: int):
     from dataclasses import replace
 
-    from medstation.engine.classifier_training import TrainingRecipe
+    from medstation.engine.classifier.training import TrainingRecipe
 
     recipe = TrainingRecipe()
     changes = {
@@ -59,8 +59,8 @@ _TRAIN_OPTIONS = (
 def run_train(args: argparse.Namespace) -> int:
     if not args.data or not args.out:
         raise UnreadableInput("train classifier needs --data (an .npz or a folder with labels.csv) and --out")
-    from medstation.engine.classifier_data import load_labelled_images
-    from medstation.engine.classifier_training import train_classifier
+    from medstation.engine.classifier.data import load_labelled_images
+    from medstation.engine.classifier.training import train_classifier
 
     seed = args.seed if args.seed is not None else 0
     size = _numbers(args.size, "--size")
@@ -105,9 +105,9 @@ def _format_evaluation(document: dict) -> str:
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
-    from medstation.engine.classifier import load_classifier
-    from medstation.engine.classifier_data import load_labelled_images
-    from medstation.engine.classifier_evaluation import evaluate_classifier
+    from medstation.engine.classifier.data import load_labelled_images
+    from medstation.engine.classifier.evaluation import evaluate_classifier
+    from medstation.engine.classifier.model import load_classifier
 
     classifier = load_classifier(args.model)
     plots = Path(args.plots) if args.plots else None
@@ -124,7 +124,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
 
 
 def _read_inputs(classifier, paths: list[Path], bar) -> tuple[list[Path], list, list[tuple[Path, str]]]:
-    from medstation.engine.image_files import read_image_file
+    from medstation.io.images import read_image_file
 
     read, images, skipped = [], [], []
     for number, path in enumerate(paths):
@@ -142,8 +142,8 @@ def _write_saliency(classifier, path: Path, method: str, out_dir: Path) -> dict[
     import numpy as np
 
     from medstation.core.layers import saliency_overlay
-    from medstation.engine.image_files import read_image_file
-    from medstation.engine.saliency_bundle import explain_with_bundle
+    from medstation.engine.saliency.bundle import explain_with_bundle
+    from medstation.io.images import read_image_file
     from medstation.ui.viewer.render import render_png
 
     volume = read_image_file(path)
@@ -177,9 +177,9 @@ def run_classify(args: argparse.Namespace) -> int:
     if args.saliency is not None:
         refuse_writing_into_source(args.path, args.out)
         _check_maps_folder(Path(args.out))
-    from medstation.engine.classifier import load_classifier
-    from medstation.engine.classifier_inputs import prepare_batch
-    from medstation.engine.image_files import image_files_in
+    from medstation.engine.classifier.inputs import prepare_batch
+    from medstation.engine.classifier.model import load_classifier
+    from medstation.io.images import image_files_in
 
     path = Path(args.path)
     if not path.exists():

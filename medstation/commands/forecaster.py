@@ -41,8 +41,8 @@ def add_evaluate_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _records(path: str, outcomes: str, bar: ProgressBar, start: float, end: float):
-    from medstation.io.physionet import read_outcomes
-    from medstation.io.timelines import load_timelines
+    from medstation.io.timelines.physionet import read_outcomes
+    from medstation.io.timelines.reading import load_timelines
 
     timelines, report = load_timelines(path, progress=lambda f, m: bar(start + (end - start) * f, m))
     labels = read_outcomes(outcomes)
@@ -59,9 +59,9 @@ def _records(path: str, outcomes: str, bar: ProgressBar, start: float, end: floa
 def run_train(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
-    from medstation.engine.forecaster import forecaster_from_trained
-    from medstation.engine.forecaster_bundle import forecaster_metadata, record_evaluation, write_forecaster_bundle
-    from medstation.engine.forecaster_training import ForecasterRecipe, train_forecaster
+    from medstation.engine.forecaster.bundle import forecaster_metadata, record_evaluation, write_forecaster_bundle
+    from medstation.engine.forecaster.model import forecaster_from_trained
+    from medstation.engine.forecaster.training import ForecasterRecipe, train_forecaster
 
     if not (args.data and args.outcomes and args.out):
         raise UnreadableInput("train forecaster needs --data (record files), --outcomes and --out")
@@ -81,7 +81,7 @@ def run_train(args: argparse.Namespace) -> int:
         metadata = forecaster_metadata(trained, args.data, len(timelines), command, seconds, outcomes=args.outcomes)
         bundle = write_forecaster_bundle(args.out, trained, metadata, overwrite=args.overwrite)
         if args.test_data:
-            from medstation.engine.forecast_evaluation import evaluate_forecaster
+            from medstation.engine.forecaster.evaluation import evaluate_forecaster
 
             test, test_labels = _records(args.test_data, args.test_outcomes, bar, 0.9, 0.92)
             evaluation = evaluate_forecaster(forecaster_from_trained(trained, bundle.name), timelines, labels, test,
@@ -110,7 +110,7 @@ def _training_source(args: argparse.Namespace, training: dict) -> tuple[str, str
 
 
 def _format_evaluation(document: dict) -> str:
-    from medstation.engine.forecaster_card import figure
+    from medstation.engine.forecaster.card import figure
 
     m, baselines = document["metrics"], document["baselines"]
     gbm = baselines.get("gbm", {})
@@ -129,8 +129,8 @@ def _format_evaluation(document: dict) -> str:
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
-    from medstation.engine.forecast_evaluation import evaluate_forecaster
-    from medstation.engine.forecaster import load_forecaster
+    from medstation.engine.forecaster.evaluation import evaluate_forecaster
+    from medstation.engine.forecaster.model import load_forecaster
 
     model = load_forecaster(args.model)
     training = model.metadata.get("training", {})
@@ -143,8 +143,8 @@ def run_evaluate(args: argparse.Namespace) -> int:
                                        progress=lambda f, m: bar(0.2 + 0.8 * f, m))
     document = {"model": model.name, "data": args.data, "train_data": train_data, **document}
     if args.record:
-        from medstation.engine.bundle_registry import find_bundle
-        from medstation.engine.forecaster_bundle import record_evaluation
+        from medstation.engine.bundles.registry import find_bundle
+        from medstation.engine.forecaster.bundle import record_evaluation
 
         record_evaluation(find_bundle(str(args.model)), document)
     if args.json:
@@ -156,8 +156,8 @@ def run_evaluate(args: argparse.Namespace) -> int:
 
 def run_forecast(args: argparse.Namespace) -> int:
     """Forecast from the end of each patient's data (DESIGN.md §3 ``forecast --json``)."""
-    from medstation.engine.forecaster import DEFAULT_MODEL, load_forecaster
-    from medstation.io.timelines import load_timelines
+    from medstation.engine.forecaster.model import DEFAULT_MODEL, load_forecaster
+    from medstation.io.timelines.reading import load_timelines
 
     timelines, report = load_timelines(args.path, patient=args.patient)
     model = load_forecaster(args.model or DEFAULT_MODEL)

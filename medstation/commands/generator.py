@@ -33,7 +33,7 @@ def _size(text: str | None) -> tuple[int, int] | None:
 def _recipe(args: argparse.Namespace):
     from dataclasses import replace
 
-    from medstation.engine.generator_training import GeneratorRecipe
+    from medstation.engine.generator.training import GeneratorRecipe
 
     changes = {
         "epochs": args.epochs,
@@ -51,8 +51,8 @@ def _set_threads(threads: int | None) -> None:
         return
     if threads < 1:
         raise UnreadableInput(f"--threads must be at least 1, got {threads}")
-    from medstation.engine.device import configure_threads
-    from medstation.engine.libraries import load_torch
+    from medstation.engine.runtime.device import configure_threads
+    from medstation.engine.runtime.libraries import load_torch
 
     configure_threads()
     load_torch().set_num_threads(threads)
@@ -61,8 +61,8 @@ def _set_threads(threads: int | None) -> None:
 def run_train(args: argparse.Namespace) -> int:
     if not args.data or not args.out:
         raise UnreadableInput("train generator needs --data (an .npz or a folder with labels.csv) and --out")
-    from medstation.engine.classifier_data import load_labelled_images
-    from medstation.engine.generator_training import train_generator
+    from medstation.engine.classifier.data import load_labelled_images
+    from medstation.engine.generator.training import train_generator
 
     recipe = _recipe(args)
     _set_threads(args.threads)
@@ -115,10 +115,10 @@ def _format_evaluation(document: dict) -> str:
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
-    from medstation.engine.classifier_data import load_labelled_images
-    from medstation.engine.generator import load_generator
-    from medstation.engine.generator_confidence import load_feature_network
-    from medstation.engine.generator_evaluation import evaluate_generator
+    from medstation.engine.classifier.data import load_labelled_images
+    from medstation.engine.generator.confidence import load_feature_network
+    from medstation.engine.generator.evaluation import evaluate_generator
+    from medstation.engine.generator.model import load_generator
 
     generator = load_generator(args.model)
     features = load_feature_network(args.feature_model)
@@ -136,8 +136,8 @@ def run_evaluate(args: argparse.Namespace) -> int:
 
 
 def run_generate(args: argparse.Namespace) -> int:
-    from medstation.engine.generator import load_generator
-    from medstation.io.export import write_synthetic
+    from medstation.engine.generator.model import load_generator
+    from medstation.io.synthetic.writers import write_synthetic
 
     generator = load_generator(args.model)
     batch = generator.sample(args.n, args.label, args.seed)

@@ -64,7 +64,7 @@ def run_info(args: argparse.Namespace) -> int:
         else:
             print(_format_series(description))
         return 0
-    from medstation.io.dicom import describe_series, scan_dicom
+    from medstation.io.dicom.series import describe_series, scan_dicom
 
     with ProgressBar(args.progress) as bar:
         scan = scan_dicom(path, progress=bar)
@@ -98,8 +98,8 @@ def run_convert(args: argparse.Namespace) -> int:
         if is_volume_file(path):
             volume = read_volume(path)
         else:
-            from medstation.io.dicom import load_series, scan_dicom
-            from medstation.io.series_selection import select_series
+            from medstation.io.dicom.series import load_series, scan_dicom
+            from medstation.io.dicom.series_selection import select_series
 
             scan = scan_dicom(path, progress=lambda f, m: bar(0.3 * f, m))
             skipped_entries(scan.skipped)

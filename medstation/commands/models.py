@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from medstation.commands.output import print_json
-from medstation.engine.bundle_registry import BundleEntry, list_bundles, model_folders
+from medstation.engine.bundles.registry import BundleEntry, list_bundles, model_folders
 
 
 def _format_entry(entry: BundleEntry) -> str:

@@ -13,7 +13,7 @@ def _saliency_layer(volume, model: str, method: str, source: str):
     import numpy as np
 
     from medstation.core.layers import saliency_overlay
-    from medstation.engine.saliency_bundle import explain_with_bundle
+    from medstation.engine.saliency.bundle import explain_with_bundle
 
     explanation = explain_with_bundle(model, volume, method, source=source)
     caption = f"{explanation.saliency.label}: {explanation.label} ({explanation.saliency.probability:.2f})"

@@ -156,7 +156,7 @@ def _stat(path: Path) -> tuple[int, int]:
 
 def _file_record(path: Path, root: Path, stat: tuple[int, int]) -> tuple[str, tuple]:
     """The (table, row) recording one file: its series attributes, why it is unreadable, or that it is a DICOMDIR."""
-    from medstation.io.dicom_header import read_file_records
+    from medstation.io.dicom.header import read_file_records
 
     try:
         records = read_file_records(path)

@@ -17,8 +17,8 @@ import numpy as np
 
 from medstation.core.volume import Volume, VolumeInfo
 from medstation.errors import GeometryError, UnreadableInput
-from medstation.io.dicom_pixels import first_line
-from medstation.io.dicom_rescale import rescale_frames
+from medstation.io.dicom.pixels import first_line
+from medstation.io.dicom.rescale import rescale_frames
 from medstation.io.formats import NIBABEL_SUFFIXES, SIMPLEITK_SUFFIXES, VOLUME_SUFFIXES, file_kind, volume_suffix
 
 LPS_FROM_RAS = np.diag([-1.0, -1.0, 1.0, 1.0])

@@ -43,7 +43,7 @@ def open_path(
     if source.is_dir():
         with StudyDatabase(database_path) as database:
             imported = database.import_folder(source, lambda f, m: report(progress, 0.3 * f, m), cancel)
-    from medstation.io.dicom import largest_series, load_series, scan_dicom
+    from medstation.io.dicom.series import largest_series, load_series, scan_dicom
 
     scan = scan_dicom(source, lambda f, m: report(progress, 0.3 + 0.2 * f, m), cancel)
     volume = load_series(largest_series(scan), lambda f, m: report(progress, 0.5 + 0.5 * f, m), cancel)
@@ -55,8 +55,8 @@ def open_files(
     paths: list[Path], progress: ProgressCallback | None = None, cancel: CancelToken = None
 ) -> OpenedStudy:
     """Load the largest image series formed by ``paths`` (one series' files, as the study database lists them)."""
-    from medstation.io.dicom import largest_series, load_series
-    from medstation.io.dicom_scan import scan_files
+    from medstation.io.dicom.scan import scan_files
+    from medstation.io.dicom.series import largest_series, load_series
 
     if not paths:
         raise UnreadableInput("the series has no files left in the study database; import its folder again")

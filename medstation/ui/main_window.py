@@ -10,8 +10,8 @@ from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox, QWidget
 
 from medstation.core.layers import OverlayLayer, saliency_overlay
-from medstation.engine.device import ENV_VARIABLE
-from medstation.engine.image_analysis import ImageAnalysis
+from medstation.engine.classifier.analysis import ImageAnalysis
+from medstation.engine.runtime.device import ENV_VARIABLE
 from medstation.errors import MedStationError
 from medstation.io.database import RebuiltDatabase, StudyDatabase, import_folders
 from medstation.io.open_study import OpenedStudy
@@ -220,7 +220,7 @@ class MainWindow(QMainWindow):
         return self._warm_engine()
 
     def _warm_engine(self) -> Job:
-        from medstation.engine.warmup import warm_engine
+        from medstation.engine.runtime.warmup import warm_engine
 
         self.retry_engine_start = False
         self.device_status.setText("Device: detecting…")
@@ -271,7 +271,7 @@ class MainWindow(QMainWindow):
 
     def verify_engine(self) -> Job:
         """Run the training check on the selected device as a job."""
-        from medstation.engine.smoke import run_training_check
+        from medstation.engine.runtime.smoke import run_training_check
 
         job = self.runner.submit("Verify compute engine", run_training_check)
         job.succeeded.connect(

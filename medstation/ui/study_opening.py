@@ -10,7 +10,7 @@ from PySide6.QtWidgets import QMessageBox, QWidget
 
 from medstation.errors import UnreadableInput, reason_without_path
 from medstation.io.database import SeriesRow, StudyDatabase
-from medstation.io.dicom_geometry import NO_GEOMETRY_WARNING
+from medstation.io.dicom.geometry import NO_GEOMETRY_WARNING
 from medstation.io.open_study import OpenedStudy, open_files, open_path
 from medstation.logs import register_identifiers
 from medstation.ui.jobs import Job, JobRunner

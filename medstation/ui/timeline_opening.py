@@ -30,7 +30,7 @@ def load_with_studies(
     path: str | Path, database_path: str | Path, progress=None, cancel=None
 ) -> tuple[list[Timeline], ImportReport]:
     """The timelines in ``path``, with the local database's studies of each patient placed on them as events."""
-    from medstation.io.timelines import attach_studies, load_timelines
+    from medstation.io.timelines.reading import attach_studies, load_timelines
 
     timelines, report = load_timelines(path, progress=progress, cancel=cancel)
     with StudyDatabase(database_path) as database:

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 from medstation.cli import main
-from medstation.engine.bundle_registry import find_bundle
-from medstation.engine.bundles import open_bundle
+from medstation.engine.bundles.registry import find_bundle
+from medstation.engine.bundles.store import open_bundle
 from medstation.engine.metrics import SUMMARY_METRICS
 from medstation.errors import ModelError
 
@@ -144,8 +144,8 @@ def test_shipped_bundle_loads_and_its_checksum_verifies():
         pytest.skip(f"the shipped bundle {SHIPPED} is not in models/ yet ({error})")
     bundle.verify_weights()
     assert bundle.weights_path.stat().st_size < 25 * 1024 * 1024
-    from medstation.engine.classifier import classifier_from_bundle
-    from medstation.engine.image_files import read_image_file
+    from medstation.engine.classifier.model import classifier_from_bundle
+    from medstation.io.images import read_image_file
 
     classifier = classifier_from_bundle(bundle, "cpu")
     assert classifier.labels == ("normal", "pneumonia")

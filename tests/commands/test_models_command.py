@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from medstation.cli import main
-from medstation.engine.bundles import WEIGHTS_FILE, write_bundle
+from medstation.engine.bundles.store import WEIGHTS_FILE, write_bundle
 from medstation.paths import user_models_dir
 from medstation.resources import installed_models_dir
 
@@ -65,7 +65,7 @@ def test_models_text_names_each_bundle_and_why_one_is_invalid(user_bundles, caps
 
 def test_models_with_no_bundles_says_where_it_looked(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("MEDSTATION_HOME", str(tmp_path / "empty-home"))
-    monkeypatch.setattr("medstation.engine.bundle_registry.installed_models_dir", lambda: tmp_path / "no-models")
+    monkeypatch.setattr("medstation.engine.bundles.registry.installed_models_dir", lambda: tmp_path / "no-models")
     assert main(["models"]) == 0
     out = capsys.readouterr().out
     assert out.startswith("no model bundles installed") and str(tmp_path / "no-models") in out

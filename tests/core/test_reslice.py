@@ -146,7 +146,7 @@ def test_maximum_intensity_projection_of_a_slab():
 
 @pytest.mark.parametrize("acquisition", ["ax/axasc35", "cor/corasc35", "sag/sagasc35", "sag/sagdesc36"])
 def test_siemens_mosaics_in_every_acquisition_plane(acquisition):
-    from medstation.io.dicom import load_dicom
+    from medstation.io.dicom.series import load_dicom
 
     volume = load_dicom(shared("dicom", "dcm_qa_orientation", "In", "Orientation", acquisition))
     for view in VIEWS:

@@ -21,7 +21,7 @@ PHILIPS_CT = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "d
 def philips_ct() -> Volume:
     if not PHILIPS_CT.exists():
         pytest.skip(f"real data {PHILIPS_CT} is not here (the shared data folder sits beside the repository)")
-    from medstation.io.dicom import load_dicom
+    from medstation.io.dicom.series import load_dicom
 
     return load_dicom(PHILIPS_CT)
 

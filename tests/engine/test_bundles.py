@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from medstation.engine.bundle_metadata import metadata_problems, read_metadata
-from medstation.engine.bundle_registry import find_bundle, list_bundles
-from medstation.engine.bundle_weights import load_into, sha256_of
-from medstation.engine.bundles import CARD_FILE, METADATA_FILE, WEIGHTS_FILE, open_bundle, write_bundle
+from medstation.engine.bundles.metadata import metadata_problems, read_metadata
+from medstation.engine.bundles.registry import find_bundle, list_bundles
+from medstation.engine.bundles.store import CARD_FILE, METADATA_FILE, WEIGHTS_FILE, open_bundle, write_bundle
+from medstation.engine.bundles.weights import load_into, sha256_of
 from medstation.errors import ModelError
 
 

@@ -11,12 +11,12 @@ import torch
 from bundle_factory import untrained_bundle
 
 from medstation.core.volume import Volume, VolumeInfo
-from medstation.engine.classifier import classifier_from_bundle
-from medstation.engine.classifier_data import load_labelled_images
-from medstation.engine.classifier_networks import build_network, check_network_input, default_network_spec
-from medstation.engine.classifier_training import TrainingRecipe, train_classifier
-from medstation.engine.image_files import read_image_file
+from medstation.engine.classifier.data import load_labelled_images
+from medstation.engine.classifier.model import classifier_from_bundle
+from medstation.engine.classifier.network import build_network, check_network_input, default_network_spec
+from medstation.engine.classifier.training import TrainingRecipe, train_classifier
 from medstation.errors import Cancelled, ModelError
+from medstation.io.images import read_image_file
 
 SAMPLE = Path(__file__).resolve().parents[2] / "resources" / "sample" / "images"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from medstation.engine import device
+from medstation.engine.runtime import device
 from medstation.errors import DeviceError
 
 

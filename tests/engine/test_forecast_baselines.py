@@ -8,7 +8,7 @@ from sklearn.ensemble import HistGradientBoostingClassifier  # noqa: F401 (loads
 from threadpoolctl import threadpool_limits
 
 from medstation.core.timeline import Timeline, TimeSeries
-from medstation.engine.forecast_baselines import (
+from medstation.engine.forecaster.baselines import (
     ADMISSION_ATTRIBUTES,
     SUMMARY_STATISTICS,
     BaselineForecaster,

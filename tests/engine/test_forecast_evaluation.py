@@ -12,14 +12,14 @@ from sklearn.ensemble import HistGradientBoostingClassifier  # noqa: F401 (loads
 from threadpoolctl import threadpool_limits
 
 from medstation.core.timeline import Timeline, TimeSeries
-from medstation.engine.forecast_baselines import (
+from medstation.engine.forecaster.baselines import (
     BaselineForecaster,
     GradientBoostingMortality,
     LastMeanBlend,
     LastObservation,
     tune_blend_weights,
 )
-from medstation.engine.forecast_evaluation import (
+from medstation.engine.forecaster.evaluation import (
     DEFAULT_EVAL_VARIABLES,
     HORIZON,
     ORIGINS,
@@ -32,9 +32,9 @@ from medstation.engine.forecast_evaluation import (
     subgroups,
     trend_metrics,
 )
-from medstation.engine.forecast_metrics import collect_targets
+from medstation.engine.forecaster.metrics import collect_targets
 from medstation.errors import Cancelled, MedStationError, ModelError
-from medstation.io.physionet import parse_record, read_outcomes
+from medstation.io.timelines.physionet import parse_record, read_outcomes
 
 
 def patient(name: str, static: dict, **series: tuple[list[float], list[float]]) -> Timeline:

@@ -9,7 +9,7 @@ import pytest
 from sklearn.metrics import average_precision_score
 
 from medstation.core.timeline import Timeline, TimeSeries
-from medstation.engine.forecast_metrics import (
+from medstation.engine.forecaster.metrics import (
     collect_targets,
     forecast_at_targets,
     interval_coverage,

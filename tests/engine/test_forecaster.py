@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 
 from medstation.core.timeline import Timeline, TimeSeries
-from medstation.engine.forecaster import forecaster_from_trained, load_forecaster
-from medstation.engine.forecaster_bundle import forecaster_metadata, write_forecaster_bundle
-from medstation.engine.forecaster_training import (
+from medstation.engine.forecaster.bundle import forecaster_metadata, write_forecaster_bundle
+from medstation.engine.forecaster.model import forecaster_from_trained, load_forecaster
+from medstation.engine.forecaster.training import (
     ForecasterRecipe,
     interval_scales,
     losses,
@@ -125,8 +125,8 @@ def test_each_risk_network_of_a_bag_learns_from_its_own_loss():
 def test_ensemble_risk_is_the_mean_probability_of_every_risk_network():
     import torch
 
-    from medstation.engine.forecaster_features import carried_columns, input_size
-    from medstation.engine.forecaster_network import build_ensemble
+    from medstation.engine.forecaster.features import carried_columns, input_size
+    from medstation.engine.forecaster.network import build_ensemble
 
     ensemble = build_ensemble(input_size(), carried_columns(), horizon=2, hidden=16, members=2, risk_models=3).eval()
     inputs = torch.randn(2, 5, input_size())
@@ -180,7 +180,7 @@ def test_damaged_or_wrong_bundles_are_refused(trained, tmp_path, untrained_class
 
 
 def test_card_goal_table_tells_a_value_from_a_threshold_it_rounds_to():
-    from medstation.engine.forecaster_card import _goal_lines
+    from medstation.engine.forecaster.card import _goal_lines
 
     evaluation = {
         "goals": {"auroc_at_least": False, "coverage": True},

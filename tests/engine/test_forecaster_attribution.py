@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from medstation.engine.forecaster_attribution import (
+from medstation.engine.forecaster.attribution import (
     CARRIED,
     COUNT,
     MASK,

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from medstation.core.timeline import Timeline, TimeSeries
-from medstation.engine.forecaster_features import (
+from medstation.engine.forecaster.features import (
     INPUT_VARIABLES,
     PER_VARIABLE,
     Normalisation,

@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 from generator_data import LABELS, two_class_images
 
-from medstation.engine.classifier_data import LabelledImages, Split
-from medstation.engine.generator import load_generator
-from medstation.engine.generator_network import build_discriminator, build_generator, upsampling_steps
-from medstation.engine.generator_training import (
+from medstation.engine.classifier.data import LabelledImages, Split
+from medstation.engine.generator.model import load_generator
+from medstation.engine.generator.network import build_discriminator, build_generator, upsampling_steps
+from medstation.engine.generator.training import (
     GeneratorRecipe,
     average_decay,
     fit_gan,
@@ -131,7 +131,7 @@ def test_a_classifier_bundle_is_not_a_generator(untrained_classifier_bundle):
 
 @pytest.mark.skipif(not SHIPPED.is_dir(), reason="needs the shipped models/cxr-gan bundle")
 def test_shipped_generator_makes_the_class_it_is_asked_for():
-    from medstation.engine.generator_confidence import conditional_confidence
+    from medstation.engine.generator.confidence import conditional_confidence
 
     generator = load_generator("cxr-gan")
     assert generator.image_size == (28, 28)

@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from medstation.engine.generator_evaluation import matched_subsample, mean_plus_noise, memorisation
-from medstation.engine.image_quality import box_blur, frechet_distance, knn_precision_recall, nearest_distances
+from medstation.engine.generator.evaluation import matched_subsample, mean_plus_noise, memorisation
+from medstation.engine.generator.quality import box_blur, frechet_distance, knn_precision_recall, nearest_distances
 
 
 def test_frechet_distance_of_identical_sets_is_zero():

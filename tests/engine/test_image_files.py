@@ -7,8 +7,8 @@ import zlib
 
 import pytest
 
-from medstation.engine.image_files import read_image_file
 from medstation.errors import UnreadableInput
+from medstation.io.images import read_image_file
 
 
 def _chunk(kind: bytes, data: bytes) -> bytes:

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from medstation.engine import libraries
-from medstation.engine.libraries import engine_module
+from medstation.engine.runtime import libraries
+from medstation.engine.runtime.libraries import engine_module
 
 PACKAGE = Path(__file__).resolve().parents[2] / "medstation"
 HEAVY = {"torch", "monai", "captum"}
@@ -42,7 +42,7 @@ def test_heavy_libraries_are_imported_only_through_the_engine_import_lock():
                 continue
             if any(name.partition(".")[0] in HEAVY for name in names) and not _under_type_checking(node, parents):
                 found.append(f"{path.relative_to(PACKAGE.parent)}:{node.lineno}: {ast.unparse(node)}")
-    assert not found, "import these through medstation.engine.libraries.engine_module:\n" + "\n".join(found)
+    assert not found, "import these through medstation.engine.runtime.libraries.engine_module:\n" + "\n".join(found)
 
 
 @pytest.fixture

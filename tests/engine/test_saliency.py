@@ -7,19 +7,19 @@ import threading
 import numpy as np
 import pytest
 
-from medstation.engine.bundles import write_bundle
-from medstation.engine.classifier import classifier_from_bundle
-from medstation.engine.classifier_networks import build_network
-from medstation.engine.saliency import METHODS, explain
-from medstation.engine.saliency_bundle import explain_with_bundle
-from medstation.engine.saliency_checks import (
+from medstation.engine.bundles.store import write_bundle
+from medstation.engine.classifier.model import classifier_from_bundle
+from medstation.engine.classifier.network import build_network
+from medstation.engine.saliency.bundle import explain_with_bundle
+from medstation.engine.saliency.checks import (
     average_ranks,
     faithfulness,
     randomisation_check,
     randomised_copy,
     rank_correlation,
 )
-from medstation.engine.superpixels import slic_segments
+from medstation.engine.saliency.methods import METHODS, explain
+from medstation.engine.saliency.superpixels import slic_segments
 from medstation.errors import Cancelled, GeometryError, ModelError
 
 SLOW_METHODS = ("occlusion", "lime", "kernel_shap")

@@ -6,8 +6,8 @@ import threading
 
 import pytest
 
-from medstation.engine.libraries import load_torch, preload_native_core
-from medstation.engine.smoke import run_training_check
+from medstation.engine.runtime.libraries import load_torch, preload_native_core
+from medstation.engine.runtime.smoke import run_training_check
 from medstation.errors import Cancelled
 
 

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from medstation.io.dicom import load_series, scan_dicom
+from medstation.io.dicom.series import load_series, scan_dicom
 from medstation.io.nifti import read_volume
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"

@@ -17,7 +17,7 @@ from pydicom import dcmread
 
 from medstation.errors import MedStationError, UnreadableInput
 from medstation.io.database import StudyDatabase
-from medstation.io.dicom import largest_series, load_series, scan_dicom
+from medstation.io.dicom.series import largest_series, load_series, scan_dicom
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
 DICOM = SHARED_DATA / "dicom"

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from pydicom import Dataset, dcmread
 
-from medstation.io.dicom_header import read_file_records
-from medstation.io.dicom_lean_header import _WANTED, read_lean_header
+from medstation.io.dicom.header import read_file_records
+from medstation.io.dicom.lean_header import _WANTED, read_lean_header
 
 COMMITTED = Path(__file__).resolve().parents[1] / "data" / "dicom"
 GE_SLICE = COMMITTED / "ge_tilt" / "15.dcm"

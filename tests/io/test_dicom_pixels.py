@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from medstation.errors import UnreadableInput
-from medstation.io.dicom_header import read_file_records
-from medstation.io.dicom_pixels import StoredPixels, read_pixel_frames
+from medstation.io.dicom.header import read_file_records
+from medstation.io.dicom.pixels import StoredPixels, read_pixel_frames
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
 DICOM = SHARED_DATA / "dicom"

@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from medstation.io.dicom import largest_series, load_series, scan_dicom
-from medstation.io.dicom_preview import load_slice
+from medstation.io.dicom.preview import load_slice
+from medstation.io.dicom.series import largest_series, load_series, scan_dicom
 
 COMMITTED = Path(__file__).resolve().parents[1] / "data" / "dicom"
 

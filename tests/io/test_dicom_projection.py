@@ -10,10 +10,10 @@ from dicom_projection import projection_pixels, write_projection
 from pydicom import dcmread
 from pydicom.uid import ExplicitVRBigEndian, ExplicitVRLittleEndian, RLELossless
 
-from medstation.io.dicom import describe_series, largest_series, load_dicom, scan_dicom
-from medstation.io.dicom_lean_header import read_lean_header
-from medstation.io.dicom_preview import load_slice
-from medstation.io.dicom_values import patient_orientation
+from medstation.io.dicom.lean_header import read_lean_header
+from medstation.io.dicom.preview import load_slice
+from medstation.io.dicom.series import describe_series, largest_series, load_dicom, scan_dicom
+from medstation.io.dicom.values import patient_orientation
 
 # transfer syntax, whether the fast header reader takes the file (else pydicom reads it)
 SYNTAXES = [(ExplicitVRLittleEndian, True), (RLELossless, False), (ExplicitVRBigEndian, False)]

@@ -8,7 +8,7 @@ from pydicom import dcmread
 from pydicom.data import get_testdata_file
 
 from medstation.errors import UnreadableInput
-from medstation.io.dicom import load_dicom
+from medstation.io.dicom.series import load_dicom
 
 
 def _sample(name: str) -> str:

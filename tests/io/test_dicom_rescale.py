@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from medstation.io.dicom_rescale import rescale_frames
+from medstation.io.dicom.rescale import rescale_frames
 
 
 def test_unsigned_ct_with_negative_intercept_becomes_int16():

@@ -20,7 +20,7 @@ from pydicom.uid import (
 )
 
 from medstation.errors import Cancelled, UnreadableInput
-from medstation.io.dicom import describe_series, largest_series, load_series, scan_dicom
+from medstation.io.dicom.series import describe_series, largest_series, load_series, scan_dicom
 
 ROWS, COLUMNS = 6, 5
 STUDY_UID = generate_uid()

@@ -17,7 +17,7 @@ from pydicom import dcmread
 
 from medstation.cli import main
 from medstation.errors import UnreadableInput
-from medstation.io.dicom import load_dicom
+from medstation.io.dicom.series import load_dicom
 
 CT_SLICE = Path(__file__).resolve().parents[1] / "data" / "dicom" / "ge_tilt" / "15.dcm"
 

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from medstation.io.dicom_values import (
+from medstation.io.dicom.values import (
     ImpossibleValue,
     checked_orientation,
     checked_position,

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from medstation.errors import MedStationError
-from medstation.io.export import write_synthetic
+from medstation.io.synthetic.writers import write_synthetic
 
 LABELS = ["normal", "pneumonia", "normal"]
 HALF_16_BIT_STEP = 0.5 / 65535
@@ -31,7 +31,7 @@ def _write(images, out_dir, fmt, **kwargs):
 def test_png_has_a_text_chunk_and_a_visible_label_over_an_enlarged_image(images, tmp_path):
     from PIL import Image
 
-    from medstation.io.synthetic_png import viewing_pixels
+    from medstation.io.synthetic.png import viewing_pixels
 
     paths = _write(images, tmp_path / "out", "png")
     assert [path.name for path in paths] == [
@@ -62,7 +62,7 @@ def _ink(pixels: np.ndarray) -> np.ndarray:
 def test_the_burned_label_reads_synthetic():
     from PIL import Image, ImageDraw, ImageFont
 
-    from medstation.io.synthetic_png import viewing_pixels
+    from medstation.io.synthetic.png import viewing_pixels
 
     label = _ink(viewing_pixels(np.zeros((28, 28), np.float32)))
     font = ImageFont.load_default(size=25)
@@ -93,8 +93,8 @@ def test_nifti_keeps_the_exact_float_sample_and_says_synthetic(images, tmp_path)
 def test_dicom_is_a_marked_secondary_capture_read_back_by_both_readers(images, tmp_path):
     import pydicom
 
-    from medstation.io.dicom import load_dicom
-    from medstation.io.synthetic_dicom import stored_values
+    from medstation.io.dicom.series import load_dicom
+    from medstation.io.synthetic.dicom import stored_values
 
     paths = _write(images, tmp_path, "dcm")
     datasets = [pydicom.dcmread(path) for path in paths]

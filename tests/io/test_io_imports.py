@@ -13,8 +13,8 @@ HEAVY = ["PySide6", "torch", "monai", "SimpleITK", "nibabel", "pydicom"]
 def test_importing_volume_and_readers_loads_no_heavy_module():
     code = (
         "import sys, json\n"
-        "import medstation.core.volume, medstation.io.dicom, medstation.io.nifti, medstation.io.tilt\n"
-        "import medstation.io.dicom_preview, medstation.io.nifti_write\n"
+        "import medstation.core.volume, medstation.io.dicom.series, medstation.io.nifti, medstation.io.tilt\n"
+        "import medstation.io.dicom.preview, medstation.io.nifti_write\n"
         f"print(json.dumps(sorted(m for m in {HEAVY!r} if m in sys.modules)))\n"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)

@@ -7,7 +7,7 @@ import shutil
 import numpy as np
 
 from medstation.io.database import StudyDatabase
-from medstation.io.dicom import load_dicom
+from medstation.io.dicom.series import load_dicom
 from medstation.io.open_study import open_files, open_path
 
 

@@ -7,7 +7,7 @@ import tarfile
 import pytest
 
 from medstation.errors import UnreadableInput
-from medstation.io.physionet import parse_record, read_outcomes, read_records
+from medstation.io.timelines.physionet import parse_record, read_outcomes, read_records
 from medstation.resources import resource_path
 
 SAMPLE = resource_path("sample", "timelines")

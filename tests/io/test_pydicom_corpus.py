@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from medstation.cli import main
-from medstation.io.dicom import load_dicom
+from medstation.io.dicom.series import load_dicom
 from medstation.io.nifti import read_volume, write_volume
 
 

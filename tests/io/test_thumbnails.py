@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from medstation.io.dicom import load_dicom
-from medstation.io.thumbnails import series_thumbnail, series_thumbnails
+from medstation.io.dicom.series import load_dicom
+from medstation.io.dicom.thumbnails import series_thumbnail, series_thumbnails
 
 
 def test_thumbnail_is_a_downsampled_image_of_the_series(shared_path):

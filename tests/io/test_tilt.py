@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from medstation.core.volume import Volume
-from medstation.io.dicom import load_dicom
+from medstation.io.dicom.series import load_dicom
 from medstation.io.nifti import read_volume
 from medstation.io.tilt import correct_gantry_tilt
 

@@ -8,8 +8,8 @@ from datetime import datetime
 import pytest
 
 from medstation.errors import Cancelled, UnreadableInput
-from medstation.io.physionet import parse_record
-from medstation.io.timeline_csv import read_timeline_csv
+from medstation.io.timelines.long_csv import read_timeline_csv
+from medstation.io.timelines.physionet import parse_record
 from medstation.resources import resource_path
 
 SAMPLE = resource_path("sample", "timelines")

@@ -8,8 +8,8 @@ from datetime import datetime, timezone
 import pytest
 
 from medstation.errors import UnreadableInput
-from medstation.io.physionet import parse_record
-from medstation.io.timeline_fhir import read_fhir_timelines
+from medstation.io.timelines.fhir import read_fhir_timelines
+from medstation.io.timelines.physionet import parse_record
 from medstation.resources import resource_path
 
 SAMPLE = resource_path("sample", "timelines")

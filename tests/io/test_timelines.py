@@ -11,7 +11,7 @@ import pytest
 
 from medstation.errors import Cancelled, UnreadableInput
 from medstation.io.database import StudyDatabase
-from medstation.io.timelines import attach_studies, load_timelines
+from medstation.io.timelines.reading import attach_studies, load_timelines
 from medstation.resources import resource_path
 
 SAMPLE = resource_path("sample", "timelines")

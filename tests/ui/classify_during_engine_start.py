@@ -77,8 +77,8 @@ def main() -> None:
 def _classify_during_engine_start(folder: Path) -> dict:
     from PySide6.QtCore import QSettings
 
-    from medstation.engine.image_files import read_image_file
     from medstation.io.database import StudyDatabase
+    from medstation.io.images import read_image_file
     from medstation.resources import resource_path
     from medstation.ui.app import close_window, create_application
     from medstation.ui.jobs import JobRunner

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from medstation.engine.device import DeviceInfo
+from medstation.engine.runtime.device import DeviceInfo
 from medstation.errors import DeviceError
 
 DRIVER = Path(__file__).with_name("classify_during_engine_start.py")
@@ -52,7 +52,7 @@ def test_a_failed_engine_start_is_retried_by_the_next_job(make_window, qtbot, mo
     warm_engine, calls = _fake_engine_start(
         [ImportError("cannot import name 'VQVAE' from partially initialized module"), (cpu, {"torch": "x"})]
     )
-    monkeypatch.setattr("medstation.engine.warmup.warm_engine", warm_engine)
+    monkeypatch.setattr("medstation.engine.runtime.warmup.warm_engine", warm_engine)
     window = make_window()
     window.start_engine()
     qtbot.waitUntil(lambda: window.device_status.text() == "Device: unavailable", timeout=10_000)
@@ -67,7 +67,7 @@ def test_a_failed_engine_start_is_retried_by_the_next_job(make_window, qtbot, mo
 
 def test_a_device_setting_at_fault_is_not_retried_by_every_job(make_window, qtbot, monkeypatch):
     warm_engine, calls = _fake_engine_start([DeviceError("cuda was requested but this machine has 0 CUDA devices")])
-    monkeypatch.setattr("medstation.engine.warmup.warm_engine", warm_engine)
+    monkeypatch.setattr("medstation.engine.runtime.warmup.warm_engine", warm_engine)
     window = make_window()
     window.start_engine()
     qtbot.waitUntil(lambda: window.device_status.text() == "Device: unavailable", timeout=10_000)

@@ -17,8 +17,8 @@ from medstation.ui.panels.generator_panel import CLASS_MIX
 @pytest.fixture
 def tiny_generation_bundle(tmp_path, monkeypatch) -> str:
     """A generation bundle trained for one epoch by the engine on 32 grey disks, in a fresh user models folder."""
-    from medstation.engine.classifier_data import LabelledImages, Split
-    from medstation.engine.generator_training import GeneratorRecipe, train_generator
+    from medstation.engine.classifier.data import LabelledImages, Split
+    from medstation.engine.generator.training import GeneratorRecipe, train_generator
 
     monkeypatch.setenv("MEDSTATION_HOME", str(tmp_path / "home"))
     rows, columns = np.mgrid[0:28, 0:28]

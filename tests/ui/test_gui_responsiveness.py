@@ -11,7 +11,7 @@ import threading
 import pytest
 from PySide6.QtCore import QObject, Signal
 
-from medstation.engine.smoke import run_training_check
+from medstation.engine.runtime.smoke import run_training_check
 from medstation.ui.jobs import JobRunner, JobState
 
 WAIT_S = 120

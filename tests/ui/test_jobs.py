@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from medstation.engine.smoke import run_training_check
+from medstation.engine.runtime.smoke import run_training_check
 from medstation.errors import UnreadableInput
 from medstation.progress import check_cancelled
 from medstation.ui.jobs import JobRunner, JobState

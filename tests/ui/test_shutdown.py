@@ -12,7 +12,7 @@ from pathlib import Path
 QUIT_DURING_JOB = """
 import sys
 from PySide6.QtCore import QTimer
-from medstation.engine.smoke import run_training_check
+from medstation.engine.runtime.smoke import run_training_check
 from medstation.ui import app as workstation
 
 show = workstation.MainWindow.show

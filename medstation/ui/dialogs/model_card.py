@@ -10,7 +10,7 @@ from medstation.ui.jobs import Job, JobRunner
 
 def read_model_card(name: str, progress=None, cancel=None) -> str:
     """The card of the bundle ``name`` (a registry name or a folder)."""
-    from medstation.engine.bundle_registry import find_bundle
+    from medstation.engine.bundles.registry import find_bundle
 
     return find_bundle(name).model_card()
 

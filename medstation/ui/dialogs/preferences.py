@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QComboBox, QDialog, QDialogButtonBox, QFormLayout, QLabel, QWidget
 
-from medstation.engine.device import CHOICES, ENV_VARIABLE
+from medstation.engine.runtime.device import CHOICES, ENV_VARIABLE
 
 
 class PreferencesDialog(QDialog):

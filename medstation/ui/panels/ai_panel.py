@@ -17,8 +17,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from medstation.engine.image_analysis import ImageAnalysis, analyse_image
-from medstation.engine.saliency import METHOD_LABELS
+from medstation.engine.classifier.analysis import ImageAnalysis, analyse_image
+from medstation.engine.saliency.methods import METHOD_LABELS
 from medstation.ui.dialogs.model_card import show_model_card
 from medstation.ui.jobs import Job, JobRunner
 from medstation.ui.panels.job_status import show_job_status
@@ -30,7 +30,7 @@ DISCLAIMER = "Decision support for trained readers, not a diagnosis. Read the mo
 
 def _list_classifiers(progress=None, cancel=None) -> list[tuple[str, str | None]]:
     """(name, problem) of every classification bundle; problem is None for a usable one."""
-    from medstation.engine.bundle_registry import list_bundles
+    from medstation.engine.bundles.registry import list_bundles
 
     return [
         (entry.name, entry.problem)

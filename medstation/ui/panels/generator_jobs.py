@@ -8,7 +8,7 @@ import numpy as np
 
 from medstation.core.volume import Volume, VolumeInfo, WindowPreset
 from medstation.errors import MedStationError
-from medstation.io.synthetic_provenance import SYNTHETIC, SyntheticProvenance
+from medstation.io.synthetic.provenance import SYNTHETIC, SyntheticProvenance
 from medstation.progress import CancelToken, ProgressCallback, check_cancelled, report
 
 
@@ -44,7 +44,7 @@ class GeneratedSamples:
 
 def list_generators(progress: ProgressCallback | None = None, cancel: CancelToken = None) -> list[GeneratorChoice]:
     """Every installed bundle whose task is generation (weights checksummed)."""
-    from medstation.engine.bundle_registry import list_bundles
+    from medstation.engine.bundles.registry import list_bundles
 
     return [
         GeneratorChoice(entry.name, list(entry.metadata.labels), entry.problem)
@@ -63,8 +63,8 @@ def generate_samples(
     cancel: CancelToken = None,
 ) -> GeneratedSamples:
     """Sample ``n`` images of ``label`` (None: the training class mix) and score each with the shipped classifier."""
-    from medstation.engine.generator import load_generator
-    from medstation.engine.generator_confidence import conditional_confidence
+    from medstation.engine.generator.confidence import conditional_confidence
+    from medstation.engine.generator.model import load_generator
     report(progress, 0.05, f"loading {model}")
     generator = load_generator(model)
     check_cancelled(cancel)
@@ -88,7 +88,7 @@ def labelled_thumbnail(image: np.ndarray, pixels: int) -> np.ndarray:
     """The PNG export's labelled viewing copy of ``image``, shrunk (box filter) to fit ``pixels`` x ``pixels``."""
     from PIL import Image
 
-    from medstation.io.synthetic_png import viewing_pixels
+    from medstation.io.synthetic.png import viewing_pixels
 
     thumbnail = Image.fromarray(viewing_pixels(image))
     thumbnail.thumbnail((pixels, pixels), Image.Resampling.BOX)

@@ -23,8 +23,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from medstation.io.export import write_synthetic
 from medstation.io.open_study import OpenedStudy
+from medstation.io.synthetic.writers import write_synthetic
 from medstation.ui.jobs import Job, JobRunner
 from medstation.ui.panels.generator_jobs import (
     GeneratedSamples,

@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
 
 from medstation.errors import MedStationError
 from medstation.io.database import SeriesRow, StudyDatabase
-from medstation.io.thumbnails import series_thumbnails
+from medstation.io.dicom.thumbnails import series_thumbnails
 from medstation.ui.jobs import JobRunner
 
 log = logging.getLogger(__name__)

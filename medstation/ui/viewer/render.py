@@ -16,8 +16,8 @@ from medstation.core.reslice import VIEWS
 from medstation.core.volume import Volume
 from medstation.core.window_level import Window
 from medstation.errors import UnreadableInput
+from medstation.io.dicom.series_selection import select_series
 from medstation.io.formats import is_volume_file
-from medstation.io.series_selection import select_series
 
 DEFAULT_SIZE = (768, 768)
 
@@ -36,7 +36,7 @@ def load_for_viewing(path: str | os.PathLike, series: str | int | None = None) -
         from medstation.io.nifti import read_volume
 
         return read_volume(path)
-    from medstation.io.dicom import load_series, scan_dicom
+    from medstation.io.dicom.series import load_series, scan_dicom
 
     return load_series(select_series(scan_dicom(path), None if series is None else str(series), str(path)))
 

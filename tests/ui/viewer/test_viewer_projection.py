@@ -8,7 +8,7 @@ from conftest import image_array
 from dicom_projection import write_projection
 from pydicom.uid import ExplicitVRLittleEndian, RLELossless
 
-from medstation.io.dicom import load_dicom
+from medstation.io.dicom.series import load_dicom
 
 
 def bright_pixels(picture: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -1,0 +1,84 @@
+"""Classifier networks from ``monai.networks.nets``, described by a small JSON-able spec kept in the bundle.
+
+The spec is the ``network`` field of a classifier bundle's ``metadata.json``:
+
+- ``{"architecture": "resnet18", "widths": [64, 128, 256, 512], "stem": "3x3"}``: MONAI's ResNet with basic
+  blocks ``[2, 2, 2, 2]``. The ``3x3`` stem (3x3 convolution, stride 1, no max-pool) keeps the full resolution of
+  small images such as MedMNIST's 28x28; the ``7x7`` stem is the ImageNet one (7x7 stride 2 and max-pool).
+- ``{"architecture": "densenet121"}``: MONAI's DenseNet121; its stem and three transitions divide the size by 32,
+  so inputs need at least 32 voxels per side.
+
+Both work in 2-D and 3-D through ``spatial_dims``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from medstation.engine.runtime.libraries import engine_module
+from medstation.errors import ModelError
+
+ARCHITECTURES = ("resnet18", "densenet121")
+RESNET18_WIDTHS = (64, 128, 256, 512)
+STEMS = ("3x3", "7x7")
+_MIN_SIZE = {"densenet121": 32}
+
+
+def default_network_spec(architecture: str = "resnet18", widths: Sequence[int] = RESNET18_WIDTHS) -> dict[str, Any]:
+    """The spec of :func:`build_network` for an architecture, with the 28x28-suited stem for ResNet-18."""
+    if architecture == "resnet18":
+        return {"architecture": "resnet18", "widths": [int(w) for w in widths], "stem": "3x3"}
+    if architecture == "densenet121":
+        return {"architecture": "densenet121"}
+    raise ModelError(f"unknown network architecture {architecture!r}; choose one of {', '.join(ARCHITECTURES)}")
+
+
+def check_network_input(spec: Mapping[str, Any], spatial_size: Sequence[int]) -> None:
+    """ModelError when images of ``spatial_size`` (voxels per side) are too small for the network."""
+    smallest = _MIN_SIZE.get(spec.get("architecture", ""), 1)
+    if min(spatial_size) < smallest:
+        raise ModelError(
+            f"{spec['architecture']} needs inputs of at least {smallest} voxels per side, got "
+            f"{'x'.join(map(str, spatial_size))}; resize the inputs or choose resnet18"
+        )
+
+
+def build_network(spec: Mapping[str, Any], spatial_dims: int, channels: int, n_classes: int):
+    """A freshly initialised ``torch.nn.Module`` mapping ``(N, channels, *spatial)`` to ``(N, n_classes)`` logits.
+
+    Parameters
+    ----------
+    spec
+        The ``network`` field of the bundle (see the module docstring).
+    spatial_dims
+        2 for images, 3 for volumes.
+    channels
+        Input channels (1 for grey-level images).
+    n_classes
+        Number of output logits, one per label.
+    """
+    nets = engine_module("monai.networks.nets")
+    architecture = spec.get("architecture")
+    if architecture == "resnet18":
+        stem = spec.get("stem", "3x3")
+        if stem not in STEMS:
+            raise ModelError(f"unknown ResNet stem {stem!r}; choose one of {', '.join(STEMS)}")
+        widths = [int(w) for w in spec.get("widths", RESNET18_WIDTHS)]
+        if len(widths) != 4 or min(widths) < 1:
+            raise ModelError(f"a ResNet-18 has four stage widths, got {widths}")
+        small_stem = stem == "3x3"
+        return nets.ResNet(
+            block="basic",
+            layers=[2, 2, 2, 2],
+            block_inplanes=widths,
+            spatial_dims=spatial_dims,
+            n_input_channels=channels,
+            conv1_t_size=3 if small_stem else 7,
+            conv1_t_stride=1 if small_stem else 2,
+            no_max_pool=small_stem,
+            num_classes=n_classes,
+        )
+    if architecture == "densenet121":
+        return nets.DenseNet121(spatial_dims=spatial_dims, in_channels=channels, out_channels=n_classes)
+    raise ModelError(f"unknown network architecture {architecture!r}; choose one of {', '.join(ARCHITECTURES)}")

@@ -1,0 +1,296 @@
+"""Training of the forecaster ensemble: members cycle through stratified folds of the training set, each early
+stopped on the fold it does not learn from, and the out-of-fold predictions calibrate the 80% intervals
+(split-conformal scaling per variable). The losses follow the evaluation: the risk loss puts most of its weight on
+hour 48, and the trend loss gives every forecast variable the same total weight.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from medstation.core.timeline import Timeline
+from medstation.engine.forecaster.features import (
+    FORECAST_VARIABLES,
+    HOURS,
+    INPUT_VARIABLES,
+    Normalisation,
+    batch_inputs,
+    carried_columns,
+    input_size,
+)
+from medstation.engine.runtime.libraries import load_optimisers, load_torch
+from medstation.errors import UnreadableInput
+from medstation.progress import CancelToken, ProgressCallback, check_cancelled, report
+
+QUANTILES = (0.1, 0.5, 0.9)
+
+
+@dataclass(frozen=True)
+class ForecasterRecipe:
+    """Everything that decides a training run; stored in the bundle."""
+
+    hidden: int = 128
+    members: int = 5
+    risk_models: int = 2
+    folds: int = 5
+    epochs: int = 30
+    batch_size: int = 64
+    learning_rate: float = 2e-3
+    weight_decay: float = 1e-3
+    dropout: float = 0.4
+    patience: int = 5
+    horizon: int = 12
+    trend_hours_per_batch: int = 12
+    risk_last_hour_share: float = 0.8
+    balance_variables: bool = True
+    seed: int = 0
+
+
+@dataclass
+class TrainedForecaster:
+    """The trained ensemble's weights and everything inference needs beside them."""
+
+    state_dict: dict
+    recipe: ForecasterRecipe
+    normalisation: Normalisation
+    interval_scale: dict[str, float]
+    history: list[dict] = field(default_factory=list)
+    out_of_fold: dict = field(default_factory=dict)
+
+
+def forecast_value_columns() -> list[int]:
+    return [INPUT_VARIABLES.index(name) for name in FORECAST_VARIABLES]
+
+
+def risk_hour_weights(steps: int, last_share: float):
+    """Weights of the hours in the risk loss: ``last_share`` on the last hour (hour 48, where mortality is judged),
+    the rest rising linearly over the earlier hours so that the risk trajectory is learnt from every hour."""
+    torch = load_torch()
+    ramp = torch.arange(1, steps, dtype=torch.float32)
+    return torch.cat([ramp / ramp.sum() * (1.0 - last_share), torch.tensor([last_share])])
+
+
+def variable_weights(targets):
+    """Per forecast variable, the weight of its trend-loss terms that gives every variable the same total weight over
+    the observed bins of ``targets`` ``[N, T, F]``. The evaluation averages the variables' errors; unweighted, the
+    hourly vital signs would outweigh the laboratory values measured a few times a day twenty to one."""
+    torch = load_torch()
+    counts = (~torch.isnan(targets)).sum((0, 1)).double().clamp(min=1.0)
+    return (counts.mean() / counts).float()
+
+
+def losses(logits, quantiles, targets, labels, horizon: int, steps=None, weights=None, last_share: float = 0.8):
+    """Risk: cross-entropy of each risk network's log-odds ``[N, T, K]`` over hours weighted by
+    :func:`risk_hour_weights`, summed over the networks (each learns on its own). Trend: pinball loss over every
+    observed target bin within the horizon of the forecast hours ``steps`` (all when None), standardised units,
+    each variable's terms weighted by ``weights`` ``[F]`` (equal when None)."""
+    torch = load_torch()
+    functional = torch.nn.functional
+    hour_weights = risk_hour_weights(logits.shape[1], last_share).to(logits.device)[:, None]
+    bce = functional.binary_cross_entropy_with_logits(logits, labels[:, None, None].expand_as(logits), reduction="none")
+    risk = (bce * hour_weights).sum((1, 2)).mean()
+    levels = torch.tensor(QUANTILES, device=logits.device)
+    weights = logits.new_ones(targets.shape[-1]) if weights is None else weights.to(logits.device)
+    total, count = logits.new_zeros(()), logits.new_zeros(())
+    hours = targets.shape[1]
+    steps = torch.arange(hours, device=logits.device) if steps is None else steps
+    for ahead in range(1, horizon + 1):
+        valid = steps + ahead < hours
+        target = targets[:, steps[valid] + ahead, :]
+        predicted = quantiles[:, valid, :, ahead - 1, :]
+        seen = (~torch.isnan(target)) * weights
+        error = torch.nan_to_num(target).unsqueeze(-1) - predicted
+        pinball = torch.maximum(levels * error, (levels - 1) * error).sum(-1)
+        total = total + (pinball * seen).sum()
+        count = count + seen.sum()
+    return risk, total / count.clamp(min=1e-9)
+
+
+def _folds(labels: np.ndarray, count: int, seed: int) -> np.ndarray:
+    """A stratified fold number (0 to ``count`` - 1) for each patient."""
+    rng = np.random.default_rng(seed)
+    folds = np.empty(len(labels), dtype=np.int64)
+    for value in (0, 1):
+        index = np.flatnonzero(labels == value)
+        rng.shuffle(index)
+        folds[index] = np.arange(len(index)) % count
+    return folds
+
+
+def _evaluate(model, inputs, targets, labels, recipe: ForecasterRecipe, weights=None, batch: int = 512):
+    torch = load_torch()
+    model.eval()
+    risk_sum, trend_sum = 0.0, 0.0
+    probabilities, quantiles = [], []
+    with torch.no_grad():
+        for start in range(0, len(inputs), batch):
+            logits, q = model(inputs[start : start + batch])
+            r, t = losses(logits, q, targets[start : start + batch], labels[start : start + batch], recipe.horizon,
+                          weights=weights, last_share=recipe.risk_last_hour_share)
+            size = len(logits)
+            risk_sum += float(r) * size
+            trend_sum += float(t) * size
+            probabilities.append(torch.sigmoid(logits[:, -1, :]))
+            quantiles.append(q)
+    n = len(inputs)
+    return risk_sum / n, trend_sum / n, torch.cat(probabilities).numpy(), torch.cat(quantiles).numpy()
+
+
+def train_epoch(
+    member, optimiser, data, order: np.ndarray, recipe: ForecasterRecipe, generator, cancel=None, weights=None
+) -> None:
+    """One pass over the patients in ``order``; the trend loss at ``trend_hours_per_batch`` random hours per batch,
+    each variable weighted by ``weights``."""
+    torch = load_torch()
+    inputs, targets, labels = data
+    member.train()
+    for start in range(0, len(order), recipe.batch_size):
+        check_cancelled(cancel)
+        batch = order[start : start + recipe.batch_size]
+        steps = torch.randperm(HOURS, generator=generator)[: recipe.trend_hours_per_batch].sort().values
+        logits, quantiles = member(inputs[batch], steps)
+        risk, trend = losses(logits, quantiles, targets[batch], labels[batch], recipe.horizon, steps, weights,
+                             recipe.risk_last_hour_share)
+        optimiser.zero_grad()
+        (risk + trend).backward()
+        torch.nn.utils.clip_grad_norm_(member.parameters(), 1.0)
+        optimiser.step()
+
+
+def _train_member(member, number: int, data, recipe: ForecasterRecipe, progress, cancel, history):
+    """Train member ``number`` on every fold but its own (``number`` modulo the folds), each risk network and the
+    trend kept at the epoch where they did best on that fold."""
+    from medstation.engine.metrics import roc_auc
+
+    torch = load_optimisers()
+    inputs, targets, labels, folds = data
+    fold = number % recipe.folds
+    train_index = np.flatnonzero(folds != fold)
+    held_index = np.flatnonzero(folds == fold)
+    held = (inputs[held_index], targets[held_index], labels[held_index])
+    weights = variable_weights(targets[train_index]) if recipe.balance_variables else None
+    optimiser = torch.optim.AdamW(member.parameters(), lr=recipe.learning_rate, weight_decay=recipe.weight_decay)
+    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, T_max=recipe.epochs)
+    generator = torch.Generator().manual_seed(recipe.seed * 1000 + number)
+    risk_names = [f"risk {k + 1}" for k in range(len(member.risk.models))]
+    parts = dict(zip(risk_names, member.risk.models, strict=True)) | {"trend": member.trend}
+    best = dict.fromkeys(parts, math.inf)
+    waited = dict.fromkeys(parts, 0)
+    kept: dict[str, dict] = {}
+    outputs: dict[str, np.ndarray] = {}
+    held_labels = held[2].numpy()
+    for epoch in range(recipe.epochs):
+        order = train_index[torch.randperm(len(train_index), generator=generator).numpy()]
+        train_epoch(member, optimiser, (inputs, targets, labels), order, recipe, generator, cancel, weights)
+        scheduler.step()
+        risk, trend, probabilities, quantiles = _evaluate(member, *held, recipe, weights)
+        auroc = roc_auc(held_labels, probabilities.mean(-1))
+        history.append({"member": number, "fold": fold, "epoch": epoch + 1, "held_risk_loss": risk,
+                        "held_trend_loss": trend, "held_auroc_48h": auroc})
+        report(progress, (number + (epoch + 1) / recipe.epochs) / recipe.members,
+               f"member {number + 1}/{recipe.members} epoch {epoch + 1}: held-out AUROC {auroc:.3f}, "
+               f"trend loss {trend:.3f}")
+        scores = {name: (1.0 - roc_auc(held_labels, probabilities[:, k]), probabilities[:, k])
+                  for k, name in enumerate(risk_names)} | {"trend": (trend, quantiles)}
+        for name, (loss, output) in scores.items():
+            if loss < best[name] - 1e-4:
+                best[name], waited[name] = loss, 0
+                kept[name] = {k: v.detach().clone() for k, v in parts[name].state_dict().items()}
+                outputs[name] = output
+            else:
+                waited[name] += 1
+        if min(waited.values()) >= recipe.patience:
+            break
+    for name, state in kept.items():
+        parts[name].load_state_dict(state)
+    return held_index, np.mean([outputs[name] for name in risk_names], axis=0), outputs["trend"]
+
+
+def interval_scales(quantiles: np.ndarray, targets: np.ndarray, horizon: int, level: float = 0.8) -> np.ndarray:
+    """Per forecast variable, the factor on the (p10, p90) spreads that makes the out-of-fold interval cover
+    ``level`` of the observed targets (hours 12 onward, every horizon)."""
+    scales = np.ones(quantiles.shape[2])
+    for variable in range(quantiles.shape[2]):
+        scores = []
+        for ahead in range(1, horizon + 1):
+            target = targets[:, 12 + ahead :, variable]
+            q = quantiles[:, 12 : -ahead, variable, ahead - 1, :]
+            seen = ~np.isnan(target)
+            y, low, mid, high = target[seen], q[..., 0][seen], q[..., 1][seen], q[..., 2][seen]
+            above = (y - mid) / np.maximum(high - mid, 1e-6)
+            below = (mid - y) / np.maximum(mid - low, 1e-6)
+            scores.append(np.maximum(above, below))
+        scores = np.concatenate(scores)
+        if len(scores) >= 50:
+            scales[variable] = float(np.quantile(scores, level))
+    return scales
+
+
+def prepare(timelines: list[Timeline], labels: dict[str, int], norm: Normalisation):
+    """Model inputs, trend targets and labels as tensors; every timeline needs a label."""
+    torch = load_torch()
+    missing = [t.patient_id for t in timelines if t.patient_id not in labels]
+    if missing:
+        raise UnreadableInput(f"no In-hospital_death label for {len(missing)} patients (first: {missing[0]})")
+    inputs, values = batch_inputs(timelines, norm, HOURS)
+    targets = values[..., forecast_value_columns()]
+    y = np.array([labels[t.patient_id] for t in timelines], dtype=np.float32)
+    return torch.from_numpy(inputs), torch.from_numpy(targets), torch.from_numpy(y)
+
+
+def train_forecaster(
+    timelines: list[Timeline],
+    labels: dict[str, int],
+    recipe: ForecasterRecipe | None = None,
+    progress: ProgressCallback | None = None,
+    cancel: CancelToken | None = None,
+) -> TrainedForecaster:
+    """Train the ensemble on ``timelines`` (members cycle through the stratified folds, each held out of its own
+    training) and calibrate its intervals on the out-of-fold forecasts."""
+    from medstation.engine.forecaster.network import build_ensemble
+
+    torch = load_torch()
+    recipe = recipe or ForecasterRecipe()
+    torch.manual_seed(recipe.seed)
+    norm = Normalisation.fit(timelines)
+    report(progress, 0.0, f"binning {len(timelines)} timelines")
+    inputs, targets, y = prepare(timelines, labels, norm)
+    if len(set(y.tolist())) < 2:
+        raise UnreadableInput("training needs patients who died and patients who survived")
+    folds = _folds(y.numpy(), recipe.folds, recipe.seed)
+    ensemble = build_ensemble(input_size(), carried_columns(), recipe.horizon, recipe.hidden, recipe.members,
+                              recipe.risk_models, recipe.dropout)
+    history: list[dict] = []
+    oof_count = np.zeros(len(y))
+    oof_risk = np.zeros(len(y))
+    oof_quantiles = np.zeros((*targets.shape[:2], len(FORECAST_VARIABLES), recipe.horizon, 3), dtype=np.float32)
+    for number, member in enumerate(ensemble.members):
+        index, probabilities, quantiles = _train_member(
+            member, number, (inputs, targets, y, folds), recipe, progress, cancel, history
+        )
+        oof_count[index] += 1
+        oof_risk[index] += probabilities
+        oof_quantiles[index] += quantiles
+    held = oof_count > 0
+    oof_risk = oof_risk[held] / oof_count[held]
+    oof_quantiles = oof_quantiles[held] / oof_count[held].reshape(-1, 1, 1, 1, 1)
+    scales = interval_scales(oof_quantiles, targets.numpy()[held], recipe.horizon)
+    from medstation.engine.metrics import roc_auc
+
+    ensemble.eval()
+    report(progress, 1.0, "trained")
+    return TrainedForecaster(
+        state_dict={k: v.detach().clone() for k, v in ensemble.state_dict().items()},
+        recipe=recipe,
+        normalisation=norm,
+        interval_scale=dict(zip(FORECAST_VARIABLES, map(float, scales), strict=True)),
+        history=history,
+        out_of_fold={"mortality_auroc_48h": roc_auc(y.numpy()[held], oof_risk), "patients": int(held.sum())},
+    )
+
+
+def recipe_json(recipe: ForecasterRecipe) -> dict:
+    return asdict(recipe)

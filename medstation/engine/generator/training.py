@@ -1,0 +1,349 @@
+"""Train the class-conditional GAN of :mod:`medstation.engine.generator.network`, with checkpoints to resume from.
+
+The recipe is the stable one of the SN-GAN / projection-discriminator line: hinge loss, spectral normalisation in
+the discriminator, Adam with ``beta1 = 0`` and an exponential moving average (EMA) of the generator's weights,
+which is what ships and what samples; the average's decay warms up from 0.1 to its cap, so a short run's
+average is not dominated by the random initial weights. Each batch's fake images are asked for in the real batch's
+classes, so the generator learns the training class mix. All randomness comes from one seeded ``torch.Generator``
+whose state is checkpointed with the networks and optimisers after every epoch: a resumed run continues exactly
+where the checkpoint left off and ends with the same weights as an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import pickle
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from medstation.engine.bundles.metadata import IntensitySpec
+from medstation.engine.bundles.store import Bundle, write_bundle
+from medstation.engine.classifier.data import LabelledImages
+from medstation.engine.generator.network import build_discriminator, build_generator
+from medstation.engine.runtime.libraries import load_optimisers, load_torch
+from medstation.errors import ModelError
+from medstation.progress import CancelToken, ProgressCallback, check_cancelled, report
+
+
+@dataclass(frozen=True)
+class GeneratorRecipe:
+    """Everything that decides the trained generator besides the data. Defaults: the shipped model's recipe."""
+
+    epochs: int = 16
+    batch_size: int = 64
+    latent_dim: int = 64
+    width: int = 16
+    learning_rate_generator: float = 2e-4
+    learning_rate_discriminator: float = 2e-4
+    betas: tuple[float, float] = (0.0, 0.9)
+    ema_decay: float = 0.999
+    seed: int = 0
+    spatial_size: tuple[int, int] | None = None
+
+    def network_spec(self) -> dict[str, Any]:
+        from medstation.engine.generator.network import ARCHITECTURE
+
+        return {"architecture": ARCHITECTURE, "latent_dim": self.latent_dim, "width": self.width}
+
+    def as_dict(self) -> dict[str, Any]:
+        values = asdict(self)
+        values["betas"] = list(self.betas)
+        values["spatial_size"] = list(self.spatial_size) if self.spatial_size else None
+        return values
+
+
+@dataclass
+class TrainingImages:
+    """Training images scaled to [0, 1] ``(N, 1, H, W)`` float32, class indices ``(N,)`` and how they were scaled."""
+
+    images: np.ndarray
+    classes: np.ndarray
+    intensity: IntensitySpec
+
+    @property
+    def image_size(self) -> tuple[int, int]:
+        return int(self.images.shape[2]), int(self.images.shape[3])
+
+
+def prepare_training_images(images: np.ndarray, classes: np.ndarray, size: tuple[int, int] | None,
+                            source: str) -> TrainingImages:
+    """Grey images ``(N, 1, H, W)`` as stored, resized to ``size`` and mapped to [0, 1] by their own range."""
+    from medstation.engine.classifier.inputs import normalise_intensity, resize_batch
+
+    if images.ndim != 4 or images.shape[1] != 1:
+        raise ModelError(f"{source}: the generator trains on grey 2-D images, got an array of shape {images.shape}")
+    if len(images) == 0:
+        raise ModelError(f"{source}: the train split holds no images")
+    low, high = float(images.min()), float(images.max())
+    intensity = IntensitySpec("range", {"a_min": low, "a_max": high if high > low else low + 1.0})
+    resized = resize_batch(images.astype(np.float32), size) if size else images.astype(np.float32)
+    return TrainingImages(normalise_intensity(resized, intensity), classes.astype(np.int64), intensity)
+
+
+def average_decay(ema_decay: float, step: int) -> float:
+    """The EMA decay at optimiser step ``step`` (from 0): ``(1 + step) / (10 + step)`` capped at ``ema_decay``, so
+    the average forgets the random initial weights within the first few hundred steps of a short run."""
+    return min(ema_decay, (1.0 + step) / (10.0 + step))
+
+
+def _update_average(average, network, decay: float) -> None:
+    torch = load_torch()
+    with torch.no_grad():
+        for kept, current in zip(average.parameters(), network.parameters(), strict=True):
+            kept.lerp_(current, 1.0 - decay)
+        for kept, current in zip(average.buffers(), network.buffers(), strict=True):
+            kept.copy_(current)
+
+
+@dataclass
+class GanState:
+    """The networks, optimisers and random state of a training run, and the epochs done."""
+
+    generator: Any
+    discriminator: Any
+    average: Any
+    optimiser_generator: Any
+    optimiser_discriminator: Any
+    random: Any
+    epoch: int = 0
+    seconds: float = 0.0
+    cpu_seconds: float = 0.0
+
+    def as_checkpoint(self, recipe: GeneratorRecipe, labels: list[str]) -> dict[str, Any]:
+        return {
+            "recipe": recipe.as_dict(),
+            "labels": list(labels),
+            "epoch": self.epoch,
+            "seconds": self.seconds,
+            "cpu_seconds": self.cpu_seconds,
+            "generator": self.generator.state_dict(),
+            "discriminator": self.discriminator.state_dict(),
+            "average": self.average.state_dict(),
+            "optimiser_generator": self.optimiser_generator.state_dict(),
+            "optimiser_discriminator": self.optimiser_discriminator.state_dict(),
+            "random": self.random.get_state(),
+        }
+
+
+def new_state(recipe: GeneratorRecipe, image_size: tuple[int, int], n_classes: int, device: str = "cpu") -> GanState:
+    """Freshly initialised networks (on ``device``) and optimisers, seeded by the recipe."""
+    torch = load_optimisers()
+    torch.manual_seed(recipe.seed)
+    spec = recipe.network_spec()
+    generator = build_generator(spec, image_size, n_classes).to(device)
+    discriminator = build_discriminator(spec, image_size, n_classes).to(device)
+    average = copy.deepcopy(generator).eval()
+    for parameter in average.parameters():
+        parameter.requires_grad_(False)
+    return GanState(
+        generator,
+        discriminator,
+        average,
+        torch.optim.Adam(generator.parameters(), lr=recipe.learning_rate_generator, betas=recipe.betas),
+        torch.optim.Adam(discriminator.parameters(), lr=recipe.learning_rate_discriminator, betas=recipe.betas),
+        torch.Generator().manual_seed(recipe.seed),
+    )
+
+
+def save_checkpoint(state: GanState, recipe: GeneratorRecipe, labels: list[str], path: Path) -> None:
+    """Write the checkpoint atomically (a temporary file beside ``path``, then renamed over it)."""
+    torch = load_torch()
+    temporary = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        torch.save(state.as_checkpoint(recipe, labels), temporary)
+        os.replace(temporary, path)
+    except OSError as error:
+        temporary.unlink(missing_ok=True)
+        raise ModelError(f"{path}: cannot write the training checkpoint ({error})") from None
+
+
+def _same_run(saved: Any, recipe: GeneratorRecipe) -> bool:
+    """Whether a checkpoint's recipe is ``recipe`` up to the number of epochs, which a resumed run may extend."""
+    wanted = {key: value for key, value in recipe.as_dict().items() if key != "epochs"}
+    return isinstance(saved, dict) and {key: value for key, value in saved.items() if key != "epochs"} == wanted
+
+
+def load_checkpoint(path: Path, recipe: GeneratorRecipe, labels: list[str], image_size: tuple[int, int],
+                    device: str = "cpu") -> GanState:
+    """The state saved in ``path`` (loaded with ``weights_only=True``), after checking it is this run's."""
+    torch = load_torch()
+    try:
+        saved = torch.load(path, map_location="cpu", weights_only=True)
+    except FileNotFoundError:
+        raise ModelError(f"{path}: no checkpoint to resume from; start without --resume") from None
+    except (pickle.UnpicklingError, RuntimeError, EOFError, OSError, ValueError) as error:
+        raise ModelError(f"{path}: not a readable training checkpoint ({str(error).strip()[:200]})") from None
+    if not isinstance(saved, dict) or not _same_run(saved.get("recipe"), recipe) or saved.get("labels") != list(labels):
+        raise ModelError(
+            f"{path}: the checkpoint was made with another recipe or other labels; resume with the same options, "
+            "or start afresh without --resume"
+        )
+    state = new_state(recipe, image_size, len(labels), device)
+    for name in ("generator", "discriminator", "average", "optimiser_generator", "optimiser_discriminator"):
+        getattr(state, name).load_state_dict(saved[name])
+    state.random.set_state(saved["random"])
+    state.epoch, state.seconds, state.cpu_seconds = int(saved["epoch"]), float(saved["seconds"]), float(
+        saved["cpu_seconds"])
+    return state
+
+
+def _latents(state: GanState, count: int, latent_dim: int, device):
+    """Latent vectors drawn on the CPU from the run's generator (the same on every device), moved to ``device``."""
+    return load_torch().randn(count, latent_dim, generator=state.random).to(device)
+
+
+def _discriminator_step(state: GanState, real, classes, latent_dim: int):
+    torch = load_torch()
+    with torch.no_grad():
+        fake = state.generator(_latents(state, len(real), latent_dim, real.device), classes)
+    both = state.discriminator(torch.cat([real, fake]), torch.cat([classes, classes]))
+    real_score, fake_score = both[: len(real)], both[len(real) :]
+    loss = torch.relu(1.0 - real_score).mean() + torch.relu(1.0 + fake_score).mean()
+    state.optimiser_discriminator.zero_grad(set_to_none=True)
+    loss.backward()
+    state.optimiser_discriminator.step()
+    return loss
+
+
+def _generator_step(state: GanState, classes, latent_dim: int):
+    fake = state.generator(_latents(state, len(classes), latent_dim, classes.device), classes)
+    loss = -state.discriminator(fake, classes).mean()
+    state.optimiser_generator.zero_grad(set_to_none=True)
+    loss.backward()
+    state.optimiser_generator.step()
+    return loss
+
+
+def fit_gan(
+    data: TrainingImages,
+    labels: list[str],
+    recipe: GeneratorRecipe,
+    checkpoint: Path | None = None,
+    resume: bool = False,
+    device: str = "cpu",
+    progress: ProgressCallback | None = None,
+    cancel: CancelToken = None,
+) -> GanState:
+    """Train for ``recipe.epochs`` epochs (resuming from ``checkpoint`` when asked); returns the final state.
+
+    The checkpoint, when given, is written after every epoch; a cancelled run keeps the last one.
+    """
+    torch = load_torch()
+    if len(data.images) < recipe.batch_size:
+        raise ModelError(f"the train split holds {len(data.images)} images, fewer than one batch of "
+                         f"{recipe.batch_size}; lower --batch-size")
+    if resume and checkpoint is None:
+        raise ModelError("resuming needs the checkpoint file to resume from")
+    if resume:
+        state = load_checkpoint(checkpoint, recipe, labels, data.image_size, device)
+    else:
+        state = new_state(recipe, data.image_size, len(labels), device)
+    images = torch.from_numpy(data.images * 2.0 - 1.0)
+    classes = torch.from_numpy(data.classes)
+    batches = len(images) // recipe.batch_size
+    state.generator.train()
+    state.discriminator.train()
+    while state.epoch < recipe.epochs:
+        started, cpu_started = time.monotonic(), time.process_time()
+        order = torch.randperm(len(images), generator=state.random)
+        for batch in range(batches):
+            check_cancelled(cancel)
+            picked = order[batch * recipe.batch_size : (batch + 1) * recipe.batch_size]
+            real, wanted = images[picked].to(device), classes[picked].to(device)
+            d_loss = _discriminator_step(state, real, wanted, recipe.latent_dim)
+            g_loss = _generator_step(state, wanted, recipe.latent_dim)
+            _update_average(state.average, state.generator, average_decay(recipe.ema_decay,
+                                                                          state.epoch * batches + batch))
+            done = (state.epoch + (batch + 1) / batches) / recipe.epochs
+            report(progress, done, f"epoch {state.epoch + 1}/{recipe.epochs} D {d_loss.item():.3f} "
+                                   f"G {g_loss.item():.3f}")
+        state.epoch += 1
+        state.seconds += time.monotonic() - started
+        state.cpu_seconds += time.process_time() - cpu_started
+        if checkpoint is not None:
+            save_checkpoint(state, recipe, labels, checkpoint)
+    state.average.eval()
+    return state
+
+
+def _class_counts(classes: np.ndarray, labels: list[str]) -> dict[str, int]:
+    return {label: int((classes == index).sum()) for index, label in enumerate(labels)}
+
+
+def train_generator(
+    data: LabelledImages,
+    out: Path | str,
+    recipe: GeneratorRecipe | None = None,
+    checkpoint: Path | str | None = None,
+    resume: bool = False,
+    command: str = "",
+    overwrite: bool = False,
+    data_description: dict[str, str | None] | None = None,
+    feature_classifier: str | None = None,
+    progress: ProgressCallback | None = None,
+    cancel: CancelToken = None,
+) -> Bundle:
+    """Train on ``data``'s train split and write a complete generation bundle to ``out``; returns the bundle.
+
+    Parameters
+    ----------
+    data
+        Labelled grey 2-D images with a ``train`` split; a ``test`` split, when present, is measured for the card
+        with ``feature_classifier`` (a classifier bundle name or folder; None skips the measurement).
+    out
+        Bundle folder to create (replaced only with ``overwrite``).
+    recipe
+        Network and optimisation settings; default :class:`GeneratorRecipe` (the shipped model's recipe).
+    checkpoint, resume
+        File written after every epoch, and whether to continue from it.
+    command
+        The command line that ran this training, recorded in the metadata and the model card.
+    data_description
+        ``name``, ``licence`` and ``citation`` of the data for the model card.
+    progress, cancel
+        Progress callback and cancel token, checked between batches.
+    """
+    from medstation.engine.generator.card import generator_card, generator_metadata
+    from medstation.engine.generator.model import generator_from_bundle
+    from medstation.engine.runtime.device import configure_threads, select_device
+
+    recipe = recipe or GeneratorRecipe()
+    out = Path(out)
+    if out.exists() and not overwrite:
+        raise ModelError(f"{out}: already exists; choose another output folder or allow overwriting a bundle")
+    device = select_device()
+    threads = configure_threads()
+    labels = list(data.label_names)
+    train = data.split("train")
+    images = prepare_training_images(train.images, train.labels, recipe.spatial_size, str(data.source))
+    state = fit_gan(images, labels, recipe, Path(checkpoint) if checkpoint else None, resume, device,
+                    lambda f, m: report(progress, 0.9 * f, m), cancel)
+    weights = {key: value.detach().cpu().clone() for key, value in state.average.state_dict().items()}
+    training = {"command": command, "epochs_run": state.epoch, "seconds": state.seconds,
+                "cpu_seconds": state.cpu_seconds, "device": device,
+                "threads": threads, "steps": state.epoch * (len(images.images) // recipe.batch_size)}
+    description = {"source": Path(data.source).name, **(data_description or {})}
+    splits = {name: len(split) for name, split in data.splits.items()}
+    counts = _class_counts(images.classes, labels)
+    metadata = generator_metadata(labels, counts, images.intensity, images.image_size, recipe, training, splits,
+                                  None, description)
+    bundle = write_bundle(out, metadata, weights, generator_card(out.name, metadata), overwrite)
+    if feature_classifier is None or "test" not in data.splits:
+        return bundle
+    from medstation.engine.generator.confidence import load_feature_network
+    from medstation.engine.generator.evaluation import evaluate_generator
+
+    report(progress, 0.9, "measuring the test split for the model card")
+    evaluation = evaluate_generator(generator_from_bundle(bundle, "cpu"), data, load_feature_network(
+        feature_classifier), "test", recipe.seed, lambda f, m: report(progress, 0.9 + 0.1 * f, m), cancel)
+    metadata = generator_metadata(labels, counts, images.intensity, images.image_size, recipe, training, splits,
+                                  evaluation, description)
+    bundle = write_bundle(out, metadata, weights, generator_card(out.name, metadata), overwrite=True)
+    report(progress, 1.0, f"wrote {bundle.root}")
+    return bundle

@@ -1,0 +1,85 @@
+"""Single image files for the classifier: DICOM, NIfTI/NRRD/MetaImage and PNG/JPEG/TIFF, each as a Volume.
+
+DICOM and volume formats go through :mod:`medstation.io`; ordinary pictures are read with Pillow into a volume of
+one slice with an identity geometry (a picture has no patient coordinates). A grey picture stored as RGB (three
+equal channels) is read as grey.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+
+from medstation.core.volume import Volume
+from medstation.errors import UnreadableInput
+from medstation.io.formats import is_volume_file
+
+PICTURE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
+NOT_IMAGES = (".md", ".txt", ".csv", ".json", ".html", ".pdf")
+"""Documentation and table files that may sit beside images and are not offered to a model."""
+_PIXEL_LIMIT = re.compile(r"\((\d+) pixels\) exceeds limit of (\d+) pixels")
+
+
+def _too_many_pixels(path: Path, error: Exception) -> UnreadableInput:
+    """The error for a picture whose header declares more pixels than Pillow reads (a decompression bomb)."""
+    found = _PIXEL_LIMIT.search(str(error))
+    if found is None:
+        return UnreadableInput(f"{path}: refused to read: {error}")
+    declared, limit = (int(number) for number in found.groups())
+    return UnreadableInput(
+        f"{path}: refused to read: the picture declares {declared:,} pixels, more than the {limit:,} allowed "
+        "(a damaged header or a decompression bomb)"
+    )
+
+
+def _read_picture(path: Path) -> Volume:
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as picture:
+            picture.load()
+            if picture.mode in ("1", "L", "I", "I;16", "F"):
+                array = np.asarray(picture, dtype=np.float32)
+            else:
+                array = np.asarray(picture.convert("RGB"), dtype=np.float32)
+    except Image.DecompressionBombError as error:
+        raise _too_many_pixels(path, error) from None
+    except (UnidentifiedImageError, OSError, ValueError) as error:
+        raise UnreadableInput(f"{path}: not a readable picture ({error})") from None
+    is_rgb = array.ndim == 3 and not (np.array_equal(array[..., 0], array[..., 1])
+                                      and np.array_equal(array[..., 0], array[..., 2]))
+    if array.ndim == 3 and not is_rgb:
+        array = array[..., 0]
+    return Volume(array=array[np.newaxis], affine=np.eye(4), is_rgb=is_rgb, has_patient_geometry=False,
+                  spacing_known=False)
+
+
+def read_image_file(path: Path | str) -> Volume:
+    """One file as a Volume; UnreadableInput naming the file when it cannot be read."""
+    path = Path(path)
+    if not path.is_file():
+        raise UnreadableInput(f"{path}: no such file")
+    if path.suffix.lower() in PICTURE_SUFFIXES:
+        return _read_picture(path)
+    if is_volume_file(path):
+        from medstation.io.nifti import read_volume
+
+        return read_volume(path)
+    from medstation.io.dicom.series import load_dicom
+
+    return load_dicom(path)
+
+
+def image_files_in(folder: Path | str) -> list[Path]:
+    """Every file under ``folder`` (recursively, sorted) that could be an image: hidden files and documentation
+    or table files (:data:`NOT_IMAGES`) are left out."""
+    root = Path(folder)
+    return sorted(
+        path
+        for path in root.rglob("*")
+        if path.is_file()
+        and not any(part.startswith(".") for part in path.relative_to(root).parts)
+        and path.suffix.lower() not in NOT_IMAGES
+    )
