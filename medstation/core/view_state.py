@@ -15,7 +15,7 @@ from medstation.core.layers import OverlayLayer
 from medstation.core.measurements import MeasurementList
 from medstation.core.reslice import VIEWS, DisplayPlane, display_plane
 from medstation.core.volume import Volume
-from medstation.core.window_level import CT_PRESETS, Window, auto_window, default_window
+from medstation.core.window_level import Window, auto_window, default_window, modality_presets
 
 MIN_ZOOM, MAX_ZOOM = 0.1, 40.0
 DEFAULT_MIP_THICKNESS_MM = 20.0
@@ -47,6 +47,8 @@ class ViewState:
         self._voxel = np.array([(n_i - 1) // 2, (n_j - 1) // 2, (n_k - 1) // 2], dtype=np.float64)
         self.time_index = 0
         self.window = default_window(volume)
+        self.presets = modality_presets(volume)
+        """Windows of keys 1-6: Hounsfield presets for CT, percentile windows of the image otherwise."""
         self.value_span = float(np.ptp(volume.array[:: max(1, volume.array.shape[0] // 16)]))
         """Range of values (real-world units) of a sample of the volume; scales window drags."""
         self.cameras: dict[str, Camera] = {view: Camera() for view in VIEWS}
@@ -142,8 +144,9 @@ class ViewState:
             self.window_changed.emit()
 
     def apply_preset(self, number: int) -> None:
-        """Preset ``number`` (1-6: brain, subdural, lung, bone, soft tissue, liver), keeping inversion."""
-        self.set_window(replace(CT_PRESETS[number - 1], inverted=self.window.inverted))
+        """Preset ``number`` of :attr:`presets` (from 1), keeping inversion; a number beyond them does nothing."""
+        if 1 <= number <= len(self.presets):
+            self.set_window(replace(self.presets[number - 1], inverted=self.window.inverted))
 
     def apply_default_window(self) -> None:
         """The header's window (or the percentile window when there is none)."""

@@ -51,34 +51,84 @@ def auto_window(values: np.ndarray, ignore_zero: bool = True) -> Window:
 
     ``ignore_zero`` leaves out exact zeros (the background of skull-stripped or masked MR).
     """
-    flat = np.asarray(values).reshape(-1)
-    if flat.size > _AUTO_SAMPLE:
-        flat = flat[:: flat.size // _AUTO_SAMPLE]
-    flat = flat[np.isfinite(flat)] if flat.dtype.kind == "f" else flat
-    if ignore_zero and np.any(flat != 0):
-        flat = flat[flat != 0]
-    if flat.size == 0:
-        return Window(1.0, 0.0, name="Auto")
-    low, high = np.percentile(flat, _PERCENTILES)
-    return Window(max(float(high - low), MIN_WIDTH), float(low + high) / 2.0, name="Auto")
+    return percentile_window(_sample(values), *_PERCENTILES, name="Auto", ignore_zero=ignore_zero)
 
 
 def default_window(volume: Volume) -> Window:
-    """The header's first window when it has one, else the percentile window; MONOCHROME1 starts inverted.
+    """The window an image opens with; MONOCHROME1 starts inverted.
 
-    Colour (RGB) volumes get the identity window over their sample type's range (0-255 for 8-bit samples,
-    0-65535 for 16-bit), so deeper colour is shown at its own depth, not clipped at 255.
+    The header's window that most of the series' images carry (``volume.info.window_presets[0]``), unless it
+    would show almost the whole image as pure black or white (a phantom's W15/L7 on a 0-4000 image): then, and
+    when there is none, the percentile window. Colour (RGB) volumes get the identity window over their sample
+    type's range (0-255 for 8-bit samples, 0-65535 for 16-bit), so deeper colour is not clipped at 255.
     """
-    presets = volume.info.window_presets
     if volume.is_rgb:
         top = float(np.iinfo(volume.array.dtype).max) if volume.array.dtype.kind in "iu" else 255.0
-        window = Window(top, top / 2.0, name="RGB")
-    elif presets and presets[0].width > 0:
-        first = presets[0]
-        window = Window(float(first.width), float(first.center), name=first.name or "Default")
-    else:
-        window = auto_window(volume.array)
+        return replace(Window(top, top / 2.0, name="RGB"), inverted=volume.info.invert_display)
+    sample = _sample(volume.array)
+    header = header_windows(volume)
+    window = header[0] if header and _reads(header[0], sample) else auto_window(sample)
     return replace(window, inverted=volume.info.invert_display)
+
+
+def header_windows(volume: Volume) -> list[Window]:
+    """The windows the image headers carry (positive widths), the one most images carry first."""
+    return [Window(float(preset.width), float(preset.center), name=preset.name or "Header")
+            for preset in volume.info.window_presets if preset.width > 0]
+
+
+def modality_presets(volume: Volume) -> tuple[Window, ...]:
+    """The presets keys 1-6 apply: the Hounsfield presets for CT, percentile windows of the image otherwise.
+
+    Hounsfield windows mean nothing on MR, PET or radiograph values, so those get windows over the image's own
+    percentiles instead (computed once, from a sample of the volume).
+    """
+    if volume.info.modality == "CT":
+        return CT_PRESETS
+    sample = _sample(volume.array)
+    return tuple(percentile_window(sample, low, high, name) for name, low, high in PERCENTILE_PRESETS)
+
+
+PERCENTILE_PRESETS: tuple[tuple[str, float, float], ...] = (
+    ("Auto", 0.5, 99.5),
+    ("Contrast", 5.0, 95.0),
+    ("Bright", 0.5, 90.0),
+    ("Dark", 10.0, 99.9),
+    ("Full range", 0.0, 100.0),
+)
+"""Keys 1-5 on images that are not CT: name and the percentiles of non-zero values at the window's ends
+("Auto" is :func:`auto_window`)."""
+_MIN_INSIDE = 0.02
+
+
+def percentile_window(values: np.ndarray, low: float, high: float, name: str, ignore_zero: bool = True) -> Window:
+    """Window from the ``low``-th to the ``high``-th percentile of the finite (and non-zero) ``values``."""
+    flat = _foreground(values, ignore_zero)
+    if flat.size == 0:
+        return Window(1.0, 0.0, name=name)
+    bottom, top = np.percentile(flat, (low, high))
+    return Window(max(float(top - bottom), MIN_WIDTH), float(bottom + top) / 2.0, name=name)
+
+
+def _sample(array: np.ndarray) -> np.ndarray:
+    flat = np.asarray(array).reshape(-1)
+    return flat[:: flat.size // _AUTO_SAMPLE] if flat.size > _AUTO_SAMPLE else flat
+
+
+def _foreground(values: np.ndarray, ignore_zero: bool = True) -> np.ndarray:
+    """Finite values, without exact zeros (unless every value is zero or ``ignore_zero`` is False)."""
+    flat = np.asarray(values).reshape(-1)
+    flat = flat[np.isfinite(flat)] if flat.dtype.kind == "f" else flat
+    return flat[flat != 0] if ignore_zero and np.any(flat != 0) else flat
+
+
+def _reads(window: Window, sample: np.ndarray) -> bool:
+    """True unless nearly every (non-zero) value falls outside ``window``, all black or all white."""
+    flat = _foreground(sample)
+    if flat.size == 0 or flat.min() == flat.max():
+        return True
+    inside = np.count_nonzero((flat > window.low) & (flat < window.high))
+    return inside >= _MIN_INSIDE * flat.size
 
 
 def dragged_window(start: Window, dx_pixels: float, dy_pixels: float, value_span: float) -> Window:

@@ -13,7 +13,7 @@ from medstation.core.volume import Volume, VolumeInfo, WindowPreset
 def make_state(shape=(20, 30, 40), n_volumes: int = 1) -> ViewState:
     array = np.arange(np.prod(shape) * n_volumes, dtype=np.int32).reshape((n_volumes, *shape) if n_volumes > 1
                                                                             else shape)
-    info = VolumeInfo(modality="CT", window_presets=[WindowPreset(40, 80)])
+    info = VolumeInfo(modality="CT", window_presets=[WindowPreset(12000, 24000)])
     return ViewState(Volume(array, np.diag([0.8, 0.8, 2.0, 1.0]), info))
 
 
@@ -28,7 +28,7 @@ def recorder(state: ViewState) -> list[str]:
 def test_starts_in_the_middle_with_the_header_window():
     state = make_state()
     assert [state.slice_index(v) for v in ("axial", "coronal", "sagittal")] == [9, 14, 19]
-    assert (state.window.width, state.window.center) == (80, 40)
+    assert (state.window.width, state.window.center) == (24000, 12000)
 
 
 def test_one_point_links_every_view():
@@ -51,7 +51,7 @@ def test_window_presets_keep_inversion():
     state.apply_preset(3)
     assert (state.window.width, state.window.center, state.window.inverted) == (1500, -600, True)
     state.apply_default_window()
-    assert (state.window.width, state.window.inverted) == (80, True)
+    assert (state.window.width, state.window.inverted) == (24000, True)
 
 
 def test_cameras_zoom_pan_and_reset():

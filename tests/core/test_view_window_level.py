@@ -16,6 +16,7 @@ from medstation.core.window_level import (
     default_window,
     dragged_window,
     grey_lookup_table,
+    modality_presets,
 )
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
@@ -59,7 +60,7 @@ def test_float_images_and_nan_map_without_error():
 
 def test_default_window_from_header_and_monochrome1_starts_inverted():
     info = VolumeInfo(window_presets=[WindowPreset(40, 80, "BRAIN")], photometric="MONOCHROME1")
-    window = default_window(Volume(np.zeros((2, 2, 2), np.int16), np.eye(4), info))
+    window = default_window(Volume(np.arange(8, dtype=np.int16).reshape(2, 2, 2) * 10, np.eye(4), info))
     assert (window.width, window.center, window.inverted, window.name) == (80, 40, True, "BRAIN")
 
 
@@ -99,3 +100,24 @@ def test_rgb_is_shown_over_its_own_sample_depth(dtype, top):
     window = default_window(Volume(array, np.eye(4), is_rgb=True))
     grey = apply_window(array[0], window, grey_lookup_table(window, array.dtype))
     assert grey[0, 0, 0] == 255 and grey[0, 0, 2] == 0 and abs(int(grey[0, 0, 1]) - 128) <= 1
+
+
+def _volume_of(values: np.ndarray, modality: str = "MR", presets=()) -> Volume:
+    return Volume(values.reshape(1, 1, -1), np.eye(4), VolumeInfo(modality=modality, window_presets=list(presets)))
+
+
+def test_a_header_window_that_saturates_the_image_gives_way_to_the_percentile_window():
+    values = np.linspace(0, 4000, 10_000).astype(np.int16)
+    window = default_window(_volume_of(values, presets=[WindowPreset(7, 15, "phantom")]))
+    assert window.name == "Auto" and window.low == pytest.approx(20, abs=2) and window.high == pytest.approx(3980, abs=2)
+    readable = default_window(_volume_of(values, presets=[WindowPreset(2000, 3000)]))
+    assert (readable.width, readable.center) == (3000, 2000)
+
+
+def test_hounsfield_presets_are_for_ct_only():
+    values = np.linspace(0, 1000, 10_000).astype(np.float32)
+    assert modality_presets(_volume_of(values, "CT")) == CT_PRESETS
+    mr = modality_presets(_volume_of(values, "MR"))
+    assert [preset.name for preset in mr][0] == "Auto" and len(mr) == 5
+    assert mr[-1].low == pytest.approx(values[values > 0].min()) and mr[-1].high == pytest.approx(1000)
+    assert not set(mr) & set(CT_PRESETS)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from pydicom import dcmread
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import (
     CTImageStorage,
@@ -321,3 +322,13 @@ def test_signed_and_unsigned_files_in_one_series_are_widened_not_wrapped(tmp_pat
     assert volume.array.dtype == np.int16
     np.testing.assert_array_equal(volume.array[0], -5)
     np.testing.assert_array_equal(volume.array[1], slice_pixels(1))
+
+
+def test_the_window_most_slices_carry_comes_first_not_the_first_files(tmp_path):
+    write_series(tmp_path, n_slices=5)
+    first = scan_dicom(tmp_path).series[0].frames[0].path
+    dataset = dcmread(first)
+    dataset.WindowCenter, dataset.WindowWidth = "210", "502"
+    dataset.save_as(first)
+    volume = load_series(scan_dicom(tmp_path).series[0])
+    assert [(preset.center, preset.width) for preset in volume.info.window_presets] == [(40, 400), (210, 502)]

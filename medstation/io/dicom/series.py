@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections import defaultdict
+from collections import Counter, defaultdict
 from pathlib import Path
 
 import numpy as np
@@ -199,9 +199,24 @@ def volume_info(series: SeriesRecord) -> VolumeInfo:
         series_description=identity.series_description,
         modality=identity.modality,
         photometric=first.photometric,
-        window_presets=[WindowPreset(center, width, name) for center, width, name in first.window_presets],
+        window_presets=series_windows(series),
         patient_orientation=first.patient_orientation,
     )
+
+
+def series_windows(series: SeriesRecord) -> list[WindowPreset]:
+    """The display windows the series' headers carry, the one most images carry first.
+
+    A series' first file may say another window than the rest (seen: an MR whose first slice says W502/L210 while
+    most say W1168/L606); the majority is what the scanner meant for the series. Ties keep the order of the
+    images; each distinct window appears once.
+    """
+    counts = Counter(tuple(frame.window_presets[0][:2]) for frame in series.frames if frame.window_presets)
+    windows: dict[tuple[float, float], WindowPreset] = {}
+    for frame in series.frames:
+        for center, width, name in frame.window_presets:
+            windows.setdefault((center, width), WindowPreset(center, width, name))
+    return sorted(windows.values(), key=lambda preset: -counts.get((preset.center, preset.width), 0))
 
 
 def describe_series(series: SeriesRecord, volume: Volume | None = None) -> dict:

@@ -45,6 +45,7 @@ _LAYOUT_BUTTONS = {"single": "Single", "1x3": "1x3", "2x2": "2x2 MIP"}
 _LAYOUT_KEYS = {"single": "Ctrl+1", "1x3": "Ctrl+2", "2x2": "Ctrl+3"}
 _TOOL_KEYS = {"crosshair": "X", "ruler": "D", "rectangle": "R", "ellipse": "E"}
 PAGE_STEP = 10
+PRESET_KEYS = 6
 
 
 class ViewerWidget(QWidget):
@@ -126,12 +127,22 @@ class ViewerWidget(QWidget):
         for view in self.views.values():
             view.readout_changed.connect(self.readout_changed)
         self.mip_thickness.setValue(state.mip_thickness_mm)
+        self._name_presets(state.presets)
         self.layers_panel.set_state(state)
         self.measurements_panel.set_state(state)
         self._set_time_controls(volume.n_volumes)
         self.set_layout("single" if min(volume.spatial_shape) == 1 else self.layout_name)
         state.active_view_changed.connect(self._active_view_changed)
         return state
+
+    def _name_presets(self, presets) -> None:
+        """Keys 1-6 show the presets of the open image's modality (Hounsfield for CT, percentiles otherwise)."""
+        for number, action in enumerate(self.preset_actions, start=1):
+            preset = presets[number - 1] if number <= len(presets) else None
+            action.setVisible(preset is not None)
+            action.setEnabled(preset is not None)
+            if preset is not None:
+                action.setText(f"Window: {preset.name} {preset.width:.4g}/{preset.center:.4g}")
 
     def close_volume(self) -> None:
         """Remove the views and forget the volume."""
@@ -250,10 +261,14 @@ class ViewerWidget(QWidget):
         reset.setIconText("Reset")
         self.toolbar.addAction(reset)
         presets = QMenu("Window presets", self)
-        for number, preset in enumerate(CT_PRESETS, start=1):
-            presets.addAction(self._action(f"Window: {preset.name} {preset.width:g}/{preset.center:g}",
-                                           lambda _=False, n=number: self.state and self.state.apply_preset(n),
-                                           str(number)))
+        self.preset_actions = [
+            self._action(f"Window preset {number}", lambda _=False, n=number: self.state and self.state.apply_preset(n),
+                         str(number))
+            for number in range(1, PRESET_KEYS + 1)
+        ]
+        for action in self.preset_actions:
+            presets.addAction(action)
+        self._name_presets(CT_PRESETS)
         presets.addAction(self._action("Window: from the image header",
                                        lambda: self.state and self.state.apply_default_window(), "0"))
         presets_button = QToolButton()

@@ -281,3 +281,16 @@ def test_ruler_and_region_on_an_image_of_unknown_pixel_size_measure_in_pixels(ma
     texts = [viewer.measurements_panel.table.item(row, 4).text() for row in range(2)]
     assert texts[0].endswith(" px") and texts[1].endswith(" px²"), texts
     assert "mm" not in " ".join(texts)
+
+
+def test_keys_one_to_six_offer_percentile_windows_on_mr_and_name_them(make_viewer):
+    volume = marker_volume(np.diag([1.0, 1.0, 2.0, 1.0]))
+    volume.info.modality = "MR"
+    volume.array[...] = np.random.default_rng(1).integers(1, 2000, size=volume.array.shape)
+    viewer = make_viewer(volume)
+    texts = [action.text() for action in viewer.preset_actions if action.isVisible()]
+    assert texts and not any("Lung" in text or "Brain" in text for text in texts), texts
+    viewer.preset_actions[0].trigger()
+    assert viewer.state.window.name == "Auto"
+    assert "Auto" in viewer.views["axial"].corner_labels["bottom_right"].text()
+    assert not viewer.preset_actions[5].isEnabled(), "five presets on MR: key 6 does nothing"
