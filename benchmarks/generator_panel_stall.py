@@ -62,7 +62,7 @@ def measure(n: int, warmed: bool) -> dict:
     _run_and_wait(app, panel.refresh_models())
     index = panel.models.findData("cxr-gan")
     if index < 0:
-        raise SystemExit("the shipped cxr-gan bundle is not installed (models/cxr-gan)")
+        raise SystemExit("the shipped cxr-gan bundle is not installed (medstation/data/models/cxr-gan)")
     panel.models.setCurrentIndex(index)
     runs = [_measure_generate(app, panel, n) for _ in range(2 if warmed else 1)]
     runner.shutdown()

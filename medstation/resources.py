@@ -1,22 +1,20 @@
-"""Locate files shipped with MedStation (``resources/``, ``models/``) in a checkout or a frozen build."""
+"""Locate files shipped inside the ``medstation`` package: ``data/resources/`` and ``data/models/``.
+
+They travel as package data, so the same paths hold in a checkout, an editable install, an installed wheel
+and a frozen build that collects the package's data files beside its modules.
+"""
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
-
-def install_root() -> Path:
-    """The folder holding ``resources/`` and ``models/``: the PyInstaller bundle, else the package's parent."""
-    frozen_root = getattr(sys, "_MEIPASS", None)
-    if frozen_root:
-        return Path(frozen_root)
-    return Path(__file__).resolve().parent.parent
+DATA_ROOT = Path(__file__).resolve().parent / "data"
+"""``medstation/data``: style sheets, the sample study and timelines, and the shipped model bundles."""
 
 
 def resources_dir() -> Path:
-    """The ``resources`` folder: inside a PyInstaller bundle, else beside the ``medstation`` package."""
-    return install_root() / "resources"
+    """The ``resources`` folder: style sheets, the bundled sample study and sample timelines."""
+    return DATA_ROOT / "resources"
 
 
 def resource_path(*parts: str) -> Path:
@@ -25,5 +23,5 @@ def resource_path(*parts: str) -> Path:
 
 
 def installed_models_dir() -> Path:
-    """The ``models`` folder of shipped model bundles, beside ``resources``."""
-    return install_root() / "models"
+    """The ``models`` folder of shipped model bundles."""
+    return DATA_ROOT / "models"

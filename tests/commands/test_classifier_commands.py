@@ -15,8 +15,9 @@ from medstation.engine.bundles.registry import find_bundle
 from medstation.engine.bundles.store import open_bundle
 from medstation.engine.metrics import SUMMARY_METRICS
 from medstation.errors import ModelError
+from medstation.resources import resource_path
 
-SAMPLE = Path(__file__).resolve().parents[2] / "resources" / "sample" / "images"
+SAMPLE = resource_path("sample", "images")
 SHIPPED = "pneumonia-cxr-resnet18"
 TINY_RECIPE = ["--epochs", "3", "--batch-size", "32", "--widths", "8,16,32,64", "--learning-rate", "0.003"]
 
@@ -141,7 +142,7 @@ def test_shipped_bundle_loads_and_its_checksum_verifies():
     try:
         bundle = find_bundle(SHIPPED)
     except ModelError as error:
-        pytest.skip(f"the shipped bundle {SHIPPED} is not in models/ yet ({error})")
+        pytest.skip(f"the shipped bundle {SHIPPED} is not in the shipped models folder yet ({error})")
     bundle.verify_weights()
     assert bundle.weights_path.stat().st_size < 25 * 1024 * 1024
     from medstation.engine.classifier.model import classifier_from_bundle

@@ -8,8 +8,9 @@ from pathlib import Path
 import numpy as np
 
 from medstation.cli import main
+from medstation.resources import resource_path
 
-SAMPLE = Path(__file__).resolve().parents[2] / "resources" / "sample"
+SAMPLE = resource_path("sample")
 
 
 def test_saliency_maps_are_written_for_every_classified_image(tmp_path, qapp, capsys, untrained_classifier_bundle):

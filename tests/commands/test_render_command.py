@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from PySide6.QtGui import QImage
 
 from medstation.cli import main
+from medstation.resources import resource_path
 
 
 def test_render_writes_the_requested_view(tmp_path, shared_path, qapp):
@@ -37,7 +36,7 @@ def test_saliency_overlay_needs_a_model(tmp_path, capsys):
 
 
 def test_saliency_overlay_is_drawn_over_the_image(tmp_path, qapp, capsys, untrained_classifier_bundle):
-    sample = Path(__file__).resolve().parents[2] / "resources" / "sample"
+    sample = resource_path("sample")
     dicom = next(path for path in sorted(sample.rglob("*.dcm")))
     plain, overlaid = tmp_path / "plain.png", tmp_path / "saliency.png"
     assert main(["render", str(dicom), str(plain)]) == 0

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -17,8 +16,9 @@ from medstation.engine.classifier.network import build_network, check_network_in
 from medstation.engine.classifier.training import TrainingRecipe, train_classifier
 from medstation.errors import Cancelled, ModelError
 from medstation.io.images import read_image_file
+from medstation.resources import resource_path
 
-SAMPLE = Path(__file__).resolve().parents[2] / "resources" / "sample" / "images"
+SAMPLE = resource_path("sample", "images")
 
 
 @pytest.fixture(scope="module")

@@ -22,10 +22,11 @@ from medstation.engine.generator.training import (
     train_generator,
 )
 from medstation.errors import Cancelled, ModelError
+from medstation.resources import installed_models_dir
 
 SPEC = {"architecture": "dcgan-projection", "latent_dim": 8, "width": 4}
 TINY = GeneratorRecipe(epochs=1, batch_size=8, latent_dim=8, width=4, ema_decay=0.5)
-SHIPPED = Path(__file__).resolve().parents[2] / "models" / "cxr-gan"
+SHIPPED = installed_models_dir() / "cxr-gan"
 
 
 def _data(count: int = 32, size: int = 28) -> LabelledImages:
@@ -129,7 +130,7 @@ def test_a_classifier_bundle_is_not_a_generator(untrained_classifier_bundle):
         load_generator(untrained_classifier_bundle)
 
 
-@pytest.mark.skipif(not SHIPPED.is_dir(), reason="needs the shipped models/cxr-gan bundle")
+@pytest.mark.skipif(not SHIPPED.is_dir(), reason="needs the shipped cxr-gan bundle")
 def test_shipped_generator_makes_the_class_it_is_asked_for():
     from medstation.engine.generator.confidence import conditional_confidence
 

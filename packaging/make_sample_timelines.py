@@ -1,9 +1,10 @@
-"""Write resources/sample/timelines from the PhysioNet Challenge 2012 set-b archive, identically on every run.
+"""Write the sample timelines (``medstation/data/resources/sample/timelines``) from the PhysioNet Challenge 2012
+set-b archive, identically on every run.
 
 Four records are copied byte for byte, with their rows of Outcomes-b.txt. One of them is also written as a long
 CSV and as a FHIR R4 Bundle, placed at an absolute admission time so that imaging studies can be placed on it:
 
-    python resources/make_sample_timelines.py [../shared/data/physionet2012]
+    python packaging/make_sample_timelines.py [../shared/data/physionet2012]
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ PATIENT_ID = "MEDSTATION-SAMPLE"
 ADMISSION = datetime(2025, 12, 31, 18, 0)
 """Six hours before the sample study (2026-01-01 00:00)."""
 STATIC = ("Age", "Gender", "Height", "ICUType")
-TARGET = Path(__file__).resolve().parent / "sample" / "timelines"
+TARGET = Path(__file__).resolve().parents[1] / "medstation" / "data" / "resources" / "sample" / "timelines"
 
 # Variable -> (LOINC code, UCUM unit of the PhysioNet value); FiO2 is a fraction in PhysioNet, a % in LOINC 3150-0.
 FHIR_CODES = {

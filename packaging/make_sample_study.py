@@ -1,7 +1,7 @@
 """Write the sample study: six PneumoniaMNIST test images as DICOM DX files with made-up, non-identifying data.
 
-Run from the repository root: ``python resources/make_sample_study.py PATH/TO/pneumoniamnist.npz``; the images go
-to ``resources/sample/images/`` and ``labels.csv`` to ``resources/sample/``. The first
+Run from the repository root: ``python packaging/make_sample_study.py PATH/TO/pneumoniamnist.npz``; the images go
+to ``medstation/data/resources/sample/images/`` and ``labels.csv`` to ``medstation/data/resources/sample/``. The first
 three normal and the first three pneumonia images of the official test split are written, each as its own series
 of one study, with ``labels.csv`` giving their true labels.
 """
@@ -19,7 +19,7 @@ from pydicom.uid import PYDICOM_IMPLEMENTATION_UID, ExplicitVRLittleEndian, gene
 DX_FOR_PRESENTATION = "1.2.840.10008.5.1.4.1.1.1.1"
 LABELS = ("normal", "pneumonia")
 PER_LABEL = 3
-OUT = Path(__file__).resolve().parent / "sample"
+OUT = Path(__file__).resolve().parents[1] / "medstation" / "data" / "resources" / "sample"
 IMAGES = OUT / "images"
 STUDY_DATE = "20260101"
 
