@@ -135,6 +135,13 @@ class MeasurementList:
         self.added.emit(measurement)
         return measurement
 
+    def restore(self, measurements: list[Measurement]) -> None:
+        """Add measurements saved earlier, keeping their numbers; new ones are numbered after them."""
+        for measurement in measurements:
+            self.items.append(measurement)
+            self._next_id = max(self._next_id, measurement.id + 1)
+            self.added.emit(measurement)
+
     def remove(self, measurement: Measurement) -> None:
         self.items.remove(measurement)
         self.removed.emit(measurement)
@@ -190,3 +197,42 @@ def measurement_row(measurement: Measurement) -> dict:
                    max=stats.maximum, area_mm2=round(stats.area_mm2, 3), n_pixels=stats.n_pixels,
                    points_lps_mm=np.round(measurement.corners_lps, 3).tolist())
     return row
+
+
+def measurement_record(measurement: Measurement) -> dict:
+    """Everything needed to draw ``measurement`` again, JSON-able (see :func:`measurement_from_record`)."""
+    common = {"id": measurement.id, "view": measurement.view, "slice": measurement.slice_index,
+              "unit": measurement.unit}
+    if isinstance(measurement, Ruler):
+        return {**common, "kind": "ruler", "start": np.asarray(measurement.start, float).tolist(),
+                "end": np.asarray(measurement.end, float).tolist()}
+    stats = measurement.statistics
+    return {**common, "kind": measurement.shape, "bounds": list(map(float, measurement.bounds)),
+            "corners": np.asarray(measurement.corners_lps, float).tolist(),
+            "statistics": {"mean": stats.mean, "sd": stats.sd, "minimum": stats.minimum, "maximum": stats.maximum,
+                           "area_mm2": stats.area_mm2, "n_pixels": stats.n_pixels}}
+
+
+def measurement_from_record(record: dict) -> Measurement:
+    """The measurement a :func:`measurement_record` describes.
+
+    Raises
+    ------
+    KeyError, TypeError, ValueError
+        When the record is not one :func:`measurement_record` wrote.
+    """
+    common = {"view": str(record["view"]), "slice_index": int(record["slice"]), "id": int(record["id"]),
+              "unit": PIXELS if record.get("unit") == PIXELS else MILLIMETRES}
+    if record["kind"] == "ruler":
+        return Ruler(start=np.array(record["start"], float).reshape(3), end=np.array(record["end"], float).reshape(3),
+                     **common)
+    if record["kind"] not in ("rectangle", "ellipse"):
+        raise ValueError(f"unknown measurement kind {record['kind']!r}")
+    stats = record["statistics"]
+    statistics = RegionStatistics(float(stats["mean"]), float(stats["sd"]), float(stats["minimum"]),
+                                  float(stats["maximum"]), float(stats["area_mm2"]), int(stats["n_pixels"]))
+    bounds = tuple(float(value) for value in record["bounds"])
+    if len(bounds) != 4:
+        raise ValueError("a region needs four bounds")
+    return Region(shape=record["kind"], bounds=bounds, statistics=statistics,
+                  corners_lps=np.array(record["corners"], float).reshape(-1, 3), **common)

@@ -9,18 +9,20 @@ from PySide6.QtCore import QEvent, QObject, Qt, QTimer, QUrl
 from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox, QWidget
 
-from medstation.core.layers import OverlayLayer, saliency_overlay
-from medstation.engine.classifier.analysis import ImageAnalysis
+from medstation.core.layers import OverlayLayer
+from medstation.engine.classifier.analysis import ImageAnalysis, saliency_layer
 from medstation.engine.runtime.device import ENV_VARIABLE
 from medstation.errors import MedStationError
 from medstation.io.database import RebuiltDatabase, StudyDatabase, import_folders
+from medstation.io.formats import IMAGE_FORMATS
+from medstation.io.measurement_store import MeasurementStore
 from medstation.io.open_study import OpenedStudy
 from medstation.paths import log_dir
 from medstation.ui.dialogs.about import AboutDialog
 from medstation.ui.dialogs.preferences import PreferencesDialog
 from medstation.ui.dialogs.shortcuts import ShortcutsDialog
 from medstation.ui.jobs import Job, JobRunner
-from medstation.ui.panels.ai_panel import AIPanel, saliency_volume
+from medstation.ui.panels.ai_panel import AIPanel
 from medstation.ui.panels.generator_panel import GeneratorPanel
 from medstation.ui.panels.jobs_panel import JobsPanel
 from medstation.ui.panels.study_browser import StudyBrowser
@@ -35,7 +37,21 @@ log = logging.getLogger(__name__)
 
 LAYOUT_VERSION = 2
 """Version of the dock set: a saved layout of another version (other docks) is not restored."""
-VOLUME_FILE_FILTER = "Images (*.dcm *.nii *.nii.gz *.nrrd *.nhdr *.mha *.mhd);;All files (*)"
+
+
+def _patterns(suffixes) -> str:
+    return " ".join(f"*{suffix}" for suffix in suffixes)
+
+
+def _image_file_filter() -> str:
+    """The open dialog's filters: every format MedStation opens, then each one, then any file (DICOM files often
+    have no suffix)."""
+    every = [suffix for image_format in IMAGE_FORMATS for suffix in image_format.suffixes]
+    each = [f"{image_format.name} ({_patterns(image_format.suffixes)})" for image_format in IMAGE_FORMATS]
+    return ";;".join([f"Images ({_patterns(every)})", *each, "All files (*)"])
+
+
+IMAGE_FILE_FILTER = _image_file_filter()
 
 
 class MainWindow(QMainWindow):
@@ -61,13 +77,14 @@ class MainWindow(QMainWindow):
         self.setWindowTitle("MedStation")
         self.resize(1440, 900)
 
-        self.viewer = ViewerWidget()
+        self.viewer = ViewerWidget(measurement_store=MeasurementStore())
         self.setCentralWidget(self.viewer)
         self.study_browser = StudyBrowser(self.database, runner)
         self.opener = StudyOpener(runner, self.database, self)
         self.opener.opened.connect(self.show_study)
         self.readout = QLabel("")
         self.viewer.readout_changed.connect(self.readout.setText)
+        self.viewer.measurement_not_saved.connect(lambda message: self.statusBar().showMessage(message, 10_000))
         self.study_browser.series_activated.connect(self.opener.open_series)
 
         self.ai_panel = AIPanel(runner)
@@ -300,7 +317,7 @@ class MainWindow(QMainWindow):
             self.opener.open_path(folder)
 
     def ask_open_file(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open an image file", "", VOLUME_FILE_FILTER)
+        path, _ = QFileDialog.getOpenFileName(self, "Open an image file", "", IMAGE_FILE_FILTER)
         if path:
             self.opener.open_path(path)
 
@@ -338,10 +355,7 @@ class MainWindow(QMainWindow):
             return
         if self.saliency_layer is not None and self.saliency_layer in self.viewer.state.layers:
             self.viewer.state.remove_layer(self.saliency_layer)
-        explanation = analysis.explanation
-        self.saliency_layer = saliency_overlay(
-            saliency_volume(analysis), f"{explanation.saliency.label}: {explanation.label}"
-        )
+        self.saliency_layer = saliency_layer(analysis)
         self.viewer.add_overlay(self.saliency_layer)
 
     # dialogs and view --------------------------------------------------------------------------------

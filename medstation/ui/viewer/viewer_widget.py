@@ -10,6 +10,7 @@ Usage::
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 
@@ -31,10 +32,13 @@ from PySide6.QtWidgets import (
 )
 
 from medstation.core.layers import OverlayLayer
+from medstation.core.measurements import measurement_from_record, measurement_record
 from medstation.core.reslice import VIEWS
 from medstation.core.view_state import ViewState
 from medstation.core.volume import Volume
 from medstation.core.window_level import CT_PRESETS
+from medstation.errors import MedStationError
+from medstation.io.measurement_store import MeasurementStore
 from medstation.ui.panels.layers_panel import LayersPanel
 from medstation.ui.panels.measurements_panel import MeasurementsPanel
 from medstation.ui.viewer.slice_view import TOOLS, ZOOM_STEP, SliceView
@@ -44,6 +48,7 @@ LAYOUTS = {"single": "Single view", "1x3": "Axial / coronal / sagittal (1x3)", "
 _LAYOUT_BUTTONS = {"single": "Single", "1x3": "1x3", "2x2": "2x2 MIP"}
 _LAYOUT_KEYS = {"single": "Ctrl+1", "1x3": "Ctrl+2", "2x2": "Ctrl+3"}
 _TOOL_KEYS = {"crosshair": "X", "ruler": "D", "rectangle": "R", "ellipse": "E"}
+log = logging.getLogger(__name__)
 PAGE_STEP = 10
 PRESET_KEYS = 6
 
@@ -58,13 +63,18 @@ class ViewerWidget(QWidget):
     -------
     readout_changed(str)
         The cursor readout of whichever view the mouse is over (for a status bar).
+    measurement_not_saved(str)
+        A measurement could not be saved for the next opening (the message says why).
     """
 
     readout_changed = Signal(str)
+    measurement_not_saved = Signal(str)
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, parent: QWidget | None = None, measurement_store: MeasurementStore | None = None) -> None:
         super().__init__(parent)
         self.state: ViewState | None = None
+        self.measurement_store = measurement_store
+        """Where the measurements of DICOM series are kept between openings (none: they last as long as the view)."""
         self.views: dict[str, SliceView] = {}
         self.layout_name = "1x3"
         self.layers_panel = LayersPanel()
@@ -133,7 +143,30 @@ class ViewerWidget(QWidget):
         self._set_time_controls(volume.n_volumes)
         self.set_layout("single" if min(volume.spatial_shape) == 1 else self.layout_name)
         state.active_view_changed.connect(self._active_view_changed)
+        self._keep_measurements(state)
         return state
+
+    def _keep_measurements(self, state: ViewState) -> None:
+        """Show the series' saved measurements and save every change (DICOM series only: they have a UID)."""
+        store, info = self.measurement_store, state.volume.info
+        if store is None or not info.series_uid:
+            return
+        try:
+            saved = [measurement_from_record(record) for record in store.load(info.series_uid)]
+        except (MedStationError, KeyError, TypeError, ValueError) as error:
+            log.warning("saved measurements of series %s not shown: %s", info.series_uid, error)
+            saved = []
+        state.measurements.restore(saved)
+
+        def save(_measurement=None) -> None:
+            try:
+                store.save(info.series_uid, info.study_uid, [measurement_record(m) for m in state.measurements.items])
+            except OSError as error:
+                log.warning("measurements of series %s not saved: %s", info.series_uid, error)
+                self.measurement_not_saved.emit(f"Measurements not saved: {error}")
+
+        state.measurements.added.connect(save)
+        state.measurements.removed.connect(save)
 
     def _name_presets(self, presets) -> None:
         """Keys 1-6 show the presets of the open image's modality (Hounsfield for CT, percentiles otherwise)."""

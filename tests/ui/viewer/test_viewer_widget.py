@@ -294,3 +294,26 @@ def test_keys_one_to_six_offer_percentile_windows_on_mr_and_name_them(make_viewe
     assert viewer.state.window.name == "Auto"
     assert "Auto" in viewer.views["axial"].corner_labels["bottom_right"].text()
     assert not viewer.preset_actions[5].isEnabled(), "five presets on MR: key 6 does nothing"
+
+
+def test_measurements_of_a_series_come_back_when_it_is_reopened(make_viewer, tmp_path):
+    from medstation.io.measurement_store import MeasurementStore
+
+    volume = marker_volume(np.diag([0.5, 0.5, 2.0, 1.0]))
+    volume.info.series_uid, volume.info.study_uid = "1.2.3.4", "1.2.3"
+    viewer = make_viewer(volume)
+    viewer.measurement_store = MeasurementStore(tmp_path)
+    viewer.set_volume(volume)
+    axial = viewer.views["axial"]
+    viewer.set_tool("ruler")
+    send_drag(axial, Qt.MouseButton.LeftButton, viewport_point(axial, 2.0, 2.0), viewport_point(axial, 14.0, 2.0))
+    length = viewer.state.measurements.items[0].length_mm
+    other = marker_volume(np.diag([1.0, 1.0, 1.0, 1.0]))
+    other.info.series_uid = "1.2.3.5"
+    viewer.set_volume(other)
+    assert viewer.state.measurements.items == []
+    viewer.set_volume(volume)
+    (ruler,) = viewer.state.measurements.items
+    assert ruler.length_mm == pytest.approx(length) and ruler.id == 1
+    assert ruler.id in viewer.views["axial"]._measurement_items
+    assert viewer.measurements_panel.table.rowCount() == 1
