@@ -1,30 +1,51 @@
-"""Persistent user settings (QSettings): window layout and compute device preference."""
+"""The GUI's view of the user settings: the shared ones in :mod:`medstation.settings`, window layout in QSettings."""
 
 from __future__ import annotations
 
+import logging
+from pathlib import Path
+
 from PySide6.QtCore import QByteArray, QSettings
+
+from medstation.errors import MedStationError
+from medstation.settings import load_settings, settings_file, update_settings
+
+log = logging.getLogger(__name__)
 
 ORGANIZATION = "MedStation"
 APPLICATION = "MedStation"
 
 
 class Settings:
-    """Typed access to the keys MedStation stores."""
+    """Typed access to what MedStation keeps between sessions.
 
-    DEVICE = "engine/device"
+    The compute device lives in the settings file the command line reads too (``file``, by default
+    ``settings.json`` in the user data folder); window geometry and dock layout, which only the GUI uses,
+    stay in Qt's store.
+    """
+
     GEOMETRY = "window/geometry"
     STATE = "window/state"
+    QT_DEVICE = "engine/device"
+    """Where versions before the shared settings file kept the device; moved to the file once."""
 
-    def __init__(self, store: QSettings | None = None):
+    def __init__(self, store: QSettings | None = None, file: Path | None = None):
         self._store = store or QSettings(ORGANIZATION, APPLICATION)
+        self._file = file
+        self._move_device_out_of_qt()
+
+    @property
+    def file(self) -> Path:
+        """The shared settings file."""
+        return self._file or settings_file()
 
     @property
     def device(self) -> str:
-        return str(self._store.value(self.DEVICE, "auto"))
+        return load_settings(self._file).device
 
     @device.setter
     def device(self, value: str) -> None:
-        self._store.setValue(self.DEVICE, value)
+        update_settings(self._file, device=value)
 
     def window_layout(self) -> tuple[QByteArray | None, QByteArray | None]:
         """Saved (geometry, dock state), or None where nothing was saved yet."""
@@ -35,4 +56,17 @@ class Settings:
         self._store.setValue(self.STATE, state)
 
     def sync(self) -> None:
+        self._store.sync()
+
+    def _move_device_out_of_qt(self) -> None:
+        """A device chosen before the settings file existed is written there; the file wins when both exist."""
+        if not self._store.contains(self.QT_DEVICE):
+            return
+        try:
+            if not self.file.exists():
+                update_settings(self._file, device=str(self._store.value(self.QT_DEVICE)))
+        except MedStationError as error:
+            log.warning("the saved compute device stays in Qt's settings for now: %s", error)
+            return
+        self._store.remove(self.QT_DEVICE)
         self._store.sync()

@@ -6,6 +6,7 @@ import pytest
 
 from medstation.engine.runtime import device
 from medstation.errors import DeviceError
+from medstation.settings import update_settings
 
 
 def test_environment_wins_over_settings(monkeypatch):
@@ -62,3 +63,32 @@ def test_gui_leaves_a_core_free_on_small_machines(monkeypatch):
     assert device.recommended_threads(reserve_for_gui=False) == 2
     monkeypatch.setattr(device.os, "cpu_count", lambda: 1)
     assert device.recommended_threads(reserve_for_gui=True) == 1
+
+
+def test_the_device_saved_in_preferences_is_used_when_none_is_passed(tmp_path, monkeypatch):
+    monkeypatch.setenv("MEDSTATION_HOME", str(tmp_path))
+    monkeypatch.delenv(device.ENV_VARIABLE, raising=False)
+    assert device.requested_device() == ("auto", "auto")
+    update_settings(device="cpu")
+    assert device.requested_device() == ("cpu", "settings")
+    assert device.select_device() == "cpu"
+    assert device.detect_device().source == "settings"
+    monkeypatch.setenv(device.ENV_VARIABLE, "auto")
+    assert device.requested_device() == ("cpu", "settings")
+
+
+def test_the_environment_wins_over_the_saved_device(tmp_path, monkeypatch):
+    monkeypatch.setenv("MEDSTATION_HOME", str(tmp_path))
+    update_settings(device="cuda:5")
+    monkeypatch.setenv(device.ENV_VARIABLE, "cpu")
+    assert device.requested_device() == ("cpu", "environment")
+    assert device.select_device() == "cpu"
+
+
+def test_a_saved_device_that_is_no_device_names_the_settings_file(tmp_path, monkeypatch):
+    monkeypatch.setenv("MEDSTATION_HOME", str(tmp_path))
+    monkeypatch.delenv(device.ENV_VARIABLE, raising=False)
+    update_settings(device="gpu0")
+    with pytest.raises(DeviceError, match="'gpu0' is not a device") as caught:
+        device.select_device()
+    assert str(tmp_path / "settings.json") in str(caught.value)

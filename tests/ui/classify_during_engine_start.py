@@ -86,7 +86,7 @@ def _classify_during_engine_start(folder: Path) -> dict:
     from medstation.ui.settings import Settings
 
     app = create_application()
-    settings = Settings(QSettings(str(folder / "settings.ini"), QSettings.Format.IniFormat))
+    settings = Settings(QSettings(str(folder / "settings.ini"), QSettings.Format.IniFormat), folder / "settings.json")
     database = StudyDatabase(folder / "studies.sqlite")
     window = MainWindow(JobRunner(), settings, database, start_engine_on_first_paint=False)
     engine_job = window.start_engine()

@@ -17,7 +17,8 @@ from medstation.ui.settings import Settings
 
 @pytest.fixture
 def settings(tmp_path) -> Settings:
-    return Settings(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
+    """Window layout in a throw-away ini file, shared settings in a throw-away ``settings.json``."""
+    return Settings(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat), tmp_path / "settings.json")
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QMessageBox
 
 from medstation.errors import UnreadableInput
 from medstation.io.database import StudyDatabase, default_database_path
+from medstation.settings import load_settings
 from medstation.ui.app import close_window, create_application
 from medstation.ui.dialogs.about import AboutDialog
 from medstation.ui.dialogs.shortcuts import ShortcutsDialog, shortcut_rows
@@ -63,8 +64,9 @@ def test_settings_and_layout_persist_across_sessions(make_window, tmp_path, sett
     window.docks["ai"].hide()
     settings.device = "cpu"
     window.close()
-    reopened = Settings(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
+    reopened = Settings(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat), settings.file)
     assert reopened.device == "cpu"
+    assert load_settings(tmp_path / "settings.json").device == "cpu"
     second = make_window()
     assert second.settings.device == "cpu"
     assert second.docks["ai"].isHidden()

@@ -1,8 +1,8 @@
 """Compute device selection: CUDA, then Apple MPS, then CPU; overridable by setting or environment.
 
-``MEDSTATION_DEVICE`` (``auto``, ``cpu``, ``cuda``, ``cuda:N`` or ``mps``) wins over the saved setting,
-which wins over automatic detection. A device that was asked for but is absent is an error, never a
-silent fallback.
+``MEDSTATION_DEVICE`` (``auto``, ``cpu``, ``cuda``, ``cuda:N`` or ``mps``) wins over the saved setting
+(Preferences, :mod:`medstation.settings`; the GUI and every command read the same file), which wins over
+automatic detection. A device that was asked for but is absent is an error, never a silent fallback.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from medstation.engine.runtime.libraries import load_torch
 from medstation.errors import DeviceError
+from medstation.settings import load_settings, settings_location
 
 ENV_VARIABLE = "MEDSTATION_DEVICE"
 CHOICES = ("auto", "cpu", "cuda", "mps")
@@ -42,16 +43,24 @@ class DeviceInfo:
 
 
 def requested_device(setting: str | None = None) -> tuple[str, str]:
-    """The device asked for and where the request came from (``environment``, ``settings`` or ``auto``)."""
+    """The device asked for and where the request came from (``environment``, ``settings`` or ``auto``).
+
+    ``setting`` is the saved device; None reads it from the user settings file.
+    """
     env_value = os.environ.get(ENV_VARIABLE, "").strip().lower()
     if env_value:
         if not _DEVICE_PATTERN.match(env_value):
             raise DeviceError(f"{ENV_VARIABLE}={env_value!r} is not a device; use one of auto, cpu, cuda, cuda:N, mps")
         if env_value != "auto":
             return env_value, "environment"
+    if setting is None:
+        setting = load_settings().device
     value = (setting or "auto").strip().lower()
     if not _DEVICE_PATTERN.match(value):
-        raise DeviceError(f"the saved compute device {value!r} is not a device; choose one in Preferences")
+        raise DeviceError(
+            f"the saved compute device {value!r} is not a device; choose one in Preferences, "
+            f"or set \"device\" in {settings_location()} to auto, cpu, cuda, cuda:N or mps"
+        )
     return value, ("settings" if value != "auto" else "auto")
 
 
@@ -111,6 +120,7 @@ def configure_threads(reserve_for_gui: bool = False) -> int:
 def detect_device(setting: str | None = None, reserve_for_gui: bool = False) -> DeviceInfo:
     """Select the device, configure threads and describe the result."""
     torch = load_torch()
+    setting = load_settings().device if setting is None else setting
     _, source = requested_device(setting)
     device = select_device(setting)
     threads = configure_threads(reserve_for_gui)

@@ -1,10 +1,11 @@
-"""File > Preferences: the compute device."""
+"""File > Preferences: the compute device, saved where the command line reads it too."""
 
 from __future__ import annotations
 
 from PySide6.QtWidgets import QComboBox, QDialog, QDialogButtonBox, QFormLayout, QLabel, QWidget
 
 from medstation.engine.runtime.device import CHOICES, ENV_VARIABLE
+from medstation.settings import settings_location
 
 
 class PreferencesDialog(QDialog):
@@ -17,6 +18,7 @@ class PreferencesDialog(QDialog):
         layout = QFormLayout(self)
         layout.addRow("Compute device", self.device)
         note = "auto picks CUDA, then Apple MPS, then the CPU."
+        note += f"\nSaved in {settings_location()}; medstation commands use it too."
         if environment_override:
             note += f"\n{ENV_VARIABLE}={environment_override} is set and takes precedence."
         layout.addRow(QLabel(note))
