@@ -1,7 +1,7 @@
 """Set up MedStation in ``.venv`` and run it or its tests; needs only Python 3.10+.
 
     python3 packaging/bootstrap.py run [PATH]   launch the workstation
-    python3 packaging/bootstrap.py test         ruff check + the whole test suite
+    python3 packaging/bootstrap.py test         ruff check, the import contracts (lint-imports), the whole test suite
 
 The virtual environment is created on first use and refreshed when pyproject.toml changes.
 """
@@ -20,6 +20,7 @@ VENV = ROOT / ".venv"
 STAMP = VENV / ".medstation-installed"
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 PYTHON = BIN / ("python.exe" if os.name == "nt" else "python")
+LINT_IMPORTS = BIN / ("lint-imports.exe" if os.name == "nt" else "lint-imports")
 
 
 def _fail(message: str) -> None:
@@ -61,6 +62,10 @@ def main(argv: list[str]) -> int:
     lint = subprocess.call([str(PYTHON), "-m", "ruff", "check", "."])
     if lint:
         return lint
+    # The architecture contracts of pyproject.toml [tool.importlinter] (docs/design.md §1.1).
+    contracts = subprocess.call([str(LINT_IMPORTS), "--no-cache", "--no-logo"])
+    if contracts:
+        return contracts
     return subprocess.call([str(PYTHON), "-m", "pytest", *argv[1:]])
 
 

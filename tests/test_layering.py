@@ -1,4 +1,9 @@
-"""core, io and engine never import Qt, and importing them pulls in no heavy library."""
+"""Importing core, io and engine (and the command-line modules) runs no Qt and pulls in no heavy library.
+
+The import contracts in pyproject.toml (``lint-imports``, docs/design.md §1.1) forbid Qt imports below the ui
+layer statically, wherever they are written; this test checks what actually runs at import time, third-party
+imports included, and that torch, MONAI and SimpleITK wait until a function needs them.
+"""
 
 from __future__ import annotations
 
