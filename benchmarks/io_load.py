@@ -273,7 +273,7 @@ def main() -> int:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     if not args.folder.is_dir():
-        print(f"benchmark series not found at {args.folder} (see ../shared/data/DATA.md)", file=sys.stderr)
+        print(f"benchmark series not found at {args.folder} (see docs/data.md)", file=sys.stderr)
         return 1
     results = measure(args.folder, args.runs)
     if args.json:

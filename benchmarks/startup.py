@@ -2,7 +2,7 @@
 
 Polls the X server with xdotool until a visible window named "MedStation" exists, as a user would see it.
 Reference in the same run: a bare PySide6 QMainWindow (the floor any Qt application pays). Goal: < 2 s.
-Needs Xvfb, xdotool and Qt's xcb libraries (DESIGN.md §6).
+Needs Xvfb, xdotool and Qt's xcb libraries (docs/design.md §6).
 
     python benchmarks/startup.py [--runs N] [--json]
 """
@@ -62,7 +62,7 @@ def main() -> None:
     args = parser.parse_args()
     for tool in ("Xvfb", "xdotool"):
         if shutil.which(tool) is None:
-            sys.exit(f"{tool} is needed: apt-get install xvfb xdotool (and Qt's xcb libraries, DESIGN.md §6)")
+            sys.exit(f"{tool} is needed: apt-get install xvfb xdotool (and Qt's xcb libraries, docs/design.md §6)")
     number = next(n for n in range(50, 200) if not Path(f"/tmp/.X11-unix/X{n}").exists())
     display = f":{number}"
     server = subprocess.Popen(["Xvfb", display, "-noreset", "-screen", "0", "1600x1000x24"], stderr=subprocess.DEVNULL)

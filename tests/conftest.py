@@ -25,7 +25,7 @@ def shared_path():
     def locate(*parts: str) -> Path:
         path = SHARED_DATA.joinpath(*parts)
         if not path.exists():
-            pytest.skip(f"needs the shared real data at {path} (see DATA.md)")
+            pytest.skip(f"needs the shared real data at {path} (see docs/data.md)")
         return path
 
     return locate

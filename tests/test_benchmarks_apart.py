@@ -1,4 +1,5 @@
-"""Timing belongs in benchmarks/ (DESIGN.md §6): no test runs or imports a benchmark, so a busy machine fails none."""
+"""Timing belongs in benchmarks/ (docs/design.md §6): no test runs or imports a benchmark, so a busy machine fails
+none."""
 
 from __future__ import annotations
 

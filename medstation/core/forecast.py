@@ -35,7 +35,7 @@ class PatientForecast:
     contributors: list[Contributor] = field(default_factory=list)
 
     def to_json(self) -> dict:
-        """The ``forecast --json`` form of one patient (DESIGN.md §3)."""
+        """The ``forecast --json`` form of one patient (docs/design.md §3)."""
         return {
             "id": self.patient_id,
             "last_hour": self.last_hour,

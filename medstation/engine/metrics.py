@@ -161,7 +161,7 @@ def fit_threshold(y_true: ArrayLike, scores: ArrayLike, method: Literal["youden"
 def binary_metrics(
     y_true: ArrayLike, scores: ArrayLike, threshold: float = 0.5, n_bins: int = DEFAULT_BINS
 ) -> dict[str, Any]:
-    """The summary of DESIGN.md §3 (``auc``, ``accuracy``, ``precision``, ``recall``, ``f1``, ``specificity``,
+    """The summary of docs/design.md §3 (``auc``, ``accuracy``, ``precision``, ``recall``, ``f1``, ``specificity``,
     ``ece``) plus ``confusion_matrix`` ``[[tn, fp], [fn, tp]]``, ``n``, ``positives`` and ``threshold``.
 
     ``scores`` must be positive-class probabilities for the ECE to mean anything.

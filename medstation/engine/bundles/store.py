@@ -1,4 +1,4 @@
-"""Model bundles on disk in the MONAI bundle layout (DESIGN.md §4): open one, write one atomically.
+"""Model bundles on disk in the MONAI bundle layout (docs/design.md §4): open one, write one atomically.
 
 ::
 

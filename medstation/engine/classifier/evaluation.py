@@ -1,7 +1,7 @@
 """Metrics of a classifier's probabilities on labelled images, in the shapes the CLI, the bundle and the model card
 use.
 
-Two labels: the DESIGN.md §3 summary (``auc``, ``accuracy``, ``precision``, ``recall``, ``f1``, ``specificity``,
+Two labels: the docs/design.md §3 summary (``auc``, ``accuracy``, ``precision``, ``recall``, ``f1``, ``specificity``,
 ``ece``) at the bundle's decision threshold, from :mod:`medstation.engine.metrics`. More labels: ``accuracy`` of the
 most probable label, top-label ``ece`` and the macro one-vs-rest ``auc``; the per-class ratios are left out (None).
 Intervals are 95% percentile bootstraps (1000 resamples) of AUC and accuracy.
@@ -149,7 +149,7 @@ def evaluate_classifier(
 ) -> dict[str, Any]:
     """Run ``classifier`` on one split of labelled images and measure it against the labels.
 
-    Returns the DESIGN.md §3 evaluation document: ``model``, ``data``, ``split``, ``n``, ``metrics``,
+    Returns the docs/design.md §3 evaluation document: ``model``, ``data``, ``split``, ``n``, ``metrics``,
     ``confusion_matrix``, ``intervals``, ``threshold``, ``baselines``, ``subgroups`` (with a subgroup column) and
     ``plots`` (paths of the ROC and reliability PNGs, when ``plots_dir`` is given and there are two labels).
     """

@@ -1,4 +1,4 @@
-"""Evaluation of an ICU forecaster on held-out patients against the baselines, as the DESIGN.md §3 ``evaluate``
+"""Evaluation of an ICU forecaster on held-out patients against the baselines, as the docs/design.md §3 ``evaluate``
 body: forecast MAE per variable and horizon, 80% interval coverage, mortality AUROC / AUPRC / ECE at hour 48 with
 subgroup gaps, the same for the baselines trained on the same training set in the same run, and the goals.
 

@@ -1,4 +1,4 @@
-"""A pyqtgraph ViewBox with radiology mouse bindings instead of pyqtgraph's own (DESIGN.md §8).
+"""A pyqtgraph ViewBox with radiology mouse bindings instead of pyqtgraph's own (docs/design.md §8).
 
 pyqtgraph's defaults (wheel zoom, right-drag zoom, left-drag pan, right-click menu) are switched off;
 every mouse gesture is handed to callbacks in view coordinates (screen mm, y down) so the slice view
