@@ -47,6 +47,9 @@ class VolumeInfo:
     patient_orientation: tuple[str, str] | None = None
     """PatientOrientation of a 2-D image: the patient directions of its rows (increasing column index) and of
     its columns (increasing row index), each from the letters A, P, L, R, H, F (e.g. ``("A", "FR")``)."""
+    details: dict[str, str] = field(default_factory=dict)
+    """Header text shown beside the image, by DICOM keyword (``PatientSex``, ``PatientAge``, ``StudyTime``,
+    ``KVP``, ``RepetitionTime``, ``ViewPosition``, ...), as the series' first image says; absent ones are left out."""
 
     @property
     def invert_display(self) -> bool:

@@ -39,6 +39,12 @@ from medstation.io.dicom.values import (
 from medstation.io.formats import file_kind
 
 DICOMDIR_SOP_CLASS = "1.2.840.10008.1.3.10"
+DETAIL_KEYWORDS = (
+    "PatientSex", "PatientAge", "PatientBirthDate", "StudyTime", "BodyPartExamined", "ViewPosition",
+    "ContrastBolusAgent", "KVP", "Exposure", "RepetitionTime", "EchoTime", "InversionTime", "FlipAngle",
+    "MagneticFieldStrength", "SliceThickness",
+)
+"""Patient, study and acquisition attributes shown in the viewer's corners (as the first image of a series says)."""
 _MAX_VOXELS_PER_FILE = 2**31
 _MAX_COMPRESSION_RATIO = 2000
 _NOMINAL_ORIENTATION = (1.0, 0.0, 0.0, 0.0, 1.0, 0.0)
@@ -63,6 +69,8 @@ class SeriesIdentity:
     series_number: int | None
     series_description: str
     modality: str
+    details: tuple[tuple[str, str], ...] = ()
+    """Header text a reader sees beside the image, by keyword (:data:`DETAIL_KEYWORDS`), where present."""
 
 
 @dataclass
@@ -253,6 +261,7 @@ def _series_identity(dataset) -> SeriesIdentity:
         series_number=_integer(dataset, "SeriesNumber", None),
         series_description=_text(dataset, "SeriesDescription") or _text(dataset, "ProtocolName"),
         modality=_text(dataset, "Modality"),
+        details=tuple((keyword, text) for keyword in DETAIL_KEYWORDS if (text := _text(dataset, keyword))),
     )
 
 

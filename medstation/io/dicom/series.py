@@ -201,6 +201,7 @@ def volume_info(series: SeriesRecord) -> VolumeInfo:
         photometric=first.photometric,
         window_presets=series_windows(series),
         patient_orientation=first.patient_orientation,
+        details=dict(identity.details),
     )
 
 

@@ -8,6 +8,8 @@ window through a look-up table, never from pyqtgraph's auto-levels.
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
@@ -37,6 +39,10 @@ _CROSSHAIR_COLOR = QColor(80, 200, 255, 170)
 _MEASURE_COLOR = QColor(255, 220, 60)
 _LABEL_STYLE = "color: #ffd54a; font-weight: bold; font-size: 15px; background: transparent;"
 _CORNER_STYLE = "color: #e6e6e6; font-size: 11px; background: transparent;"
+
+
+def _fits(metrics: QFontMetrics, room: int, line: str) -> bool:
+    return metrics.horizontalAdvance(line) <= room
 
 
 class SliceView(QWidget):
@@ -239,7 +245,7 @@ class SliceView(QWidget):
             label.setText(texts[edge])
         for corner, label in self.corner_labels.items():
             metrics = QFontMetrics(label.font())
-            lines = [metrics.elidedText(line, Qt.TextElideMode.ElideRight, room) for line in texts[corner].split("\n")]
+            lines = [annotations.elide_words(line, partial(_fits, metrics, room)) for line in texts[corner].split("\n")]
             if corner == "bottom_left" and self.readout:
                 lines.insert(0, metrics.elidedText(self.readout, Qt.TextElideMode.ElideRight, self.width() - 8))
             label.setText("\n".join(lines))
