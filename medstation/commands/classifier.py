@@ -124,12 +124,12 @@ def run_evaluate(args: argparse.Namespace) -> int:
 
 
 def _read_inputs(classifier, paths: list[Path], bar) -> tuple[list[Path], list, list[tuple[Path, str]]]:
-    from medstation.io.images import read_image_file
+    from medstation.io.open_study import open_image
 
     read, images, skipped = [], [], []
     for number, path in enumerate(paths):
         try:
-            images.append(classifier.image_input(read_image_file(path), str(path)))
+            images.append(classifier.image_input(open_image(path).volume, str(path)))
             read.append(path)
         except MedStationError as error:
             skipped.append((path, reason_without_path(path, str(error))))
@@ -143,10 +143,10 @@ def _write_saliency(classifier, path: Path, method: str, out_dir: Path) -> dict[
 
     from medstation.core.layers import saliency_overlay
     from medstation.engine.saliency.bundle import explain_with_bundle
-    from medstation.io.images import read_image_file
+    from medstation.io.open_study import open_image
     from medstation.ui.viewer.render import render_png
 
-    volume = read_image_file(path)
+    volume = open_image(path).volume
     explanation = explain_with_bundle(classifier, volume, method, source=str(path))
     stem = f"{path.stem}_{method}"
     values = explanation.saliency.values

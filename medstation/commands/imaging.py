@@ -10,7 +10,7 @@ from pathlib import Path
 from medstation.cli_progress import ProgressBar
 from medstation.commands.output import print_json, refuse_writing_into_source, skipped_entries
 from medstation.errors import MedStationError
-from medstation.io.formats import is_volume_file
+from medstation.io.formats import DICOM, format_of
 
 
 def _one_blas_thread() -> None:
@@ -25,13 +25,14 @@ def _one_blas_thread() -> None:
 
 
 def _volume_description(path: Path) -> dict:
-    from medstation.io.nifti import read_volume
+    from medstation.io.open_study import open_image
 
-    volume = read_volume(path)
+    volume = open_image(path).volume
     return {
         "path": str(path),
         "shape": list(volume.array.shape),
         "spacing": [round(value, 6) for value in volume.spacing],
+        "spacing_known": volume.spacing_known,
         "origin": [round(float(value), 6) for value in volume.origin],
         "orientation": volume.orientation,
         "tilt_degrees": round(volume.shear_angle_degrees, 3),
@@ -57,7 +58,7 @@ def _format_series(description: dict) -> str:
 def run_info(args: argparse.Namespace) -> int:
     _one_blas_thread()
     path = Path(args.path)
-    if is_volume_file(path):
+    if format_of(path) is not DICOM:
         description = _volume_description(path)
         if args.json:
             print_json({"path": str(path), "series": [description], "skipped": []})
@@ -88,23 +89,15 @@ def run_info(args: argparse.Namespace) -> int:
 
 def run_convert(args: argparse.Namespace) -> int:
     _one_blas_thread()
-    from medstation.io.nifti import read_volume, write_volume
+    from medstation.io.nifti import write_volume
+    from medstation.io.open_study import open_image
 
     path = Path(args.path)
     refuse_writing_into_source(path, args.out)
     if not Path(args.out).parent.is_dir():
         raise MedStationError(f"{args.out}: the folder {Path(args.out).parent} does not exist")
     with ProgressBar(args.progress) as bar:
-        if is_volume_file(path):
-            volume = read_volume(path)
-        else:
-            from medstation.io.dicom.series import load_series, scan_dicom
-            from medstation.io.dicom.series_selection import select_series
-
-            scan = scan_dicom(path, progress=lambda f, m: bar(0.3 * f, m))
-            skipped_entries(scan.skipped)
-            series = select_series(scan, args.series, str(path))
-            volume = load_series(series, progress=lambda f, m: bar(0.3 + 0.6 * f, m))
+        volume = open_image(path, args.series, lambda f, m: bar(0.9 * f, m), on_skipped=skipped_entries).volume
         bar(0.95, f"writing {args.out}")
         written = write_volume(volume, args.out)
     for warning in volume.warnings:

@@ -22,22 +22,21 @@ def _saliency_layer(volume, model: str, method: str, source: str):
 
 
 def run_render(args: argparse.Namespace) -> int:
-    from medstation.ui.viewer.render import load_for_viewing, render_png
+    from medstation.io.open_study import open_image
+    from medstation.ui.viewer.render import render_png
 
     refuse_writing_into_source(args.path, args.out)
     if args.window is not None and not args.window > 0:
         raise MedStationError(f"--window {args.window}: a window width is a positive number")
+    if args.overlay == "saliency" and not args.model:
+        raise MedStationError("--overlay saliency needs --model NAME|DIR (see 'medstation models')")
+    volume = open_image(args.path, args.series).volume
     overlays = []
-    source = args.path
     if args.overlay == "saliency":
-        if not args.model:
-            raise MedStationError("--overlay saliency needs --model NAME|DIR (see 'medstation models')")
-        source = load_for_viewing(args.path, args.series)
-        overlays.append(_saliency_layer(source, args.model, args.method, args.path))
+        overlays.append(_saliency_layer(volume, args.model, args.method, args.path))
     out = render_png(
-        source,
+        volume,
         args.out,
-        series=args.series,
         view=args.view,
         slice_index=args.slice,
         window=args.window,

@@ -1,14 +1,53 @@
-"""Which reader a path needs (a volume file or DICOM), and what a file is when it is neither."""
+"""The image formats MedStation opens, the one table every reader, command and file dialog uses.
+
+Each format is told by its file suffix (any case, ``.nii.gz`` whole). DICOM is told by content, not name: a folder,
+a DICOMDIR and any file whose suffix names no other format are read as DICOM (DICOM files often have no suffix).
+:func:`medstation.io.open_study.open_image` opens a path by this table. :func:`file_kind` names what a file is
+when it turns out to be none of these.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
-NIBABEL_SUFFIXES = (".nii", ".nii.gz", ".hdr", ".img", ".mgh", ".mgz")
+NIBABEL, SIMPLEITK, PILLOW, PYDICOM = "nibabel", "simpleitk", "pillow", "pydicom"
+
+
+@dataclass(frozen=True)
+class ImageFormat:
+    """A format MedStation opens as a Volume: its name, its file suffixes (lower case) and the library reading it."""
+
+    name: str
+    suffixes: tuple[str, ...]
+    reader: str
+
+
+DICOM = ImageFormat("DICOM", (".dcm",), PYDICOM)
+IMAGE_FORMATS = (
+    DICOM,
+    ImageFormat("NIfTI", (".nii", ".nii.gz"), NIBABEL),
+    ImageFormat("Analyze 7.5 or NIfTI pair", (".hdr", ".img"), NIBABEL),
+    ImageFormat("FreeSurfer MGH", (".mgh", ".mgz"), NIBABEL),
+    ImageFormat("NRRD", (".nrrd", ".nhdr"), SIMPLEITK),
+    ImageFormat("MetaImage", (".mha", ".mhd"), SIMPLEITK),
+    ImageFormat("Pictures", (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff"), PILLOW),
+)
+"""Every format MedStation opens; pictures are read as one slice without patient geometry."""
+
+
+def _suffixes(reader: str) -> tuple[str, ...]:
+    return tuple(suffix for image_format in IMAGE_FORMATS if image_format.reader == reader
+                 for suffix in image_format.suffixes)
+
+
+NIBABEL_SUFFIXES = _suffixes(NIBABEL)
 """NIfTI-1/2 (single file or .hdr/.img pair), Analyze 7.5 (.hdr/.img) and FreeSurfer MGH, read with nibabel."""
-SIMPLEITK_SUFFIXES = (".nrrd", ".nhdr", ".mha", ".mhd")
+SIMPLEITK_SUFFIXES = _suffixes(SIMPLEITK)
 """NRRD and MetaImage, read with SimpleITK."""
 VOLUME_SUFFIXES = NIBABEL_SUFFIXES + SIMPLEITK_SUFFIXES
+PICTURE_SUFFIXES = _suffixes(PILLOW)
+"""PNG, JPEG, BMP and TIFF pictures, read with Pillow."""
 
 # Leading bytes (at an offset) that tell a file's kind, checked in order.
 _SIGNATURES = (
@@ -43,9 +82,13 @@ def volume_suffix(path: Path) -> str:
     return path.suffix.lower()
 
 
-def is_volume_file(path: Path) -> bool:
-    """True for an existing file whose name ends in a volume format's suffix (any case)."""
-    return path.is_file() and path.name.lower().endswith(VOLUME_SUFFIXES)
+def format_of(path: Path) -> ImageFormat:
+    """The format that reads ``path``: told by its suffix (any case); DICOM for a folder and for a file whose suffix
+    names no other format."""
+    if path.is_dir():
+        return DICOM
+    name = path.name.lower()
+    return next((image_format for image_format in IMAGE_FORMATS if name.endswith(image_format.suffixes)), DICOM)
 
 
 def file_kind(path: Path) -> str | None:

@@ -1,8 +1,8 @@
-"""Single image files for the classifier: DICOM, NIfTI/NRRD/MetaImage and PNG/JPEG/TIFF, each as a Volume.
+"""Pictures (PNG, JPEG, BMP, TIFF) as Volumes, and the image files of a folder a model is run on.
 
-DICOM and volume formats go through :mod:`medstation.io`; ordinary pictures are read with Pillow into a volume of
-one slice with an identity geometry (a picture has no patient coordinates). A grey picture stored as RGB (three
-equal channels) is read as grey.
+A picture is read with Pillow into a volume of one slice with an identity geometry (a picture has no patient
+coordinates). A grey picture stored as RGB (three equal channels) is read as grey. Any image file, picture or not,
+is opened with :func:`medstation.io.open_study.open_image`.
 """
 
 from __future__ import annotations
@@ -14,9 +14,7 @@ import numpy as np
 
 from medstation.core.volume import Volume
 from medstation.errors import UnreadableInput
-from medstation.io.formats import is_volume_file
 
-PICTURE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
 NOT_IMAGES = (".md", ".txt", ".csv", ".json", ".html", ".pdf")
 """Documentation and table files that may sit beside images and are not offered to a model."""
 _PIXEL_LIMIT = re.compile(r"\((\d+) pixels\) exceeds limit of (\d+) pixels")
@@ -34,7 +32,9 @@ def _too_many_pixels(path: Path, error: Exception) -> UnreadableInput:
     )
 
 
-def _read_picture(path: Path) -> Volume:
+def read_picture(path: Path) -> Volume:
+    """A picture as one slice ``[1, j, i]`` (``[1, j, i, 3]`` for colour), without patient geometry; UnreadableInput
+    naming the file when Pillow cannot read it or it declares more pixels than Pillow reads."""
     from PIL import Image, UnidentifiedImageError
 
     try:
@@ -54,22 +54,6 @@ def _read_picture(path: Path) -> Volume:
         array = array[..., 0]
     return Volume(array=array[np.newaxis], affine=np.eye(4), is_rgb=is_rgb, has_patient_geometry=False,
                   spacing_known=False)
-
-
-def read_image_file(path: Path | str) -> Volume:
-    """One file as a Volume; UnreadableInput naming the file when it cannot be read."""
-    path = Path(path)
-    if not path.is_file():
-        raise UnreadableInput(f"{path}: no such file")
-    if path.suffix.lower() in PICTURE_SUFFIXES:
-        return _read_picture(path)
-    if is_volume_file(path):
-        from medstation.io.nifti import read_volume
-
-        return read_volume(path)
-    from medstation.io.dicom.series import load_dicom
-
-    return load_dicom(path)
 
 
 def image_files_in(folder: Path | str) -> list[Path]:

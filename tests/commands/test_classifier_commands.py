@@ -146,11 +146,11 @@ def test_shipped_bundle_loads_and_its_checksum_verifies():
     bundle.verify_weights()
     assert bundle.weights_path.stat().st_size < 25 * 1024 * 1024
     from medstation.engine.classifier.model import classifier_from_bundle
-    from medstation.io.images import read_image_file
+    from medstation.io.open_study import open_image
 
     classifier = classifier_from_bundle(bundle, "cpu")
     assert classifier.labels == ("normal", "pneumonia")
-    prediction = classifier.predict(read_image_file(SAMPLE / "sample-04.dcm"))
+    prediction = classifier.predict(open_image(SAMPLE / "sample-04.dcm").volume)
     assert sum(prediction.probabilities.values()) == pytest.approx(1.0)
     card = bundle.model_card()
     assert "10.1038/s41597-022-01721-8" in card and "CC BY 4.0" in card

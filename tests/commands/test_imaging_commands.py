@@ -134,3 +134,33 @@ def test_convert_names_a_missing_output_folder_and_an_empty_input_folder(tmp_pat
     empty.mkdir()
     assert main(["convert", str(empty), str(tmp_path / "e.nii")]) == 1
     assert f"{empty}: no DICOM image series found" in capsys.readouterr().err
+
+
+def test_info_convert_and_render_open_a_picture_as_classify_does(tmp_path, capsys, qapp):
+    from PIL import Image
+
+    picture = tmp_path / "hand.png"
+    Image.fromarray((np.arange(40 * 30).reshape(40, 30) % 200).astype(np.uint8)).save(picture)
+    assert main(["info", str(picture), "--json"]) == 0
+    (description,) = _json(capsys)["series"]
+    assert description["shape"] == [1, 40, 30] and description["spacing_known"] is False
+    assert main(["info", str(picture)]) == 0
+    assert "spacing unknown (distances in pixels)" in capsys.readouterr().out
+    assert main(["convert", str(picture), str(tmp_path / "hand.nii")]) == 0
+    np.testing.assert_array_equal(read_volume(tmp_path / "hand.nii").array[0], np.asarray(Image.open(picture)))
+    assert main(["render", str(picture), str(tmp_path / "hand-view.png")]) == 0
+    assert Image.open(tmp_path / "hand-view.png").size == (768, 768)
+
+
+def test_convert_names_each_unreadable_file_before_saying_no_series_was_found(tmp_path, capsys):
+    folder = tmp_path / "notes"
+    folder.mkdir()
+    for name in ("a.dcm", "b.dcm", "c.dcm", "d.dcm"):
+        (folder / name).write_text("reported by phone")
+    assert main(["convert", str(folder), str(tmp_path / "out.nii")]) == 1
+    err = capsys.readouterr().err
+    assert {line.split(":")[0] for line in err.splitlines() if line.startswith("skipped ")} == {
+        f"skipped {folder / name}" for name in ("a.dcm", "b.dcm", "c.dcm", "d.dcm")
+    }
+    assert f"medstation convert: error: {folder}: no DICOM image series found" in err
+    assert not (tmp_path / "out.nii").exists()

@@ -15,7 +15,7 @@ from medstation.engine.classifier.model import classifier_from_bundle
 from medstation.engine.classifier.network import build_network, check_network_input, default_network_spec
 from medstation.engine.classifier.training import TrainingRecipe, train_classifier
 from medstation.errors import Cancelled, ModelError
-from medstation.io.images import read_image_file
+from medstation.io.open_study import open_image
 from medstation.resources import resource_path
 
 SAMPLE = resource_path("sample", "images")
@@ -45,7 +45,7 @@ def test_densenet121_builds_and_refuses_inputs_smaller_than_its_downsampling():
 
 
 def test_predict_on_a_dicom_radiograph_matches_the_same_pixels_as_an_array(classifier):
-    volume = read_image_file(SAMPLE / "sample-04.dcm")
+    volume = open_image(SAMPLE / "sample-04.dcm").volume
     from_volume = classifier.predict(volume)
     from_array = classifier.predict(np.asarray(volume.array[0], dtype=np.float32))
     assert set(from_volume.probabilities) == {"normal", "pneumonia"}
@@ -54,7 +54,7 @@ def test_predict_on_a_dicom_radiograph_matches_the_same_pixels_as_an_array(class
 
 
 def test_batch_prediction_equals_one_at_a_time(classifier):
-    images = [read_image_file(path) for path in sorted(SAMPLE.glob("*.dcm"))]
+    images = [open_image(path).volume for path in sorted(SAMPLE.glob("*.dcm"))]
     batch = classifier.predict_batch(images)
     singles = [classifier.predict(image) for image in images]
     assert [p.label for p in batch] == [p.label for p in singles]
@@ -93,7 +93,7 @@ def test_wrong_modality_is_refused_saying_why(classifier):
 
 
 def test_monochrome1_is_shown_to_the_network_as_monochrome2(classifier):
-    volume = read_image_file(SAMPLE / "sample-05.dcm")
+    volume = open_image(SAMPLE / "sample-05.dcm").volume
     pixels = np.asarray(volume.array, dtype=np.float32)
     inverted = Volume(pixels.max() + pixels.min() - pixels, np.eye(4), VolumeInfo(photometric="MONOCHROME1"))
     assert classifier.predict(inverted).probabilities == pytest.approx(classifier.predict(volume).probabilities)

@@ -8,7 +8,7 @@ import zlib
 import pytest
 
 from medstation.errors import UnreadableInput
-from medstation.io.images import read_image_file
+from medstation.io.open_study import open_image
 
 
 def _chunk(kind: bytes, data: bytes) -> bytes:
@@ -27,4 +27,4 @@ def test_a_picture_declaring_too_many_pixels_is_refused_naming_the_file(tmp_path
     bomb = tmp_path / "bomb.png"
     bomb.write_bytes(_png_declaring(width, height))
     with pytest.raises(UnreadableInput, match=rf"bomb\.png: .*declares {width * height:,} pixels"):
-        read_image_file(bomb)
+        open_image(bomb)

@@ -78,7 +78,7 @@ def _classify_during_engine_start(folder: Path) -> dict:
     from PySide6.QtCore import QSettings
 
     from medstation.io.database import StudyDatabase
-    from medstation.io.images import read_image_file
+    from medstation.io.open_study import open_image
     from medstation.resources import resource_path
     from medstation.ui.app import close_window, create_application
     from medstation.ui.jobs import JobRunner
@@ -93,7 +93,7 @@ def _classify_during_engine_start(folder: Path) -> dict:
     _wait(app, slow_import_entered.is_set, "the warm-up to reach MONAI")
     panel = window.ai_panel
     _wait(app, lambda: panel.models.count() > 0, "the list of AI models")
-    panel.set_volume(read_image_file(resource_path("sample", "images", "sample-01.dcm")))
+    panel.set_volume(open_image(resource_path("sample", "images", "sample-01.dcm")).volume)
     started_during_warm_up = not engine_job.state.finished
     panel.run_button.click()
     classify_clicked.set()

@@ -10,7 +10,7 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage
 
-from medstation.ui.panels.generator_jobs import GeneratedSamples, labelled_thumbnail
+from medstation.engine.generator.sampling import GeneratedSamples, labelled_thumbnail
 from medstation.ui.panels.generator_panel import CLASS_MIX
 
 

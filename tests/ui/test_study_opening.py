@@ -87,3 +87,23 @@ def test_the_warning_dialog_names_each_unreadable_file_once(make_window, qtbot, 
     (line,) = [line for line in box.text().splitlines() if "broken.dcm" in line]
     assert line.count("broken.dcm") == 1 and str(tmp_path) not in line, line
     box.accept()
+
+
+def test_a_picture_opens_in_the_viewer_and_the_open_dialog_offers_every_format(make_window, qtbot, tmp_path):
+    import numpy as np
+    from PIL import Image
+
+    from medstation.io.formats import IMAGE_FORMATS
+    from medstation.ui.main_window import IMAGE_FILE_FILTER
+
+    picture = tmp_path / "hand.jpg"
+    Image.fromarray(np.full((20, 30), 90, np.uint8)).save(picture)
+    window = make_window()
+    job = window.opener.open_path(picture)
+    qtbot.waitUntil(lambda: job.state.finished, timeout=60_000)
+    assert job.state.value == "done", job.error
+    assert window.viewer.state.volume.array.shape == (1, 20, 30)
+    every = IMAGE_FILE_FILTER.split(";;")[0]
+    offered = set(every[every.index("(") + 1 : -1].split())
+    assert offered == {f"*{suffix}" for image_format in IMAGE_FORMATS for suffix in image_format.suffixes}
+    assert IMAGE_FILE_FILTER.endswith("All files (*)")

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
+from medstation.core.layers import OverlayLayer, saliency_overlay
 from medstation.core.volume import Volume
 from medstation.engine.classifier.model import Prediction, load_classifier
 from medstation.engine.saliency.bundle import BundleExplanation, explain_with_bundle
@@ -50,3 +53,11 @@ def analyse_image(
         )
     report(progress, 1.0, "done")
     return ImageAnalysis(classifier.name, prediction, classifier.decision.get("threshold"), explanation)
+
+
+def saliency_layer(analysis: ImageAnalysis) -> OverlayLayer:
+    """The saliency map of an analysis that has one, as a heat-map layer ``[k, j, i]`` over the one-slice image it
+    explains, captioned with the method and the label it explains."""
+    explanation = analysis.explanation
+    values = explanation.saliency.values[np.newaxis].astype(np.float32)
+    return saliency_overlay(values, f"{explanation.saliency.label}: {explanation.label}")

@@ -164,7 +164,7 @@ def load_folder(
     cancel: CancelToken = None,
 ) -> LabelledImages:
     """Images listed in a labels CSV (see the module docstring), read and optionally resized to ``size``."""
-    from medstation.io.images import read_image_file
+    from medstation.io.open_study import open_image
 
     path = Path(path)
     csv_path = path / CSV_NAME if path.is_dir() else path
@@ -174,7 +174,7 @@ def load_folder(
     images = []
     for number, row in enumerate(rows):
         check_cancelled(cancel)
-        volume = read_image_file(csv_path.parent / row["path"])
+        volume = open_image(csv_path.parent / row["path"]).volume
         array = np.asarray(volume.array, dtype=np.float32)
         array = np.moveaxis(array, -1, 0) if volume.is_rgb else array[np.newaxis]
         if array.shape[1] == 1:

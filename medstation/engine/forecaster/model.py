@@ -194,3 +194,10 @@ def load_forecaster(name_or_path: str | Path = DEFAULT_MODEL) -> Forecaster:
     from medstation.engine.bundles.registry import find_bundle
 
     return forecaster_from_bundle(find_bundle(str(name_or_path)))
+
+
+def forecast_patient(
+    model: str | Path, timeline: Timeline, progress: ProgressCallback | None = None, cancel: CancelToken = None
+) -> PatientForecast:
+    """Load the forecaster bundle ``model`` (name or folder) and forecast from the end of ``timeline``."""
+    return load_forecaster(model).forecast(timeline, progress=progress, cancel=cancel)

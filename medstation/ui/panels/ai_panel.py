@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import numpy as np
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
@@ -169,8 +168,3 @@ class AIPanel(QWidget):
 
     def show_card(self) -> Job:
         return show_model_card(self.runner, self.models.currentData(), self)
-
-
-def saliency_volume(analysis: ImageAnalysis) -> np.ndarray:
-    """The saliency map as a one-slice ``[k, j, i]`` overlay for the image it explains."""
-    return analysis.explanation.saliency.values[np.newaxis].astype(np.float32)

@@ -23,16 +23,16 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from medstation.io.open_study import OpenedStudy
-from medstation.io.synthetic.writers import write_synthetic
-from medstation.ui.jobs import Job, JobRunner
-from medstation.ui.panels.generator_jobs import (
+from medstation.engine.generator.sampling import (
     GeneratedSamples,
     GeneratorChoice,
     generate_samples,
     list_generators,
     synthetic_volume,
 )
+from medstation.io.open_study import OpenedStudy
+from medstation.io.synthetic.writers import write_synthetic
+from medstation.ui.jobs import Job, JobRunner
 from medstation.ui.panels.job_status import show_job_status
 
 CLASS_MIX = "Training class mix"
@@ -207,7 +207,7 @@ class GeneratorPanel(QWidget):
         else:
             summary += (
                 f" p = the shipped classifier's probability of the requested class "
-                f"(mean {float(np.mean(samples.confidences)):.2f}). Double-click to view."
+                f"(mean {samples.mean_confidence:.2f}). Double-click to view."
             )
         self.status.setText(summary)
         self._update_enabled()

@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
 
 from medstation.core.forecast import PatientForecast
 from medstation.core.timeline import Timeline
-from medstation.engine.forecaster.model import DEFAULT_MODEL, load_forecaster
+from medstation.engine.forecaster.model import DEFAULT_MODEL, forecast_patient
 from medstation.ui.dialogs.model_card import show_model_card
 from medstation.ui.jobs import Job, JobRunner
 from medstation.ui.panels import timeline_text
@@ -42,11 +42,6 @@ PICKER_STYLE = (
     "QListWidget::indicator { width: 11px; height: 11px; border: 1px solid #6a6a6a; background: #1b1b1b; }"
     "QListWidget::indicator:checked { background: #3d7ab8; border-color: #6aa6e0; }"
 )
-
-
-def forecast_patient(model: str, timeline: Timeline, progress=None, cancel=None) -> PatientForecast:
-    """Load the forecaster bundle ``model`` (name or folder) and forecast from the end of the timeline."""
-    return load_forecaster(model).forecast(timeline, progress=progress, cancel=cancel)
 
 
 def picker_order(names: set[str]) -> list[str]:

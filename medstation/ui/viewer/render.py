@@ -1,7 +1,8 @@
 """Headless rendering of one slice view to PNG: the same widget as the GUI, drawn offscreen.
 
-Used by ``medstation render``: orientation letters, corner annotations and the window are exactly what the
-workstation shows, because the picture is a :class:`SliceView` grabbed without being shown on screen.
+Used by ``medstation render`` and ``classify --saliency``: orientation letters, corner annotations and the window are
+exactly what the workstation shows, because the picture is a :class:`SliceView` grabbed without being shown on
+screen. The volume comes from :func:`medstation.io.open_study.open_image`.
 """
 
 from __future__ import annotations
@@ -16,35 +17,13 @@ from medstation.core.reslice import VIEWS
 from medstation.core.volume import Volume
 from medstation.core.window_level import Window
 from medstation.errors import UnreadableInput
-from medstation.io.dicom.series_selection import select_series
-from medstation.io.formats import is_volume_file
 
 DEFAULT_SIZE = (768, 768)
 
 
-def load_for_viewing(path: str | os.PathLike, series: str | int | None = None) -> Volume:
-    """A volume file (NIfTI, NRRD, MetaImage) or a DICOM series: the one numbered or UID'd ``series``, else
-    the largest.
-
-    Raises
-    ------
-    UnreadableInput
-        When nothing loadable is found, or no series matches ``series``.
-    """
-    path = Path(path)
-    if is_volume_file(path):
-        from medstation.io.nifti import read_volume
-
-        return read_volume(path)
-    from medstation.io.dicom.series import load_series, scan_dicom
-
-    return load_series(select_series(scan_dicom(path), None if series is None else str(series), str(path)))
-
-
 def render_png(
-    source: str | os.PathLike | Volume,
+    volume: Volume,
     out_png: str | os.PathLike,
-    series: str | int | None = None,
     view: str = "axial",
     slice_index: int | None = None,
     window: float | None = None,
@@ -57,10 +36,8 @@ def render_png(
 
     Parameters
     ----------
-    source
-        A :class:`Volume`, a volume file or a DICOM file or folder.
-    series
-        DICOM series number or SeriesInstanceUID (default: the largest series).
+    volume
+        The volume to draw.
     view
         ``"axial"``, ``"coronal"`` or ``"sagittal"`` (radiological convention).
     slice_index
@@ -80,7 +57,6 @@ def render_png(
     """
     if view not in VIEWS:
         raise ValueError(f"unknown view {view!r}; expected one of {', '.join(VIEWS)}")
-    volume = source if isinstance(source, Volume) else load_for_viewing(source, series)
     app = _application()
 
     from PySide6.QtCore import QEvent, Qt

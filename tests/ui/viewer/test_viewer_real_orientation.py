@@ -8,7 +8,8 @@ from conftest import image_array
 from PySide6.QtGui import QImage
 
 from medstation.core.view_state import ViewState
-from medstation.ui.viewer.render import load_for_viewing, render_png
+from medstation.io.open_study import open_image
+from medstation.ui.viewer.render import render_png
 
 
 def marked_copy(volume, lps_axis: int, sign: int):
@@ -30,7 +31,7 @@ def marked_copy(volume, lps_axis: int, sign: int):
 
 @pytest.mark.parametrize("acquisition", ["ax/axasc35", "cor/corasc35", "sag/sagasc35"])
 def test_patient_left_and_anterior_on_screen_in_every_acquisition(acquisition, shared_path, tmp_path, qapp):
-    volume = load_for_viewing(shared_path("dicom", "dcm_qa_orientation", "In", "Orientation", *acquisition.split("/")))
+    volume = open_image(shared_path("dicom", "dcm_qa_orientation", "In", "Orientation", *acquisition.split("/"))).volume
     for lps_axis, sign, check in ((0, 1, "right half"), (1, -1, "top half")):
         marked = marked_copy(volume, lps_axis, sign)
         state = ViewState(marked)

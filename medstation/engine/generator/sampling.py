@@ -1,4 +1,4 @@
-"""The work behind the generator panel, run in jobs: list generators, sample with confidences, make a Volume."""
+"""What the workstation's generator panel runs in jobs: list generators, sample with confidences, make a Volume."""
 
 from __future__ import annotations
 
@@ -40,6 +40,11 @@ class GeneratedSamples:
 
     def provenance(self, index: int) -> SyntheticProvenance:
         return SyntheticProvenance(self.model, self.seed, index, self.labels[index])
+
+    @property
+    def mean_confidence(self) -> float | None:
+        """The classifier's mean probability of the requested classes, None where it could not score them."""
+        return None if self.confidences is None else float(np.mean(self.confidences))
 
 
 def list_generators(progress: ProgressCallback | None = None, cancel: CancelToken = None) -> list[GeneratorChoice]:
