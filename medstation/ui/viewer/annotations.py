@@ -94,11 +94,15 @@ def is_radiograph(state: ViewState) -> bool:
 
 
 def slice_text(state: ViewState, view: str, mip_thickness_mm: float | None = None) -> str:
-    """Bottom-left corner: slice number, its position (mm) and thickness, time point; for a radiograph, its view."""
+    """Bottom-left corner: slice number, its position (mm) and thickness, time point.
+
+    A radiograph says so, with its view position; a single picture without a place in the patient says "Image".
+    """
     plane = state.planes[view]
     index = state.slice_index(view)
     if is_radiograph(state):
-        lines = [f"Radiograph {state.volume.info.details.get('ViewPosition', '')}".strip()]
+        kind = "Radiograph" if state.volume.info.modality in PROJECTION_MODALITIES else "Image"
+        lines = [f"{kind} {state.volume.info.details.get('ViewPosition', '')}".strip()]
     else:
         voxel = state.voxel
         voxel[plane.normal_axis] = index

@@ -45,6 +45,7 @@ def test_a_radiograph_is_labelled_as_one_with_its_view_never_axial():
     text = annotations.slice_text(_state("DX", shape=(1, 40, 30), geometry=False, ViewPosition="PA"), "axial")
     assert text == "Radiograph PA"
     assert "Axial" not in annotations.slice_text(_state("CR", shape=(1, 40, 30)), "axial")
+    assert annotations.slice_text(_state("", shape=(1, 40, 30), geometry=False), "axial") == "Image"
 
 
 def test_elision_drops_whole_words():
