@@ -12,6 +12,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from medstation import __version__
+from medstation.engine.families import FAMILIES
 from medstation.errors import MedStationError, NotAvailableYet
 
 LAUNCH_EPILOG = (
@@ -72,24 +73,48 @@ def _models():
     return models
 
 
-def _classifier():
-    from medstation.commands import classifier
+def _family_command(family: str | None, verb: str) -> Callable[[argparse.Namespace], int]:
+    """The handler that runs ``verb`` of a family's command module (the family ``args.kind`` names when
+    ``family`` is None), once its libraries are known to be installed."""
 
-    return classifier
+    def handler(args: argparse.Namespace) -> int:
+        row = FAMILIES[family or args.kind]
+        row.require()
+        return getattr(row.command_module(), verb)(args)
+
+    return handler
 
 
-KINDS = {
-    "classifier": "CNN image classifier",
-    "forecaster": "LSTM trend forecaster and risk model",
-    "generator": "GAN generator of synthetic images",
-}
+def _add_train_parsers(sub) -> None:
+    """``medstation train KIND`` for every model family: the shared options, the recipe's settings, the family's."""
+    from medstation.commands.recipe_options import add_recipe_options
+
+    names = [family.name for family in FAMILIES]
+    listed = f"{', '.join(names[:-1])} or {names[-1]}" if len(names) > 1 else names[0]
+    p = sub.add_parser("train", help=f"train a {listed} into a model bundle")
+    kinds = p.add_subparsers(dest="kind", metavar="KIND", required=True)
+    for family in FAMILIES:
+        k = kinds.add_parser(family.name, help=f"train a {family.summary}")
+        k.add_argument("--data")
+        k.add_argument("--out", metavar="BUNDLE_DIR")
+        add_recipe_options(k, family.recipe_class())
+        family.command_module().add_train_options(k)
+        k.add_argument("--overwrite", action="store_true", help="replace an existing bundle at --out")
+        _add_json(k)
+        _add_progress(k)
 
 
-def _kind(kind: str):
-    """The command module of one model family (medstation.commands.classifier, .forecaster, .generator)."""
-    from importlib import import_module
-
-    return import_module(f"medstation.commands.{kind}")
+def _add_evaluate_parsers(sub) -> None:
+    """``medstation evaluate KIND`` for every model family."""
+    p = sub.add_parser("evaluate", help="evaluate a model bundle on held-out data")
+    kinds = p.add_subparsers(dest="kind", metavar="KIND", required=True)
+    for family in FAMILIES:
+        k = kinds.add_parser(family.name, help=f"evaluate a {family.summary}")
+        k.add_argument("--model", required=True, metavar="NAME|DIR")
+        k.add_argument("--data", required=True)
+        _add_json(k)
+        family.command_module().add_evaluate_options(k)
+        _add_progress(k)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -147,24 +172,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_json(p)
     _add_progress(p)
 
-    p = sub.add_parser("train", help="train a classifier, forecaster or generator into a model bundle")
-    kinds = p.add_subparsers(dest="kind", metavar="KIND", required=True)
-    for kind, helptext in KINDS.items():
-        k = kinds.add_parser(kind, help=f"train a {helptext}")
-        k.add_argument("--data")
-        k.add_argument("--out", metavar="BUNDLE_DIR")
-        _kind(kind).add_train_options(k)
-        _add_progress(k)
-
-    p = sub.add_parser("evaluate", help="evaluate a model bundle on held-out data")
-    kinds = p.add_subparsers(dest="kind", metavar="KIND", required=True)
-    for kind, helptext in KINDS.items():
-        k = kinds.add_parser(kind, help=f"evaluate a {helptext}")
-        k.add_argument("--model", required=True, metavar="NAME|DIR")
-        k.add_argument("--data", required=True)
-        _add_json(k)
-        _kind(kind).add_evaluate_options(k)
-        _add_progress(k)
+    _add_train_parsers(sub)
+    _add_evaluate_parsers(sub)
 
     p = sub.add_parser("forecast", help="forecast a patient's trend and risk from their timeline")
     p.add_argument("path")
@@ -220,11 +229,11 @@ HANDLERS["convert"] = lambda args: _imaging().run_convert(args)
 HANDLERS["import"] = lambda args: _imaging().run_import(args)
 HANDLERS["render"] = lambda args: _render().run_render(args)
 HANDLERS["models"] = lambda args: _models().run_models(args)
-HANDLERS["classify"] = lambda args: _classifier().run_classify(args)
-HANDLERS["train"] = lambda args: _kind(args.kind).run_train(args)
-HANDLERS["evaluate"] = lambda args: _kind(args.kind).run_evaluate(args)
-HANDLERS["generate"] = lambda args: _kind("generator").run_generate(args)
-HANDLERS["forecast"] = lambda args: _kind("forecaster").run_forecast(args)
+HANDLERS["classify"] = _family_command("classifier", "run_classify")
+HANDLERS["train"] = _family_command(None, "run_train")
+HANDLERS["evaluate"] = _family_command(None, "run_evaluate")
+HANDLERS["generate"] = _family_command("generator", "run_generate")
+HANDLERS["forecast"] = _family_command("forecaster", "run_forecast")
 
 
 def _is_launch(argv: Sequence[str], commands: set[str]) -> bool:

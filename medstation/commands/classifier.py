@@ -6,75 +6,35 @@ import argparse
 from pathlib import Path
 
 from medstation.cli_progress import ProgressBar
+from medstation.commands.labelled_images import add_labelled_images_options, data_description, label_names
 from medstation.commands.output import print_json, refuse_writing_into_source, skipped_entries, training_command
+from medstation.commands.recipe_options import recipe_from_args
+from medstation.engine.families import FAMILIES
 from medstation.errors import MedStationError, UnreadableInput, reason_without_path
 
-DEFAULT_MODEL = "pneumonia-cxr-resnet18"
-
-
-def _numbers(text: str | None, what: str) -> tuple[int, ...] | None:
-    if text is None:
-        return None
-    try:
-        values = tuple(int(part) for part in text.split(","))
-    except ValueError:
-        raise UnreadableInput(f"{what} must be whole numbers separated by commas, got {text!r}") from None
-    if not values or min(values) < 1:
-        raise UnreadableInput(f"{what} must be positive, got {text!r}")
-    return values
-
-
-def _names(text: str | None) -> tuple[str, ...] | None:
-    return None if text is None else tuple(part.strip() for part in text.split(",") if part.strip())
-
-
-def _recipe(args: argparse.Namespace, spatial_dims: int):
-    from dataclasses import replace
-
-    from medstation.engine.classifier.training import TrainingRecipe
-
-    recipe = TrainingRecipe()
-    changes = {
-        "architecture": args.architecture,
-        "epochs": args.epochs,
-        "batch_size": args.batch_size,
-        "learning_rate": args.learning_rate,
-        "patience": args.patience,
-        "seed": args.seed,
-        "widths": _numbers(args.widths, "--widths"),
-        "modalities": _names(args.modalities),
-    }
-    size = _numbers(args.size, "--size")
-    if size is not None:
-        changes["spatial_size"] = size * spatial_dims if len(size) == 1 else size
-    return replace(recipe, **{key: value for key, value in changes.items() if value is not None})
-
-
-_TRAIN_OPTIONS = (
-    "data", "out", "seed", "epochs", "batch_size", "learning_rate", "patience", "architecture", "widths", "size",
-    "labels", "modalities", "data_name", "data_licence", "data_citation",
-)
+CLASSIFIER = FAMILIES["classifier"]
 
 
 def run_train(args: argparse.Namespace) -> int:
     if not args.data or not args.out:
         raise UnreadableInput("train classifier needs --data (an .npz or a folder with labels.csv) and --out")
-    from medstation.engine.classifier.data import load_labelled_images
-    from medstation.engine.classifier.training import train_classifier
+    from dataclasses import replace
 
-    seed = args.seed if args.seed is not None else 0
-    size = _numbers(args.size, "--size")
+    from medstation.engine.classifier import load_labelled_images, train_classifier
+
+    recipe = recipe_from_args(CLASSIFIER.recipe_class(), args)
+    size = recipe.spatial_size
     with ProgressBar(args.progress) as bar:
-        data = load_labelled_images(args.data, _names(args.labels), seed, size, lambda f, m: bar(0.05 * f, m))
-        recipe = _recipe(args, data.spatial_dims)
-        command = training_command("classifier", args, _TRAIN_OPTIONS)
+        data = load_labelled_images(args.data, label_names(args), recipe.seed, size, lambda f, m: bar(0.05 * f, m))
+        if size is not None and len(size) == 1:
+            recipe = replace(recipe, spatial_size=size * data.spatial_dims)
         bundle = train_classifier(
             data,
             args.out,
             recipe,
-            command=command,
+            command=training_command(args),
             overwrite=args.overwrite,
-            data_description={"name": args.data_name, "licence": args.data_licence, "citation": args.data_citation},
+            data_description=data_description(args),
             progress=lambda f, m: bar(0.05 + 0.95 * f, m),
         )
     metrics = bundle.metadata.metrics
@@ -105,9 +65,7 @@ def _format_evaluation(document: dict) -> str:
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
-    from medstation.engine.classifier.data import load_labelled_images
-    from medstation.engine.classifier.evaluation import evaluate_classifier
-    from medstation.engine.classifier.model import load_classifier
+    from medstation.engine.classifier import evaluate_classifier, load_classifier, load_labelled_images
 
     classifier = load_classifier(args.model)
     plots = Path(args.plots) if args.plots else None
@@ -142,7 +100,7 @@ def _write_saliency(classifier, path: Path, method: str, out_dir: Path) -> dict[
     import numpy as np
 
     from medstation.core.layers import saliency_overlay
-    from medstation.engine.saliency.bundle import explain_with_bundle
+    from medstation.engine.saliency import explain_with_bundle
     from medstation.io.open_study import open_image
     from medstation.ui.viewer.render import render_png
 
@@ -177,14 +135,13 @@ def run_classify(args: argparse.Namespace) -> int:
     if args.saliency is not None:
         refuse_writing_into_source(args.path, args.out)
         _check_maps_folder(Path(args.out))
-    from medstation.engine.classifier.inputs import prepare_batch
-    from medstation.engine.classifier.model import load_classifier
+    from medstation.engine.classifier import load_classifier, prepare_batch
     from medstation.io.images import image_files_in
 
     path = Path(args.path)
     if not path.exists():
         raise UnreadableInput(f"{path}: no such file or folder")
-    classifier = load_classifier(args.model or DEFAULT_MODEL)
+    classifier = load_classifier(args.model or CLASSIFIER.shipped)
     paths = image_files_in(path) if path.is_dir() else [path]
     with ProgressBar(args.progress) as bar:
         read, images, skipped = _read_inputs(classifier, paths, bar)
@@ -219,22 +176,8 @@ def run_classify(args: argparse.Namespace) -> int:
 
 
 def add_train_options(parser: argparse.ArgumentParser) -> None:
-    """Options of ``medstation train classifier`` beyond --data and --out; defaults are the shipped recipe."""
-    parser.add_argument("--seed", type=int, help="random seed (default 0)")
-    parser.add_argument("--epochs", type=int, help="most epochs to train (default: the recipe's)")
-    parser.add_argument("--batch-size", type=int, help="images per optimiser step (default: the recipe's)")
-    parser.add_argument("--learning-rate", type=float, help="peak of the one-cycle schedule (default: the recipe's)")
-    parser.add_argument("--patience", type=int, help="stop after this many epochs without a better validation AUC")
-    parser.add_argument("--architecture", choices=["resnet18", "densenet121"])
-    parser.add_argument("--widths", metavar="W1,W2,W3,W4", help="ResNet-18 stage widths (default: the recipe's)")
-    parser.add_argument("--size", metavar="N[,N...]", help="resize images to this size in voxels (default: as stored)")
-    parser.add_argument("--labels", metavar="NAME,...", help="class names in class-index order (.npz data)")
-    parser.add_argument("--modalities", metavar="CODE,...", help="DICOM modalities the model is made for, e.g. DX,CR")
-    parser.add_argument("--data-name", help="data set name for the model card")
-    parser.add_argument("--data-licence", help="data licence for the model card")
-    parser.add_argument("--data-citation", help="data citation for the model card")
-    parser.add_argument("--overwrite", action="store_true", help="replace an existing bundle at --out")
-    parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    """Options of ``medstation train classifier`` beyond --data, --out and the recipe's settings."""
+    add_labelled_images_options(parser)
 
 
 def add_evaluate_options(parser: argparse.ArgumentParser) -> None:

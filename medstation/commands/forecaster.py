@@ -9,26 +9,18 @@ from pathlib import Path
 
 from medstation.cli_progress import ProgressBar
 from medstation.commands.output import print_json, skipped_entry, training_command
+from medstation.commands.recipe_options import recipe_from_args
+from medstation.engine.families import FAMILIES
 from medstation.errors import MedStationError, ModelError, UnreadableInput
 
-_TRAIN_OPTIONS = (
-    "data", "outcomes", "out", "seed", "epochs", "members", "risk_models", "hidden", "test_data", "test_outcomes"
-)
+FORECASTER = FAMILIES["forecaster"]
 
 
 def add_train_options(parser: argparse.ArgumentParser) -> None:
-    """Options of ``medstation train forecaster`` beyond --data (record files) and --out."""
+    """Options of ``medstation train forecaster`` beyond --data (record files), --out and the recipe's settings."""
     parser.add_argument("--outcomes", help="outcomes file with RecordID and In-hospital_death (the only label read)")
-    parser.add_argument("--seed", type=int, help="random seed (default 0)")
-    parser.add_argument("--epochs", type=int, help="most epochs per ensemble member (default: the recipe's)")
-    parser.add_argument("--members", type=int, help="ensemble members, cycling through 5 folds (default 5)")
-    parser.add_argument("--risk-models", type=int,
-                        help="risk networks per member, of different initial weights, averaged (default 2)")
-    parser.add_argument("--hidden", type=int, help="LSTM hidden size (default 128)")
     parser.add_argument("--test-data", help="held-out record files to evaluate on after training (written to the card)")
     parser.add_argument("--test-outcomes", help="outcomes file of --test-data")
-    parser.add_argument("--overwrite", action="store_true", help="replace an existing bundle at --out")
-    parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
 
 
 def add_evaluate_options(parser: argparse.ArgumentParser) -> None:
@@ -57,19 +49,19 @@ def _records(path: str, outcomes: str, bar: ProgressBar, start: float, end: floa
 
 
 def run_train(args: argparse.Namespace) -> int:
-    from dataclasses import replace
-
-    from medstation.engine.forecaster.bundle import forecaster_metadata, record_evaluation, write_forecaster_bundle
-    from medstation.engine.forecaster.model import forecaster_from_trained
-    from medstation.engine.forecaster.training import ForecasterRecipe, train_forecaster
+    from medstation.engine.forecaster import (
+        forecaster_from_trained,
+        forecaster_metadata,
+        record_evaluation,
+        train_forecaster,
+        write_forecaster_bundle,
+    )
 
     if not (args.data and args.outcomes and args.out):
         raise UnreadableInput("train forecaster needs --data (record files), --outcomes and --out")
     if bool(args.test_data) != bool(args.test_outcomes):
         raise UnreadableInput("--test-data and --test-outcomes go together")
-    changes = {"seed": args.seed, "epochs": args.epochs, "members": args.members, "risk_models": args.risk_models,
-               "hidden": args.hidden}
-    recipe = replace(ForecasterRecipe(), **{k: v for k, v in changes.items() if v is not None})
+    recipe = recipe_from_args(FORECASTER.recipe_class(), args)
     if Path(args.out).exists() and not args.overwrite:
         raise UnreadableInput(f"{args.out}: already exists; choose another --out or pass --overwrite")
     started = time.monotonic()
@@ -77,11 +69,11 @@ def run_train(args: argparse.Namespace) -> int:
         timelines, labels = _records(args.data, args.outcomes, bar, 0.0, 0.05)
         trained = train_forecaster(timelines, labels, recipe, progress=lambda f, m: bar(0.05 + 0.85 * f, m))
         seconds = time.monotonic() - started
-        command = training_command("forecaster", args, _TRAIN_OPTIONS)
+        command = training_command(args)
         metadata = forecaster_metadata(trained, args.data, len(timelines), command, seconds, outcomes=args.outcomes)
         bundle = write_forecaster_bundle(args.out, trained, metadata, overwrite=args.overwrite)
         if args.test_data:
-            from medstation.engine.forecaster.evaluation import evaluate_forecaster
+            from medstation.engine.forecaster import evaluate_forecaster
 
             test, test_labels = _records(args.test_data, args.test_outcomes, bar, 0.9, 0.92)
             evaluation = evaluate_forecaster(forecaster_from_trained(trained, bundle.name), timelines, labels, test,
@@ -110,7 +102,7 @@ def _training_source(args: argparse.Namespace, training: dict) -> tuple[str, str
 
 
 def _format_evaluation(document: dict) -> str:
-    from medstation.engine.forecaster.card import figure
+    from medstation.engine.forecaster import figure
 
     m, baselines = document["metrics"], document["baselines"]
     gbm = baselines.get("gbm", {})
@@ -129,8 +121,7 @@ def _format_evaluation(document: dict) -> str:
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
-    from medstation.engine.forecaster.evaluation import evaluate_forecaster
-    from medstation.engine.forecaster.model import load_forecaster
+    from medstation.engine.forecaster import evaluate_forecaster, load_forecaster
 
     model = load_forecaster(args.model)
     training = model.metadata.get("training", {})
@@ -143,8 +134,8 @@ def run_evaluate(args: argparse.Namespace) -> int:
                                        progress=lambda f, m: bar(0.2 + 0.8 * f, m))
     document = {"model": model.name, "data": args.data, "train_data": train_data, **document}
     if args.record:
-        from medstation.engine.bundles.registry import find_bundle
-        from medstation.engine.forecaster.bundle import record_evaluation
+        from medstation.engine.bundles import find_bundle
+        from medstation.engine.forecaster import record_evaluation
 
         record_evaluation(find_bundle(str(args.model)), document)
     if args.json:
@@ -156,11 +147,11 @@ def run_evaluate(args: argparse.Namespace) -> int:
 
 def run_forecast(args: argparse.Namespace) -> int:
     """Forecast from the end of each patient's data (DESIGN.md §3 ``forecast --json``)."""
-    from medstation.engine.forecaster.model import DEFAULT_MODEL, load_forecaster
+    from medstation.engine.forecaster import load_forecaster
     from medstation.io.timelines.reading import load_timelines
 
     timelines, report = load_timelines(args.path, patient=args.patient)
-    model = load_forecaster(args.model or DEFAULT_MODEL)
+    model = load_forecaster(args.model or FORECASTER.shipped)
     patients, skipped = [], [{"path": str(row.source), "line": row.line, "reason": row.reason}
                               for row in report.bad_rows]
     for row in report.bad_rows:

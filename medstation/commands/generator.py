@@ -6,44 +6,14 @@ import argparse
 from pathlib import Path
 
 from medstation.cli_progress import ProgressBar
+from medstation.commands.labelled_images import add_labelled_images_options, data_description, label_names
 from medstation.commands.output import print_json, training_command
+from medstation.commands.recipe_options import recipe_from_args
+from medstation.engine.families import FAMILIES
 from medstation.errors import UnreadableInput
 
-FEATURE_CLASSIFIER = "pneumonia-cxr-resnet18"
-_TRAIN_OPTIONS = (
-    "data", "out", "seed", "epochs", "batch_size", "latent_dim", "width", "size", "labels", "checkpoint", "threads",
-    "data_name", "data_licence", "data_citation",
-)
-
-
-def _names(text: str | None) -> tuple[str, ...] | None:
-    return None if text is None else tuple(part.strip() for part in text.split(",") if part.strip())
-
-
-def _size(text: str | None) -> tuple[int, int] | None:
-    if text is None:
-        return None
-    try:
-        size = int(text)
-    except ValueError:
-        raise UnreadableInput(f"--size must be one whole number of voxels per side, got {text!r}") from None
-    return size, size
-
-
-def _recipe(args: argparse.Namespace):
-    from dataclasses import replace
-
-    from medstation.engine.generator.training import GeneratorRecipe
-
-    changes = {
-        "epochs": args.epochs,
-        "batch_size": args.batch_size,
-        "latent_dim": args.latent_dim,
-        "width": args.width,
-        "seed": args.seed,
-        "spatial_size": _size(args.size),
-    }
-    return replace(GeneratorRecipe(), **{key: value for key, value in changes.items() if value is not None})
+GENERATOR = FAMILIES["generator"]
+FEATURE_CLASSIFIER = FAMILIES["classifier"].shipped
 
 
 def _set_threads(threads: int | None) -> None:
@@ -51,8 +21,7 @@ def _set_threads(threads: int | None) -> None:
         return
     if threads < 1:
         raise UnreadableInput(f"--threads must be at least 1, got {threads}")
-    from medstation.engine.runtime.device import configure_threads
-    from medstation.engine.runtime.libraries import load_torch
+    from medstation.engine.runtime import configure_threads, load_torch
 
     configure_threads()
     load_torch().set_num_threads(threads)
@@ -61,24 +30,24 @@ def _set_threads(threads: int | None) -> None:
 def run_train(args: argparse.Namespace) -> int:
     if not args.data or not args.out:
         raise UnreadableInput("train generator needs --data (an .npz or a folder with labels.csv) and --out")
-    from medstation.engine.classifier.data import load_labelled_images
-    from medstation.engine.generator.training import train_generator
+    from medstation.engine.classifier import load_labelled_images
+    from medstation.engine.generator import train_generator
 
-    recipe = _recipe(args)
+    recipe = recipe_from_args(GENERATOR.recipe_class(), args)
     _set_threads(args.threads)
     checkpoint = Path(args.checkpoint) if args.checkpoint else Path(f"{args.out}.checkpoint.pt")
     with ProgressBar(args.progress) as bar:
-        data = load_labelled_images(args.data, _names(args.labels), recipe.seed, None, lambda f, m: bar(0.02 * f, m))
+        data = load_labelled_images(args.data, label_names(args), recipe.seed, None, lambda f, m: bar(0.02 * f, m))
         bundle = train_generator(
             data,
             args.out,
             recipe,
             checkpoint=checkpoint,
             resume=args.resume,
-            command=training_command("generator", args, _TRAIN_OPTIONS, ("resume",)),
+            command=training_command(args),
             overwrite=args.overwrite,
-            data_description={"name": args.data_name, "licence": args.data_licence, "citation": args.data_citation},
-            feature_classifier=None if args.no_evaluation else args.feature_model,
+            data_description=data_description(args),
+            feature_classifier=None if args.no_evaluation else args.feature_model or FEATURE_CLASSIFIER,
             progress=lambda f, m: bar(0.02 + 0.98 * f, m),
         )
     document = {"model": str(bundle.root), "metrics": bundle.metadata.metrics,
@@ -115,10 +84,8 @@ def _format_evaluation(document: dict) -> str:
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
-    from medstation.engine.classifier.data import load_labelled_images
-    from medstation.engine.generator.confidence import load_feature_network
-    from medstation.engine.generator.evaluation import evaluate_generator
-    from medstation.engine.generator.model import load_generator
+    from medstation.engine.classifier import load_labelled_images
+    from medstation.engine.generator import evaluate_generator, load_feature_network, load_generator
 
     generator = load_generator(args.model)
     features = load_feature_network(args.feature_model)
@@ -136,7 +103,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
 
 
 def run_generate(args: argparse.Namespace) -> int:
-    from medstation.engine.generator.model import load_generator
+    from medstation.engine.generator import load_generator
     from medstation.io.synthetic.writers import write_synthetic
 
     generator = load_generator(args.model)
@@ -153,26 +120,15 @@ def run_generate(args: argparse.Namespace) -> int:
 
 
 def add_train_options(parser: argparse.ArgumentParser) -> None:
-    """Options of ``medstation train generator`` beyond --data and --out; defaults are the shipped recipe."""
-    parser.add_argument("--seed", type=int, help="random seed (default 0)")
-    parser.add_argument("--epochs", type=int, help="epochs to train (default: the recipe's)")
-    parser.add_argument("--batch-size", type=int, help="images per optimiser step (default: the recipe's)")
-    parser.add_argument("--latent-dim", type=int, help="length of the latent vector (default: the recipe's)")
-    parser.add_argument("--width", type=int, help="channels of the widest-resolution layer (default: the recipe's)")
-    parser.add_argument("--size", metavar="N", help="resize images to NxN voxels (default: as stored)")
-    parser.add_argument("--labels", metavar="NAME,...", help="class names in class-index order (.npz data)")
+    """Options of ``medstation train generator`` beyond --data, --out and the recipe's settings."""
+    add_labelled_images_options(parser)
     parser.add_argument("--checkpoint", metavar="FILE",
                         help="checkpoint written every epoch (default: OUT.checkpoint.pt)")
     parser.add_argument("--resume", action="store_true", help="continue from the checkpoint")
     parser.add_argument("--threads", type=int, help="CPU threads for training (default: all cores)")
-    parser.add_argument("--feature-model", default=FEATURE_CLASSIFIER, metavar="NAME|DIR",
+    parser.add_argument("--feature-model", metavar="NAME|DIR",
                         help=f"classifier whose features measure the test split (default {FEATURE_CLASSIFIER})")
     parser.add_argument("--no-evaluation", action="store_true", help="skip measuring the test split for the card")
-    parser.add_argument("--data-name", help="data set name for the model card")
-    parser.add_argument("--data-licence", help="data licence for the model card")
-    parser.add_argument("--data-citation", help="data citation for the model card")
-    parser.add_argument("--overwrite", action="store_true", help="replace an existing bundle at --out")
-    parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
 
 
 def add_evaluate_options(parser: argparse.ArgumentParser) -> None:

@@ -28,17 +28,20 @@ def skipped_entries(skipped: list[tuple[Path, str]]) -> list[dict]:
     return [skipped_entry(path, reason) for path, reason in skipped]
 
 
-def training_command(
-    kind: str, args: argparse.Namespace, options: tuple[str, ...], flags: tuple[str, ...] = ()
-) -> str:
-    """``medstation train KIND`` as it would be typed, from the ``options`` given and the ``flags`` set (--json and
-    the like left out), for the bundle to record how it was made."""
-    words = ["medstation", "train", kind]
-    for name in options:
-        value = getattr(args, name)
-        if value is not None:
-            words += [f"--{name.replace('_', '-')}", str(value)]
-    words += [f"--{name.replace('_', '-')}" for name in flags if getattr(args, name)]
+NOT_RECORDED = frozenset({"command", "kind", "json", "progress", "overwrite"})
+"""What ``medstation train`` parses that does not change the trained model: left out of the recorded command."""
+
+
+def training_command(args: argparse.Namespace) -> str:
+    """``medstation train KIND`` as it was typed, every option given in the order the command lists them (output
+    switches such as --json left out), for the bundle to record how it was made."""
+    words = ["medstation", "train", args.kind]
+    for name, value in vars(args).items():
+        if name in NOT_RECORDED or value is None or value is False:
+            continue
+        words.append(f"--{name.replace('_', '-')}")
+        if value is not True:
+            words.append(str(value))
     return shlex.join(words)
 
 

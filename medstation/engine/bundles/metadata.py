@@ -7,9 +7,10 @@ stores, ...) are allowed and kept as they are, as in MONAI bundles.
 Schema (``*`` marks a required field):
 
 - ``version``\\*: ``"MAJOR.MINOR.PATCH"``.
-- ``task``\\*: one of :data:`TASKS`.
-- ``labels``: the class names in output order, at least two, unique; required for classification.
-- ``input``: required for classification and generation.
+- ``task``\\*: the task of one of the model families of :data:`medstation.engine.families.FAMILIES`.
+- ``labels``: the class names in output order, at least two, unique; required where the task's family says so
+  (classification).
+- ``input``: required where the task's family says so (classification and generation).
 
   - ``spatial_dims``\\*: 2 or 3.
   - ``spatial_size``\\*: ``spatial_dims`` positive integers.
@@ -31,9 +32,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from medstation.engine.families import FAMILIES
 from medstation.errors import ModelError
 
-TASKS = ("classification", "forecasting", "generation")
 INTENSITY_METHODS: dict[str, tuple[str, ...]] = {
     "none": (),
     "minmax": (),
@@ -48,7 +49,6 @@ INTENSITY_METHODS: dict[str, tuple[str, ...]] = {
 
 _SEMVER = re.compile(r"^\d+\.\d+\.\d+$")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
-_TASKS_NEEDING_INPUT = ("classification", "generation")
 _MAX_NESTING = 64
 """Deepest nesting of objects and lists a metadata document may have (real ones stay under ten)."""
 
@@ -200,10 +200,11 @@ def metadata_problems(document: Any) -> list[str]:
     if not isinstance(version, str) or not _SEMVER.match(version):
         problems.add("version", f'must be MAJOR.MINOR.PATCH such as "1.0.0", got {_shown(version)}')
     task = document.get("task")
-    if task not in TASKS:
-        problems.add("task", f"must be one of {', '.join(TASKS)}, got {_shown(task)}")
-    _check_labels(document, problems, required=task == "classification")
-    _check_input(document, problems, required=task in _TASKS_NEEDING_INPUT)
+    family = FAMILIES.for_task(task) if isinstance(task, str) else None
+    if family is None:
+        problems.add("task", f"must be one of {', '.join(FAMILIES.tasks)}, got {_shown(task)}")
+    _check_labels(document, problems, required=family is not None and family.labels_required)
+    _check_input(document, problems, required=family is not None and family.input_required)
     _check_training_data(document, problems)
     _check_metrics(document, problems)
     _check_weights(document, problems)

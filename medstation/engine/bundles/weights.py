@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from medstation.engine.runtime.libraries import load_torch
+from medstation.engine.runtime import load_torch
 from medstation.errors import ModelError
 
 _CHUNK = 1 << 20

@@ -27,7 +27,7 @@ class Augmentation:
 
 def augment_batch(batch, augmentation: Augmentation, generator):
     """A randomly transformed copy of ``batch`` (a float tensor ``(N, C, *spatial)``), drawn from ``generator``."""
-    from medstation.engine.runtime.libraries import load_torch
+    from medstation.engine.runtime import load_torch
 
     torch = load_torch()
     if not augmentation.enabled:

@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
-from medstation.engine.bundles.metadata import InputSpec
+from medstation.engine.bundles import InputSpec
 from medstation.engine.classifier.data import LabelledImages
 from medstation.engine.metrics import SUMMARY_METRICS
-from medstation.engine.runtime.libraries import engine_module, load_torch
+from medstation.engine.runtime import engine_module, load_torch
 
 BUNDLE_VERSION = "1.0.0"
 DATA_FIELDS = ("name", "licence", "citation")

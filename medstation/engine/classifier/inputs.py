@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from medstation.core.volume import Volume
-from medstation.engine.bundles.metadata import InputSpec, IntensitySpec
+from medstation.engine.bundles import InputSpec, IntensitySpec
 from medstation.errors import ModelError
 
 
@@ -110,7 +110,7 @@ def resize_batch(batch: np.ndarray, spatial_size: Sequence[int]) -> np.ndarray:
     size = tuple(int(n) for n in spatial_size)
     if tuple(batch.shape[2:]) == size:
         return np.asarray(batch, dtype=np.float32)
-    from medstation.engine.runtime.libraries import load_torch
+    from medstation.engine.runtime import load_torch
 
     torch = load_torch()
     tensor = torch.from_numpy(np.ascontiguousarray(batch, dtype=np.float32))

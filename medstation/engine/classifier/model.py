@@ -30,14 +30,12 @@ from typing import Any
 import numpy as np
 
 from medstation.core.volume import Volume
-from medstation.engine.bundles.metadata import InputSpec
-from medstation.engine.bundles.registry import find_bundle
-from medstation.engine.bundles.store import Bundle
-from medstation.engine.bundles.weights import load_into
+from medstation.engine.bundles import Bundle, InputSpec, find_bundle, load_into
 from medstation.engine.calibration import apply_temperature
 from medstation.engine.classifier.inputs import check_channels, prepare_batch, volume_to_input
 from medstation.engine.classifier.network import build_network
-from medstation.engine.runtime.libraries import engine_module, load_torch
+from medstation.engine.families import FAMILIES
+from medstation.engine.runtime import engine_module, load_torch
 from medstation.errors import ModelError
 from medstation.progress import CancelToken, ProgressCallback, check_cancelled, report
 
@@ -171,11 +169,10 @@ class Classifier:
 
 def classifier_from_bundle(bundle: Bundle, device: str | None = None) -> Classifier:
     """Build the bundle's network and load its verified weights on ``device`` (default: the engine's device)."""
-    from medstation.engine.runtime.device import configure_threads, select_device
+    from medstation.engine.runtime import configure_threads, select_device
 
+    FAMILIES["classifier"].check(bundle)
     metadata = bundle.metadata
-    if metadata.task != "classification":
-        raise ModelError(f"{bundle.root}: a {metadata.task} bundle, not a classifier")
     spec = metadata.input_spec
     network_spec = metadata.document.get("network")
     if not isinstance(network_spec, dict):

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from medstation.engine.runtime.libraries import engine_module
+from medstation.engine.runtime import engine_module
 from medstation.errors import ModelError
 
 ARCHITECTURES = ("resnet18", "densenet121")

@@ -15,58 +15,24 @@ from __future__ import annotations
 import copy
 import math
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from medstation.engine.bundles.metadata import InputSpec, IntensitySpec
-from medstation.engine.bundles.store import Bundle, write_bundle
+from medstation.engine.bundles import Bundle, InputSpec, IntensitySpec, write_bundle
 from medstation.engine.calibration import apply_temperature, fit_temperature
-from medstation.engine.classifier.augment import Augmentation, augment_batch
+from medstation.engine.classifier.augment import augment_batch
 from medstation.engine.classifier.data import LabelledImages
 from medstation.engine.classifier.evaluation import metadata_metrics, summarise
 from medstation.engine.classifier.inputs import normalise_intensity, resize_batch
 from medstation.engine.classifier.network import build_network, check_network_input, default_network_spec
+from medstation.engine.classifier.recipe import TrainingRecipe
 from medstation.engine.metrics import fit_threshold, roc_auc
-from medstation.engine.runtime.libraries import load_optimisers, load_torch
+from medstation.engine.runtime import load_optimisers, load_torch
 from medstation.errors import ModelError
 from medstation.progress import CancelToken, ProgressCallback, check_cancelled, report
-
-SHIPPED_WIDTHS = (32, 64, 128, 256)
-"""Stage widths of the shipped ResNet-18: half the standard ones, a quarter of the computation, so that the recipe's
-epochs of PneumoniaMNIST fit well within 14 minutes on a 2-core CPU."""
-
-
-@dataclass(frozen=True)
-class TrainingRecipe:
-    """Everything that decides the trained weights besides the data. Defaults: the shipped model's recipe.
-
-    ``learning_rate`` is the peak of the one-cycle schedule, reached after ``warmup`` of the steps;
-    ``ema_decay`` is the weight the average keeps per optimiser step; ``intensity`` is the bundle's normalisation
-    method, its parameters measured on the training split (``range``: the split's lowest and highest values map
-    to 0 and 1, so brightness differences between images are kept, which per-image ``minmax`` would remove).
-    """
-
-    architecture: str = "resnet18"
-    widths: tuple[int, ...] = SHIPPED_WIDTHS
-    epochs: int = 6
-    batch_size: int = 128
-    learning_rate: float = 2e-3
-    weight_decay: float = 0.05
-    warmup: float = 0.15
-    label_smoothing: float = 0.05
-    ema_decay: float = 0.95
-    patience: int = 3
-    seed: int = 0
-    spatial_size: tuple[int, ...] | None = None
-    intensity: str = "range"
-    modalities: tuple[str, ...] = ()
-    augmentation: Augmentation = field(default_factory=Augmentation)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "widths": list(self.widths), "modalities": list(self.modalities)}
 
 
 @dataclass
@@ -236,7 +202,7 @@ def train_classifier(
     """
     from medstation.engine.classifier.card import classifier_card, classifier_metadata
     from medstation.engine.classifier.model import network_logits
-    from medstation.engine.runtime.device import configure_threads, select_device
+    from medstation.engine.runtime import configure_threads, select_device
 
     recipe = recipe or TrainingRecipe()
     device = select_device()

@@ -94,7 +94,7 @@ def write_forecaster_bundle(
     root: Path | str, trained: TrainedForecaster, metadata: dict[str, Any], overwrite: bool = False
 ):
     """Write the bundle atomically and return it opened."""
-    from medstation.engine.bundles.store import write_bundle
+    from medstation.engine.bundles import write_bundle
 
     card = forecaster_card(Path(root).name, metadata)
     return write_bundle(root, metadata, trained.state_dict, card, overwrite=overwrite)
@@ -108,8 +108,7 @@ def _replace_text(path: Path, text: str) -> None:
 
 def record_evaluation(bundle, evaluation: dict[str, Any]):
     """Write an evaluation into a forecaster bundle's metadata and card; the weights are not touched."""
-    from medstation.engine.bundles.metadata import validate_metadata
-    from medstation.engine.bundles.store import open_bundle
+    from medstation.engine.bundles import open_bundle, validate_metadata
 
     document = json.loads(json.dumps(bundle.metadata.document))
     document["evaluation"] = evaluation

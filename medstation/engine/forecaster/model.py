@@ -13,7 +13,8 @@ import numpy as np
 
 from medstation.core.forecast import Contributor, ForecastPoint, PatientForecast
 from medstation.core.timeline import VARIABLES, Timeline
-from medstation.engine.bundles.weights import load_into
+from medstation.engine.bundles import find_bundle, load_into
+from medstation.engine.families import FAMILIES
 from medstation.engine.forecaster.attribution import attribution_by_source_hour
 from medstation.engine.forecaster.features import (
     FORECAST_VARIABLES,
@@ -25,11 +26,11 @@ from medstation.engine.forecaster.features import (
     input_size,
     patient_inputs,
 )
-from medstation.engine.runtime.libraries import engine_module, load_torch
+from medstation.engine.runtime import engine_module, load_torch
 from medstation.errors import ModelError
 from medstation.progress import CancelToken, ProgressCallback, check_cancelled, report
 
-DEFAULT_MODEL = "icu-trend-lstm"
+DEFAULT_MODEL = FAMILIES["forecaster"].shipped
 TOP_CONTRIBUTORS = 5
 MAX_HOURS = 24 * 90
 """The longest stay the forecaster reads, in hours since admission: it steps through every hour of it."""
@@ -158,9 +159,8 @@ def forecaster_from_bundle(bundle) -> Forecaster:
     """The forecaster in an opened bundle (task "forecasting"), weights checked and loaded safely."""
     from medstation.engine.forecaster.network import build_ensemble
 
+    FAMILIES["forecaster"].check(bundle)
     metadata = bundle.metadata.document
-    if metadata.get("task") != "forecasting":
-        raise ModelError(f"{bundle.root}: a {metadata.get('task')} model, not a forecaster")
     spec = metadata.get("forecaster") or {}
     try:
         if tuple(spec["input_variables"]) != INPUT_VARIABLES or tuple(spec["forecast_variables"]) != FORECAST_VARIABLES:
@@ -191,8 +191,6 @@ def forecaster_from_trained(trained, name: str) -> Forecaster:
 
 def load_forecaster(name_or_path: str | Path = DEFAULT_MODEL) -> Forecaster:
     """The forecaster of a bundle named in the registry or at a folder path."""
-    from medstation.engine.bundles.registry import find_bundle
-
     return forecaster_from_bundle(find_bundle(str(name_or_path)))
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 from types import SimpleNamespace
 
-from medstation.engine.runtime.libraries import load_torch
+from medstation.engine.runtime import load_torch
 
 
 def risk_hidden_size(hidden: int) -> int:

@@ -21,32 +21,12 @@ from medstation.engine.forecaster.features import (
     carried_columns,
     input_size,
 )
-from medstation.engine.runtime.libraries import load_optimisers, load_torch
+from medstation.engine.forecaster.recipe import ForecasterRecipe
+from medstation.engine.runtime import load_optimisers, load_torch
 from medstation.errors import UnreadableInput
 from medstation.progress import CancelToken, ProgressCallback, check_cancelled, report
 
 QUANTILES = (0.1, 0.5, 0.9)
-
-
-@dataclass(frozen=True)
-class ForecasterRecipe:
-    """Everything that decides a training run; stored in the bundle."""
-
-    hidden: int = 128
-    members: int = 5
-    risk_models: int = 2
-    folds: int = 5
-    epochs: int = 30
-    batch_size: int = 64
-    learning_rate: float = 2e-3
-    weight_decay: float = 1e-3
-    dropout: float = 0.4
-    patience: int = 5
-    horizon: int = 12
-    trend_hours_per_batch: int = 12
-    risk_last_hour_share: float = 0.8
-    balance_variables: bool = True
-    seed: int = 0
 
 
 @dataclass

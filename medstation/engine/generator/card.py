@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from medstation.engine.bundles.metadata import IntensitySpec
-from medstation.engine.runtime.libraries import engine_module, load_torch
+from medstation.engine.bundles import IntensitySpec
+from medstation.engine.runtime import engine_module, load_torch
 
 BUNDLE_VERSION = "1.0.0"
 

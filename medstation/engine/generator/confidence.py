@@ -12,13 +12,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from medstation.engine.bundles.metadata import IntensitySpec
-from medstation.engine.classifier.model import Classifier, load_classifier
-from medstation.engine.runtime.libraries import load_torch
+from medstation.engine.bundles import IntensitySpec
+from medstation.engine.classifier import Classifier, load_classifier
+from medstation.engine.families import FAMILIES
+from medstation.engine.runtime import load_torch
 from medstation.errors import ModelError
 from medstation.progress import CancelToken, ProgressCallback, check_cancelled, report
 
-FEATURE_CLASSIFIER = "pneumonia-cxr-resnet18"
+FEATURE_CLASSIFIER = FAMILIES["classifier"].shipped
 _BATCH = 256
 
 
@@ -60,7 +61,7 @@ class FeatureNetwork:
         """``(features [N, width], probabilities [N, labels])`` of images ``[N, H, W]`` in [0, 1], where [0, 1]
         stands for ``intensity`` (default: the classifier's own normalisation)."""
         from medstation.engine.calibration import apply_temperature
-        from medstation.engine.classifier.inputs import normalise_intensity, resize_batch
+        from medstation.engine.classifier import normalise_intensity, resize_batch
 
         torch = load_torch()
         spec = self.classifier.input_spec

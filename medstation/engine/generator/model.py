@@ -25,13 +25,12 @@ from typing import Any
 
 import numpy as np
 
-from medstation.engine.bundles.registry import find_bundle
-from medstation.engine.bundles.store import Bundle
-from medstation.engine.bundles.weights import load_into
-from medstation.engine.runtime.libraries import load_torch
+from medstation.engine.bundles import Bundle, find_bundle, load_into
+from medstation.engine.families import FAMILIES
+from medstation.engine.runtime import load_torch
 from medstation.errors import ModelError
 
-DEFAULT_GENERATOR = "cxr-gan"
+DEFAULT_GENERATOR = FAMILIES["generator"].shipped
 SAMPLING_BATCH = 256
 
 
@@ -113,11 +112,10 @@ class Generator:
 def generator_from_bundle(bundle: Bundle, device: str | None = None) -> Generator:
     """Build the bundle's generator network and load its verified weights on ``device``."""
     from medstation.engine.generator.network import build_generator
-    from medstation.engine.runtime.device import configure_threads, select_device
+    from medstation.engine.runtime import configure_threads, select_device
 
+    FAMILIES["generator"].check(bundle)
     metadata = bundle.metadata
-    if metadata.task != "generation":
-        raise ModelError(f"{bundle.root}: a {metadata.task} bundle, not a generator; choose a generation bundle")
     network_spec = metadata.document.get("network")
     if not isinstance(network_spec, dict) or len(metadata.labels) < 2:
         raise ModelError(f"{bundle.metadata_path}: 'network' or 'labels' is missing; the bundle is incomplete")

@@ -19,7 +19,7 @@ import functools
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from medstation.engine.runtime.libraries import load_torch
+from medstation.engine.runtime import load_torch
 from medstation.errors import ModelError
 
 ARCHITECTURE = "dcgan-projection"

@@ -14,7 +14,7 @@ import warnings
 
 import numpy as np
 
-from medstation.engine.runtime.libraries import engine_module, load_torch
+from medstation.engine.runtime import engine_module, load_torch
 
 _CHUNK = 1024
 

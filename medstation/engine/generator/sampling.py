@@ -48,13 +48,12 @@ class GeneratedSamples:
 
 
 def list_generators(progress: ProgressCallback | None = None, cancel: CancelToken = None) -> list[GeneratorChoice]:
-    """Every installed bundle whose task is generation (weights checksummed)."""
-    from medstation.engine.bundles.registry import list_bundles
+    """Every installed generator bundle (weights checksummed)."""
+    from medstation.engine.families import FAMILIES
 
     return [
         GeneratorChoice(entry.name, list(entry.metadata.labels), entry.problem)
-        for entry in list_bundles()
-        if entry.metadata is not None and entry.metadata.task == "generation"
+        for entry in FAMILIES["generator"].bundles()
     ]
 
 

@@ -15,46 +15,19 @@ import copy
 import os
 import pickle
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from medstation.engine.bundles.metadata import IntensitySpec
-from medstation.engine.bundles.store import Bundle, write_bundle
-from medstation.engine.classifier.data import LabelledImages
+from medstation.engine.bundles import Bundle, IntensitySpec, write_bundle
+from medstation.engine.classifier import LabelledImages
 from medstation.engine.generator.network import build_discriminator, build_generator
-from medstation.engine.runtime.libraries import load_optimisers, load_torch
+from medstation.engine.generator.recipe import GeneratorRecipe
+from medstation.engine.runtime import load_optimisers, load_torch
 from medstation.errors import ModelError
 from medstation.progress import CancelToken, ProgressCallback, check_cancelled, report
-
-
-@dataclass(frozen=True)
-class GeneratorRecipe:
-    """Everything that decides the trained generator besides the data. Defaults: the shipped model's recipe."""
-
-    epochs: int = 16
-    batch_size: int = 64
-    latent_dim: int = 64
-    width: int = 16
-    learning_rate_generator: float = 2e-4
-    learning_rate_discriminator: float = 2e-4
-    betas: tuple[float, float] = (0.0, 0.9)
-    ema_decay: float = 0.999
-    seed: int = 0
-    spatial_size: tuple[int, int] | None = None
-
-    def network_spec(self) -> dict[str, Any]:
-        from medstation.engine.generator.network import ARCHITECTURE
-
-        return {"architecture": ARCHITECTURE, "latent_dim": self.latent_dim, "width": self.width}
-
-    def as_dict(self) -> dict[str, Any]:
-        values = asdict(self)
-        values["betas"] = list(self.betas)
-        values["spatial_size"] = list(self.spatial_size) if self.spatial_size else None
-        return values
 
 
 @dataclass
@@ -73,7 +46,7 @@ class TrainingImages:
 def prepare_training_images(images: np.ndarray, classes: np.ndarray, size: tuple[int, int] | None,
                             source: str) -> TrainingImages:
     """Grey images ``(N, 1, H, W)`` as stored, resized to ``size`` and mapped to [0, 1] by their own range."""
-    from medstation.engine.classifier.inputs import normalise_intensity, resize_batch
+    from medstation.engine.classifier import normalise_intensity, resize_batch
 
     if images.ndim != 4 or images.shape[1] != 1:
         raise ModelError(f"{source}: the generator trains on grey 2-D images, got an array of shape {images.shape}")
@@ -311,7 +284,7 @@ def train_generator(
     """
     from medstation.engine.generator.card import generator_card, generator_metadata
     from medstation.engine.generator.model import generator_from_bundle
-    from medstation.engine.runtime.device import configure_threads, select_device
+    from medstation.engine.runtime import configure_threads, select_device
 
     recipe = recipe or GeneratorRecipe()
     out = Path(out)

@@ -1,0 +1,14 @@
+"""Where the engine runs: the compute device and threads, its heavy libraries imported once, warm-up and smoke test.
+
+Names are imported from their modules on first use (:mod:`medstation.lazy_exports`).
+"""
+
+from medstation.lazy_exports import lazy_exports
+
+__all__, __getattr__, __dir__ = lazy_exports(__name__, {
+    "device": ("CHOICES", "ENV_VARIABLE", "DeviceInfo", "configure_threads", "detect_device", "recommended_threads",
+               "requested_device", "select_device"),
+    "libraries": ("engine_module", "load_engine_libraries", "load_optimisers", "load_torch", "preload_native_core"),
+    "smoke": ("run_training_check",),
+    "warmup": ("warm_engine",),
+})

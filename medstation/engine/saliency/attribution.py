@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
-from medstation.engine.runtime.libraries import engine_module, load_torch
+from medstation.engine.runtime import engine_module, load_torch
 from medstation.engine.saliency.superpixels import slic_segments
 from medstation.progress import CancelToken, ProgressCallback, check_cancelled, report
 

@@ -11,9 +11,8 @@ from pathlib import Path
 import numpy as np
 
 from medstation.core.volume import Volume
-from medstation.engine.classifier.inputs import prepare_batch
-from medstation.engine.classifier.model import Classifier, load_classifier
-from medstation.engine.runtime.libraries import load_torch
+from medstation.engine.classifier import Classifier, load_classifier, prepare_batch
+from medstation.engine.runtime import load_torch
 from medstation.engine.saliency.checks import Faithfulness, faithfulness
 from medstation.engine.saliency.methods import SaliencyMap, explain, on_image_grid
 from medstation.errors import ModelError

@@ -16,7 +16,7 @@ import weakref
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
-from medstation.engine.runtime.libraries import engine_module, load_torch
+from medstation.engine.runtime import engine_module, load_torch
 from medstation.errors import ModelError
 
 if TYPE_CHECKING:

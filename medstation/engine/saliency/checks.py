@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from medstation.engine.runtime.libraries import load_torch
+from medstation.engine.runtime import load_torch
 from medstation.engine.saliency.methods import SaliencyMap, evaluating, explain, network_input
 from medstation.progress import CancelToken, ProgressCallback, check_cancelled, report
 

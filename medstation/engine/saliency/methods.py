@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from medstation.engine.runtime.libraries import load_torch
+from medstation.engine.runtime import load_torch
 from medstation.engine.saliency.attribution import integrated_gradients, occlusion, surrogate
 from medstation.engine.saliency.cam import CAM_METHODS, class_activation_map, find_target_layer
 from medstation.errors import GeometryError, ModelError

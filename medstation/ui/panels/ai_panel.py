@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (
 )
 
 from medstation.engine.classifier.analysis import ImageAnalysis, analyse_image
-from medstation.engine.saliency.methods import METHOD_LABELS
+from medstation.engine.saliency import METHOD_LABELS
 from medstation.ui.dialogs.model_card import show_model_card
 from medstation.ui.jobs import Job, JobRunner
 from medstation.ui.panels.job_status import show_job_status
@@ -28,14 +28,10 @@ DISCLAIMER = "Decision support for trained readers, not a diagnosis. Read the mo
 
 
 def _list_classifiers(progress=None, cancel=None) -> list[tuple[str, str | None]]:
-    """(name, problem) of every classification bundle; problem is None for a usable one."""
-    from medstation.engine.bundles.registry import list_bundles
+    """(name, problem) of every classifier bundle, and of every unreadable one; problem is None for a usable one."""
+    from medstation.engine.families import FAMILIES
 
-    return [
-        (entry.name, entry.problem)
-        for entry in list_bundles()
-        if entry.metadata is None or entry.metadata.task == "classification"
-    ]
+    return [(entry.name, entry.problem) for entry in FAMILIES["classifier"].bundles(unreadable=True)]
 
 
 class AIPanel(QWidget):

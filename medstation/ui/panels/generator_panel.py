@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from medstation.engine.generator.sampling import (
+from medstation.engine.generator import (
     GeneratedSamples,
     GeneratorChoice,
     generate_samples,

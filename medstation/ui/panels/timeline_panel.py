@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
 
 from medstation.core.forecast import PatientForecast
 from medstation.core.timeline import Timeline
-from medstation.engine.forecaster.model import DEFAULT_MODEL, forecast_patient
+from medstation.engine.forecaster import DEFAULT_MODEL, forecast_patient
 from medstation.ui.dialogs.model_card import show_model_card
 from medstation.ui.jobs import Job, JobRunner
 from medstation.ui.panels import timeline_text

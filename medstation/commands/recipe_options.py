@@ -1,0 +1,103 @@
+"""``medstation train KIND`` options made from the recipe's settings (:mod:`medstation.engine.recipes`).
+
+Each setting becomes ``--NAME``: an ``int``, ``float`` or ``str`` field is typed by argparse; a tuple field is
+written with commas (``--widths 8,16,32,64``, ``--modalities DX,CR``), and a fixed-length one takes one number for
+every place (``--size 64`` is 64x64). An option left out keeps the recipe's default, which its help shows.
+"""
+
+from __future__ import annotations
+
+import argparse
+import types
+import typing
+from dataclasses import Field, replace
+from typing import Any
+
+from medstation.engine.recipes import Setting, recipe_settings
+from medstation.errors import UnreadableInput
+
+_SCALARS = (int, float, str)
+
+
+def _flag(item: Field, setting: Setting) -> str:
+    return "--" + (setting.flag or item.name).replace("_", "-")
+
+
+def _dest(item: Field, setting: Setting) -> str:
+    return (setting.flag or item.name).replace("-", "_")
+
+
+def _value_type(hint: Any) -> tuple[type, int | None] | type:
+    """``int``, ``float`` or ``str`` for a scalar field; ``(item type, length or None)`` for a tuple field."""
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        present = [arg for arg in typing.get_args(hint) if arg is not type(None)]
+        hint = present[0] if len(present) == 1 else hint
+    if hint in _SCALARS:
+        return hint
+    items = typing.get_args(hint)
+    if typing.get_origin(hint) is tuple and items:
+        if len(items) == 2 and items[1] is Ellipsis and items[0] in _SCALARS:
+            return items[0], None
+        if len(set(items)) == 1 and items[0] in _SCALARS:
+            return items[0], len(items)
+    raise TypeError(f"a recipe setting must be an int, float, str or a tuple of one of those, got {hint}")
+
+
+def _shown(value: Any) -> str:
+    return ",".join(map(str, value)) if isinstance(value, tuple) else str(value)
+
+
+def _help(item: Field, setting: Setting) -> str:
+    if "default" in setting.help or item.default is None or item.default == ():
+        return setting.help
+    return f"{setting.help} (default {_shown(item.default)})"
+
+
+def _settings(recipe: type) -> list[tuple[Field, Setting, Any]]:
+    hints = typing.get_type_hints(recipe)
+    return [(item, setting, _value_type(hints[item.name])) for item, setting in recipe_settings(recipe)]
+
+
+def add_recipe_options(parser: argparse.ArgumentParser, recipe: type) -> None:
+    """One option per setting of the dataclass ``recipe``; each defaults to None (the recipe's own default)."""
+    for item, setting, value_type in _settings(recipe):
+        parser.add_argument(
+            _flag(item, setting),
+            dest=_dest(item, setting),
+            type=value_type if value_type in _SCALARS else str,
+            choices=setting.choices,
+            metavar=setting.metavar,
+            help=_help(item, setting),
+        )
+
+
+def _parse_tuple(text: str, item_type: type, length: int | None, flag: str) -> tuple:
+    parts = [part.strip() for part in text.split(",") if part.strip()]
+    if item_type is str:
+        return tuple(parts)
+    try:
+        values = tuple(item_type(part) for part in parts)
+    except ValueError:
+        kind = "whole numbers" if item_type is int else "numbers"
+        raise UnreadableInput(f"{flag} must be {kind} separated by commas, got {text!r}") from None
+    if not values or min(values) <= 0:
+        raise UnreadableInput(f"{flag} must be positive, got {text!r}")
+    if length is not None:
+        if len(values) == 1:
+            return values * length
+        if len(values) != length:
+            raise UnreadableInput(f"{flag} takes one number for every side or {length} numbers, got {text!r}")
+    return values
+
+
+def recipe_from_args(recipe: type, args: argparse.Namespace) -> Any:
+    """The default ``recipe`` with the settings given on the command line; UnreadableInput for a malformed one."""
+    changes = {}
+    for item, setting, value_type in _settings(recipe):
+        value = getattr(args, _dest(item, setting))
+        if value is None:
+            continue
+        if value_type not in _SCALARS:
+            value = _parse_tuple(value, *value_type, _flag(item, setting))
+        changes[item.name] = value
+    return replace(recipe(), **changes)

@@ -1,0 +1,52 @@
+"""The classifier's training recipe: every setting besides the data, its defaults the shipped model's.
+
+The defaults are the recipe of the shipped ``pneumonia-cxr-resnet18`` model (see
+:mod:`medstation.engine.classifier.training` for how each is used). Fields declared with
+:func:`~medstation.engine.recipes.setting` are the ones ``medstation train classifier`` offers as options.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from medstation.engine.classifier.augment import Augmentation
+from medstation.engine.classifier.network import ARCHITECTURES
+from medstation.engine.recipes import setting
+
+SHIPPED_WIDTHS = (32, 64, 128, 256)
+"""Stage widths of the shipped ResNet-18: half the standard ones, a quarter of the computation, so that the recipe's
+epochs of PneumoniaMNIST fit well within 14 minutes on a 2-core CPU."""
+
+
+@dataclass(frozen=True)
+class TrainingRecipe:
+    """Everything that decides the trained weights besides the data. Defaults: the shipped model's recipe.
+
+    ``learning_rate`` is the peak of the one-cycle schedule, reached after ``warmup`` of the steps;
+    ``ema_decay`` is the weight the average keeps per optimiser step; ``intensity`` is the bundle's normalisation
+    method, its parameters measured on the training split (``range``: the split's lowest and highest values map
+    to 0 and 1, so brightness differences between images are kept, which per-image ``minmax`` would remove).
+    """
+
+    architecture: str = setting("resnet18", "network architecture", choices=ARCHITECTURES)
+    widths: tuple[int, ...] = setting(SHIPPED_WIDTHS, "ResNet-18 stage widths", metavar="W1,W2,W3,W4")
+    epochs: int = setting(6, "most epochs to train")
+    batch_size: int = setting(128, "images per optimiser step")
+    learning_rate: float = setting(2e-3, "peak of the one-cycle schedule")
+    weight_decay: float = 0.05
+    warmup: float = 0.15
+    label_smoothing: float = 0.05
+    ema_decay: float = 0.95
+    patience: int = setting(3, "stop after this many epochs without a better validation AUC")
+    seed: int = setting(0, "random seed")
+    spatial_size: tuple[int, ...] | None = setting(
+        None, "resize images to this size in voxels, one number for every side (default: as stored)", flag="size",
+        metavar="N[,N...]",
+    )
+    intensity: str = "range"
+    modalities: tuple[str, ...] = setting((), "DICOM modalities the model is made for, e.g. DX,CR", metavar="CODE,...")
+    augmentation: Augmentation = field(default_factory=Augmentation)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "widths": list(self.widths), "modalities": list(self.modalities)}
