@@ -1,6 +1,6 @@
 """The image volume: voxels plus their geometry in DICOM patient coordinates (LPS, mm).
 
-Conventions (DESIGN.md §2):
+Conventions (docs/design.md §2):
 
 - ``array`` is indexed ``[k, j, i]`` (slice, row, column) or ``[t, k, j, i]`` for several volumes at the
   same positions.

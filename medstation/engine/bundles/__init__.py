@@ -1,4 +1,4 @@
-"""Model bundles on disk (DESIGN.md §4): their metadata, weights, checksums, and where they are found.
+"""Model bundles on disk (docs/design.md §4): their metadata, weights, checksums, and where they are found.
 
 Names are imported from their modules on first use (:mod:`medstation.lazy_exports`).
 """
