@@ -118,7 +118,7 @@ def _add_evaluate_parsers(sub) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The full command tree of DESIGN.md §3."""
+    """The full command tree of docs/design.md §3."""
     parser = argparse.ArgumentParser(
         prog="medstation",
         description="MedStation imaging workstation: DICOM/NIfTI review and offline AI analysis.",
@@ -133,7 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_json(p)
     _add_progress(p)
 
-    p = sub.add_parser("convert", help="convert a series to NIfTI (.nii/.nii.gz) or NRRD")
+    p = sub.add_parser("convert", help="convert a series or volume to NIfTI (.nii, .nii.gz), NRRD or MetaImage")
     p.add_argument("path")
     p.add_argument("out")
     _add_series(p)

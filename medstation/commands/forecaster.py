@@ -146,7 +146,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
 
 
 def run_forecast(args: argparse.Namespace) -> int:
-    """Forecast from the end of each patient's data (DESIGN.md §3 ``forecast --json``)."""
+    """Forecast from the end of each patient's data (docs/design.md §3 ``forecast --json``)."""
     from medstation.engine.forecaster import load_forecaster
     from medstation.io.timelines.reading import load_timelines
 
