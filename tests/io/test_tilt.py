@@ -61,7 +61,7 @@ def test_philips_tilt_correction_matches_dcm2niix_geometry_and_content(tmp_path)
     assert volume.is_sheared
     corrected = correct_gantry_tilt(volume)
     assert corrected.array.shape == reference.array.shape
-    # dcm2niix stores rows reversed (see test_dicom_conformance): undo that before comparing.
+    # dcm2niix stores rows reversed (see dicom/test_conformance.py): undo that before comparing.
     n_rows = reference.array.shape[1]
     reference_affine = reference.affine.copy()
     reference_affine[:3, 3] += (n_rows - 1) * reference_affine[:3, 1]

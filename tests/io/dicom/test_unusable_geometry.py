@@ -19,7 +19,7 @@ from medstation.cli import main
 from medstation.errors import UnreadableInput
 from medstation.io.dicom.series import load_dicom
 
-CT_SLICE = Path(__file__).resolve().parents[1] / "data" / "dicom" / "ge_tilt" / "15.dcm"
+CT_SLICE = Path(__file__).resolve().parents[2] / "data" / "dicom" / "ge_tilt" / "15.dcm"
 
 
 def _edited(source: Path, target: Path, **values) -> Path:

@@ -19,10 +19,10 @@ from medstation.errors import MedStationError, UnreadableInput
 from medstation.io.database import StudyDatabase
 from medstation.io.dicom.series import largest_series, load_series, scan_dicom
 
-SHARED_DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
+SHARED_DATA = Path(__file__).resolve().parents[3] / ".." / "shared" / "data"
 DICOM = SHARED_DATA / "dicom"
 GE_CT = DICOM / "dcm_qa_ct" / "In" / "GE"
-COMMITTED_DICOM = Path(__file__).resolve().parents[1] / "data" / "dicom"
+COMMITTED_DICOM = Path(__file__).resolve().parents[2] / "data" / "dicom"
 CLASSIC_CT = COMMITTED_DICOM / "ge_tilt" / "15.dcm"
 NEIGHBOUR = COMMITTED_DICOM / "ge_tilt" / "14.dcm"
 # sample: (folder under tests/data/dicom or ../shared/data/dicom, file)

@@ -11,9 +11,9 @@ from medstation.errors import UnreadableInput
 from medstation.io.dicom.header import read_file_records
 from medstation.io.dicom.pixels import StoredPixels, read_pixel_frames
 
-SHARED_DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
+SHARED_DATA = Path(__file__).resolve().parents[3] / ".." / "shared" / "data"
 DICOM = SHARED_DATA / "dicom"
-COMMITTED_DICOM = Path(__file__).resolve().parents[1] / "data" / "dicom"
+COMMITTED_DICOM = Path(__file__).resolve().parents[2] / "data" / "dicom"
 NATIVE_SAMPLES = [
     "dcm_qa_12bit/In/12bitUnsigned.dcm",
     "dcm_qa_12bit/In/12bitUnsigned_0x0F0F.dcm",

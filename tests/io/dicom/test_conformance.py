@@ -27,9 +27,9 @@ import pytest
 from medstation.io.dicom.series import load_series, scan_dicom
 from medstation.io.nifti import read_volume
 
-SHARED_DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
+SHARED_DATA = Path(__file__).resolve().parents[3] / ".." / "shared" / "data"
 DICOM_SUITES = SHARED_DATA / "dicom"
-COMMITTED_DICOM = Path(__file__).resolve().parents[1] / "data" / "dicom"
+COMMITTED_DICOM = Path(__file__).resolve().parents[2] / "data" / "dicom"
 SUITES = ["dcm_qa_12bit", "dcm_qa_ct", "dcm_qa_enh", "dcm_qa_nih", "dcm_qa_orientation", "dcm_qa_ts"]
 DCM2NIIX = shutil.which("dcm2niix") or str(Path(sys.executable).parent / "dcm2niix")
 

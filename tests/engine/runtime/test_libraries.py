@@ -14,7 +14,7 @@ import pytest
 from medstation.engine.runtime import libraries
 from medstation.engine.runtime.libraries import engine_module
 
-PACKAGE = Path(__file__).resolve().parents[2] / "medstation"
+PACKAGE = Path(__file__).resolve().parents[3] / "medstation"
 HEAVY = {"torch", "monai", "captum"}
 
 

@@ -10,7 +10,7 @@ import pytest
 from medstation.io.dicom.preview import load_slice
 from medstation.io.dicom.series import largest_series, load_series, scan_dicom
 
-COMMITTED = Path(__file__).resolve().parents[1] / "data" / "dicom"
+COMMITTED = Path(__file__).resolve().parents[2] / "data" / "dicom"
 
 
 def _assert_matches_full_volume(folder: Path, k: int | None = None) -> None:

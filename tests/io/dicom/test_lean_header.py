@@ -12,7 +12,7 @@ from pydicom import Dataset, dcmread
 from medstation.io.dicom.header import read_file_records
 from medstation.io.dicom.lean_header import _WANTED, read_lean_header
 
-COMMITTED = Path(__file__).resolve().parents[1] / "data" / "dicom"
+COMMITTED = Path(__file__).resolve().parents[2] / "data" / "dicom"
 GE_SLICE = COMMITTED / "ge_tilt" / "15.dcm"
 KEYWORDS = [keyword for keyword, _, _ in _WANTED.values()]
 
