@@ -62,6 +62,7 @@ def test_launch_with_missing_path_exits_1_naming_it(tmp_path, capsys):
     assert str(missing) in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_self_test_json_reports_every_check(capsys):
     assert main(["self-test", "--json"]) == 0
     report = json.loads(capsys.readouterr().out)

@@ -51,6 +51,7 @@ def trained(small_npz, tmp_path_factory) -> tuple[Path, dict]:
     return out, json.loads((out / "configs" / "metadata.json").read_text())
 
 
+@pytest.mark.slow
 def test_training_writes_a_complete_bundle_that_learned(trained):
     out, metadata = trained
     bundle = open_bundle(out)
@@ -68,6 +69,7 @@ def test_training_writes_a_complete_bundle_that_learned(trained):
     assert metadata["training"]["command"] in card and "not for diagnosis" in card
 
 
+@pytest.mark.slow
 def test_evaluate_json_has_the_design_keys_intervals_subgroups_and_plots(trained, small_npz, tmp_path, capsys):
     out, metadata = trained
     capsys.readouterr()
@@ -91,6 +93,7 @@ def test_evaluate_json_has_the_design_keys_intervals_subgroups_and_plots(trained
         assert Path(path).read_bytes().startswith(b"\x89PNG")
 
 
+@pytest.mark.slow
 def test_evaluate_text_names_the_metrics(trained, small_npz, tmp_path, capsys):
     out, _ = trained
     assert main(["evaluate", "classifier", "--model", str(out), "--data", str(small_npz), "--split", "val",
@@ -99,6 +102,7 @@ def test_evaluate_text_names_the_metrics(trained, small_npz, tmp_path, capsys):
     assert "val split" in text and "auc" in text and "95% CI" in text
 
 
+@pytest.mark.slow
 def test_evaluate_without_plots_writes_no_files(trained, small_npz, tmp_path, monkeypatch, capsys):
     out, _ = trained
     monkeypatch.chdir(tmp_path)
@@ -107,6 +111,7 @@ def test_evaluate_without_plots_writes_no_files(trained, small_npz, tmp_path, mo
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.slow
 def test_classify_folder_json_with_a_damaged_file_skipped(trained, tmp_path, capsys):
     out, _ = trained
     folder = tmp_path / "study"
@@ -129,6 +134,7 @@ def test_classify_folder_json_with_a_damaged_file_skipped(trained, tmp_path, cap
     assert "damaged.dcm" in captured.err
 
 
+@pytest.mark.slow
 def test_classify_a_single_unreadable_file_exits_1_naming_it(trained, tmp_path, capsys):
     out, _ = trained
     broken = tmp_path / "broken.png"

@@ -7,6 +7,8 @@ import pytest
 
 from medstation.cli import main
 
+pytestmark = pytest.mark.slow  # every test here uses a forecaster trained by the command
+
 
 @pytest.fixture(scope="module")
 def records(shared_path, tmp_path_factory):

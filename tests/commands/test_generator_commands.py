@@ -22,6 +22,7 @@ def trained(tmp_path_factory):
     return code, data, out
 
 
+@pytest.mark.slow
 def test_train_writes_a_bundle_with_its_test_measurements_and_a_checkpoint(trained, capsys):
     code, _, out = trained
     assert code == 0
@@ -34,6 +35,7 @@ def test_train_writes_a_bundle_with_its_test_measurements_and_a_checkpoint(train
     assert {"fd", "conditional_accuracy", "floor_fd", "blurred_real_fd", "baseline_fd"} <= measured
 
 
+@pytest.mark.slow
 def test_train_again_into_the_same_folder_is_refused_and_changes_nothing(trained, capsys):
     _, data, out = trained
     before = (out / "models" / "model.pt").read_bytes()
@@ -42,6 +44,7 @@ def test_train_again_into_the_same_folder_is_refused_and_changes_nothing(trained
     assert (out / "models" / "model.pt").read_bytes() == before
 
 
+@pytest.mark.slow
 def test_evaluate_json_has_the_contract_keys(trained, capsys):
     _, data, out = trained
     capsys.readouterr()
@@ -55,6 +58,7 @@ def test_evaluate_json_has_the_contract_keys(trained, capsys):
     assert 0.0 <= document["metrics"]["conditional_accuracy"] <= 1.0
 
 
+@pytest.mark.slow
 def test_evaluate_human_form_says_which_goals_are_met(trained, capsys):
     _, data, out = trained
     assert main(["evaluate", "generator", "--model", str(out), "--data", str(data)]) == 0
@@ -63,6 +67,7 @@ def test_evaluate_human_form_says_which_goals_are_met(trained, capsys):
     assert "met" in text
 
 
+@pytest.mark.slow
 def test_generate_writes_marked_files_and_never_overwrites(trained, tmp_path, capsys):
     _, _, out = trained
     target = tmp_path / "samples"
@@ -78,6 +83,7 @@ def test_generate_writes_marked_files_and_never_overwrites(trained, tmp_path, ca
     assert [path.read_bytes() for path in sorted(target.iterdir())] == contents
 
 
+@pytest.mark.slow
 def test_generate_with_a_classifier_or_an_unknown_class_fails_with_a_message(trained, tmp_path, capsys,
                                                                              untrained_classifier_bundle):
     _, _, out = trained

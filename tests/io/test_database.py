@@ -150,6 +150,7 @@ def test_a_second_import_goes_ahead_while_a_long_one_is_reading(tmp_path):
     assert len(table_rows(path)["files"]) == 33 and len(table_rows(path)["roots"]) == 2
 
 
+@pytest.mark.slow
 def test_an_import_waits_for_another_writer_longer_than_five_seconds(tmp_path):
     import sqlite3
 

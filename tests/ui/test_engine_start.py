@@ -7,12 +7,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from medstation.engine.runtime.device import DeviceInfo
 from medstation.errors import DeviceError
 
 DRIVER = Path(__file__).with_name("classify_during_engine_start.py")
 
 
+@pytest.mark.slow
 def test_classify_clicked_while_the_engine_starts_waits_for_it_and_succeeds():
     result = subprocess.run([sys.executable, str(DRIVER)], capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-4000:]

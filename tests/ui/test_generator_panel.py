@@ -100,6 +100,7 @@ def test_export_selected_writes_the_chosen_samples_in_a_job(make_window, qtbot, 
         box.accept()
 
 
+@pytest.mark.slow
 def test_generate_runs_the_engine_in_a_job_and_fills_the_grid(make_window, qtbot, tiny_generation_bundle):
     window = make_window()
     panel = window.generator_panel

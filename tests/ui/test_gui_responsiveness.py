@@ -16,6 +16,8 @@ from medstation.ui.jobs import JobRunner, JobState
 
 WAIT_S = 120
 
+pytestmark = pytest.mark.slow  # both run a real training job
+
 
 class _Ping(QObject):
     """Lives in the GUI thread: a worker's ``asked`` is answered when the GUI thread's event loop runs."""

@@ -53,6 +53,7 @@ def test_a_raising_job_fails_with_its_error_and_a_log_line(qtbot, runner, caplog
     assert "truncated pixel data" in caplog.text and "Traceback" in caplog.text
 
 
+@pytest.mark.slow
 def test_cancel_stops_a_real_training_job_at_the_next_step(qtbot, runner):
     """Cancellation is checked between steps: at most the step under way finishes after cancel is set."""
     steps_after_cancel = []

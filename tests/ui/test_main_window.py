@@ -108,6 +108,7 @@ def test_a_failing_job_shows_an_error_dialog_and_the_app_lives_on(make_window, q
     qtbot.waitUntil(lambda: follow_up.result == 42, timeout=10_000)
 
 
+@pytest.mark.slow
 def test_engine_starts_after_first_paint_and_shows_the_device(make_window, qtbot):
     window = make_window(start_engine=True)
     assert window.device_status.text() == "Device: detecting…"

@@ -9,6 +9,10 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.slow  # a workstation process each, quitting during a real training job or on SIGTERM
+
 QUIT_DURING_JOB = """
 import sys
 from PySide6.QtCore import QTimer

@@ -115,6 +115,7 @@ def test_folder_of_pictures_with_a_labels_csv_is_split_per_label(tmp_path):
     assert set(data.split("test").groups) == {"site"}
 
 
+@pytest.mark.slow
 def test_training_stops_between_batches_when_cancelled(tmp_path, shared_path):
     data = load_labelled_images(shared_path("medmnist", "pneumoniamnist.npz"))
     cancel = threading.Event()

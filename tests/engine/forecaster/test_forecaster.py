@@ -49,6 +49,7 @@ def trained(cohort):
     return train_forecaster(timelines, labels, TINY)
 
 
+@pytest.mark.slow
 def test_tiny_training_learns_the_risk_signal_and_calibrates_intervals(trained, cohort):
     timelines, labels = cohort
     assert trained.out_of_fold["mortality_auroc_48h"] > 0.9
@@ -60,6 +61,7 @@ def test_tiny_training_learns_the_risk_signal_and_calibrates_intervals(trained, 
     assert all(scale > 0 for scale in trained.interval_scale.values())
 
 
+@pytest.mark.slow
 def test_forecast_uses_only_data_up_to_the_origin(trained, cohort):
     model = forecaster_from_trained(trained, "tiny")
     timelines = cohort[0][:5]
@@ -73,6 +75,7 @@ def test_forecast_uses_only_data_up_to_the_origin(trained, cohort):
     assert not np.allclose(model.predict_trend(changed, 30, 6)["HR"], model.predict_trend(timelines, 30, 6)["HR"])
 
 
+@pytest.mark.slow
 def test_quantiles_never_cross_and_stay_in_the_variable_units(trained, cohort):
     model = forecaster_from_trained(trained, "tiny")
     trend = model.predict_trend(cohort[0][:10], 36, 12)
@@ -148,6 +151,7 @@ def test_cancel_stops_training(cohort):
         train_forecaster(*cohort, TINY, cancel=cancel)
 
 
+@pytest.mark.slow
 def test_bundle_round_trip_forecast_and_contributors(trained, cohort, tmp_path):
     metadata = forecaster_metadata(trained, "synthetic cohort", 100, "", 1.0)
     bundle = write_forecaster_bundle(tmp_path / "tiny-forecaster", trained, metadata)
@@ -167,6 +171,7 @@ def test_bundle_round_trip_forecast_and_contributors(trained, cohort, tmp_path):
     assert f"{trained.out_of_fold['mortality_auroc_48h']:.3f}" in card
 
 
+@pytest.mark.slow
 def test_damaged_or_wrong_bundles_are_refused(trained, tmp_path, untrained_classifier_bundle):
     metadata = forecaster_metadata(trained, "synthetic cohort", 100, "", 1.0)
     bundle = write_forecaster_bundle(tmp_path / "f", trained, metadata)

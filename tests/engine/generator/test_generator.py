@@ -53,6 +53,7 @@ def test_sizes_the_generator_cannot_make_are_refused(size):
         upsampling_steps(size)
 
 
+@pytest.mark.slow
 def test_tiny_training_at_64x64_writes_a_bundle_that_samples_64x64(tmp_path):
     recipe = replace(TINY, spatial_size=(64, 64))
     bundle = train_generator(_data(16), tmp_path / "gan64", recipe, tmp_path / "gan64.pt", command="test")
@@ -66,6 +67,7 @@ def test_tiny_training_at_64x64_writes_a_bundle_that_samples_64x64(tmp_path):
     assert "synthetic" in bundle.model_card().lower() and "not for diagnosis" in bundle.model_card()
 
 
+@pytest.mark.slow
 def test_sampling_is_seeded_and_follows_the_requested_class(tmp_path):
     generator = load_generator(train_generator(_data(), tmp_path / "gan", TINY).root)
     first, again = generator.sample(6, seed=3), generator.sample(6, seed=3)
@@ -83,6 +85,7 @@ def test_sampling_is_seeded_and_follows_the_requested_class(tmp_path):
         generator.sample(0)
 
 
+@pytest.mark.slow
 def test_resumed_training_ends_with_the_weights_of_an_uninterrupted_run(tmp_path):
     import torch
 
@@ -103,6 +106,7 @@ def test_average_decay_warms_up_to_its_cap():
     assert average_decay(0.999, 10**6) == 0.999
 
 
+@pytest.mark.slow
 def test_checkpoint_of_another_recipe_is_refused_and_cancel_keeps_the_last_one(tmp_path):
     import threading
 

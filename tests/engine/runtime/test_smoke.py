@@ -11,6 +11,7 @@ from medstation.engine.runtime.smoke import run_training_check
 from medstation.errors import Cancelled
 
 
+@pytest.mark.slow
 def test_small_network_learns_and_reports_progress():
     fractions = []
     result = run_training_check(steps=30, progress=lambda f, m: fractions.append(f))
@@ -18,6 +19,7 @@ def test_small_network_learns_and_reports_progress():
     assert fractions == sorted(fractions) and fractions[-1] == 1.0
 
 
+@pytest.mark.slow
 def test_cancel_is_checked_between_steps():
     cancel = threading.Event()
 

@@ -70,6 +70,7 @@ def pneumonia(shared_path):
         torch.set_num_threads(threads)
 
 
+@pytest.mark.slow
 def test_the_test_model_has_learned(pneumonia):
     torch = pytest.importorskip("torch")
     model, images, labels = pneumonia
@@ -78,6 +79,7 @@ def test_the_test_model_has_learned(pneumonia):
     assert (predicted == labels[:200]).mean() > 0.7
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("method", METHODS)
 def test_map_is_on_the_input_grid_for_a_non_square_image(pneumonia, method):
     model, images, _ = pneumonia
@@ -89,6 +91,7 @@ def test_map_is_on_the_input_grid_for_a_non_square_image(pneumonia, method):
     assert saliency.method == method and saliency.target in (0, 1) and 0.0 <= saliency.probability <= 1.0
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("method", ["gradcam", "occlusion"])
 def test_a_network_run_at_the_image_size_gives_a_map_of_that_size(pneumonia, method):
     model, images, _ = pneumonia
@@ -96,6 +99,7 @@ def test_a_network_run_at_the_image_size_gives_a_map_of_that_size(pneumonia, met
     assert explain(model, image, method).values.shape == (28, 22)
 
 
+@pytest.mark.slow
 def test_map_of_an_enlarged_image_lines_up_with_the_map_at_network_size(pneumonia):
     model, images, _ = pneumonia
     direct = explain(model, images[2], "occlusion", target=1).values
@@ -104,6 +108,7 @@ def test_map_of_an_enlarged_image_lines_up_with_the_map_at_network_size(pneumoni
     assert rank_correlation(direct, enlarged.reshape(28, 3, 28, 3).mean(axis=(1, 3))) > 0.9
 
 
+@pytest.mark.slow
 def test_grad_cam_target_layer_is_the_last_stage_and_can_be_chosen(pneumonia):
     model, images, _ = pneumonia
     assert explain(model, images[0], "gradcam").layer == "layer4"
@@ -125,6 +130,7 @@ def test_grad_cam_finds_densenets_last_feature_map(method):
     assert saliency.values.shape == (40, 52) and saliency.values.min() >= 0.0 and saliency.values.max() <= 1.0
 
 
+@pytest.mark.slow
 def test_explaining_leaves_the_model_as_it_was(pneumonia):
     model, images, _ = pneumonia
     model.train()
@@ -138,6 +144,7 @@ def test_explaining_leaves_the_model_as_it_was(pneumonia):
         model.eval()
 
 
+@pytest.mark.slow
 def test_grad_cam_leaves_inference_in_other_threads_alone(pneumonia):
     torch = pytest.importorskip("torch")
     model, images, _ = pneumonia
@@ -165,6 +172,7 @@ def test_grad_cam_leaves_inference_in_other_threads_alone(pneumonia):
     assert len({other.probability for other in maps}) == 1
 
 
+@pytest.mark.slow
 def test_bad_requests_are_refused_with_a_reason(pneumonia):
     model, images, _ = pneumonia
     with pytest.raises(ModelError, match="unknown saliency method"):
@@ -177,6 +185,7 @@ def test_bad_requests_are_refused_with_a_reason(pneumonia):
         explain(model, images[:2, None], "gradcam")
 
 
+@pytest.mark.slow
 def test_grad_cam_deletes_the_class_faster_than_random_maps(pneumonia):
     model, images, _ = pneumonia
     scores = [faithfulness(model, image, explain(model, image, "gradcam")) for image in images[:DELETION_IMAGES]]
@@ -189,12 +198,14 @@ def test_grad_cam_deletes_the_class_faster_than_random_maps(pneumonia):
     assert first.random_auc_std >= 0
 
 
+@pytest.mark.slow
 def test_integrated_gradients_beats_random_maps_clearly(pneumonia):
     model, images, _ = pneumonia
     scores = [faithfulness(model, image, explain(model, image, "integrated_gradients")) for image in images[:6]]
     assert np.mean([score.relative for score in scores]) > 0.2
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("method", METHODS)
 def test_maps_change_when_the_weights_are_randomised(pneumonia, method):
     model, images, _ = pneumonia
@@ -204,6 +215,7 @@ def test_maps_change_when_the_weights_are_randomised(pneumonia, method):
     assert np.mean(correlations) < SANITY_THRESHOLD, correlations
 
 
+@pytest.mark.slow
 def test_the_sanity_check_sees_an_unchanged_model_as_unchanged(pneumonia):
     import copy
 
@@ -213,6 +225,7 @@ def test_the_sanity_check_sees_an_unchanged_model_as_unchanged(pneumonia):
     assert rank_correlation(first.values, again.values) == pytest.approx(1.0)
 
 
+@pytest.mark.slow
 def test_randomised_copy_replaces_every_weight_and_keeps_the_original(pneumonia):
     torch = pytest.importorskip("torch")
     model, _, _ = pneumonia
@@ -226,6 +239,7 @@ def test_randomised_copy_replaces_every_weight_and_keeps_the_original(pneumonia)
             assert not torch.equal(value, trained_weights[name]), name
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("method", SLOW_METHODS)
 def test_cancel_stops_the_slow_methods_between_batches(pneumonia, method):
     model, images, _ = pneumonia
@@ -270,6 +284,7 @@ def write_small_bundle(root):
     return write_bundle(root, metadata, build_network(network, 2, 1, 2).state_dict(), "# untrained, for tests\n")
 
 
+@pytest.mark.slow
 def test_bundle_map_is_on_the_image_grid_with_the_bundle_prediction(pneumonia, tmp_path):
     _, images, _ = pneumonia
     bundle = write_small_bundle(tmp_path / "small")

@@ -84,6 +84,7 @@ def _run_quietly(argv: list[str]) -> tuple[object, str]:
     return code, stderr.getvalue()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("folder", [PYDICOM_FILES, NIBABEL_FILES], ids=["pydicom", "nibabel"])
 def test_info_convert_and_render_answer_every_bundled_file_without_a_traceback(folder, tmp_path):
     if folder is None:

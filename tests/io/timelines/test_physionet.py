@@ -128,6 +128,7 @@ def test_outcomes_columns_are_found_by_name_and_bad_labels_refused(tmp_path):
         read_outcomes(no_label)
 
 
+@pytest.mark.slow
 def test_the_whole_set_a_archive(shared_path):
     """4000 patients; PhysioNet has Temp below 0 °C in 24 rows (and 106 more below 25 °C): all left out, counted."""
     archive_path = shared_path("physionet2012", "set-a.tar.gz")
