@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from medstation.core.volume import Volume
+from medstation.io.dicom.geometry import TILT_WARNING_START
 
 
 def correct_gantry_tilt(volume: Volume) -> Volume:
@@ -48,8 +49,10 @@ def correct_gantry_tilt(volume: Volume) -> Volume:
     regular = np.allclose(distances, step * np.arange(n_k), atol=1e-2)
     corrected = volume.with_array(resampled, affine=new_affine)
     corrected.slice_positions = None if regular else new_affine[:3, 3] + np.outer(distances, normal)
-    corrected.warnings = [w for w in volume.warnings if not w.startswith("gantry tilt")]
-    corrected.warnings.append(f"gantry tilt of {volume.shear_angle_degrees:.2f} degrees corrected by resampling")
+    corrected.warnings = [w for w in volume.warnings if not w.startswith(TILT_WARNING_START)]
+    corrected.warnings.append(
+        f"Gantry tilt of {volume.shear_angle_degrees:.1f}° removed by resampling onto an orthogonal grid"
+    )
     return corrected
 
 

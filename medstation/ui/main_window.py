@@ -29,7 +29,7 @@ from medstation.ui.panels.study_browser import StudyBrowser
 from medstation.ui.panels.timeline_panel import TimelinePanel
 from medstation.ui.settings import Settings
 from medstation.ui.study_index import open_study_index
-from medstation.ui.study_opening import StudyOpener
+from medstation.ui.study_opening import StudyOpener, other_files_count, warnings_to_show
 from medstation.ui.timeline_opening import TimelineOpener
 from medstation.ui.viewer.viewer_widget import ViewerWidget
 
@@ -324,14 +324,18 @@ class MainWindow(QMainWindow):
     def show_study(self, opened: OpenedStudy) -> None:
         """Show a loaded volume in the viewer and list its study in the browser."""
         self.viewer.set_volume(opened.volume)
+        self.viewer.banner.show_warnings(warnings_to_show(opened))
         self.saliency_layer = None
         self.ai_panel.set_volume(opened.volume)
         self.study_browser.refresh()
         info = opened.volume.info
         name = info.series_description or opened.source.name
         self.setWindowTitle(f"MedStation — {name}")
+        others = other_files_count(opened)
+        left_out = f"; {others} file(s) that are not images left out" if others else ""
         self.statusBar().showMessage(
-            f"Opened {name}: {'x'.join(map(str, opened.volume.array.shape))}, orientation {opened.volume.orientation}",
+            f"Opened {name}: {'x'.join(map(str, opened.volume.array.shape))}, orientation {opened.volume.orientation}"
+            f"{left_out}",
             10_000,
         )
 
@@ -392,7 +396,7 @@ class MainWindow(QMainWindow):
         if self.runner.active_jobs():
             self.statusBar().showMessage("Cancelling running jobs…")
         self.runner.shutdown()
-        for box in [*self.error_dialogs, *self.opener.warning_dialogs]:
+        for box in self.error_dialogs:
             box.close()
         self.viewer.close_volume()
         self.database.close()

@@ -5,8 +5,8 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Qt, Signal
-from PySide6.QtWidgets import QMessageBox, QWidget
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtWidgets import QWidget
 
 from medstation.errors import UnreadableInput, reason_without_path
 from medstation.io.database import SeriesRow, StudyDatabase
@@ -16,7 +16,6 @@ from medstation.logs import register_identifiers
 from medstation.ui.jobs import Job, JobRunner
 
 log = logging.getLogger(__name__)
-MAX_LISTED = 12
 
 
 def _unknown_study(reference: str, progress=None, cancel=None):
@@ -26,27 +25,43 @@ def _unknown_study(reference: str, progress=None, cancel=None):
     )
 
 
-def _listing(lines: list[str]) -> str:
-    shown = lines[:MAX_LISTED]
-    if len(lines) > MAX_LISTED:
-        shown.append(f"… and {len(lines) - MAX_LISTED} more")
-    return "\n".join(f"• {line}" for line in shown)
-
-
 PROJECTION_MODALITIES = frozenset({"CR", "DX", "IO", "MG", "PX", "RF", "XA"})
 
 
-def worth_a_dialog(opened: OpenedStudy) -> list[str]:
-    """The series' warnings a reader must see before reading. A projection radiograph has no patient geometry by
-    nature: that one stays in the viewer's corner text and raises no dialog."""
+DICOM_SUFFIXES = frozenset({".dcm", ".dicom", ".ima"})
+
+
+def is_image_file_problem(path: str | Path, reason: str) -> bool:
+    """True when a skipped file was meant as an image (DICOM, or named like one) but could not be read; False for
+    a file of another kind beside the images (a report, a text file, a DICOM object without pixels)."""
+    if Path(path).suffix.lower() in DICOM_SUFFIXES:
+        return True
+    return "not a DICOM file" not in reason and "DICOM without an image" not in reason
+
+
+def warnings_to_show(opened: OpenedStudy) -> list[str]:
+    """What a reader must see before reading, in plain words: the series' warnings and its unreadable images.
+
+    A projection radiograph has no patient geometry by nature: that one stays in the viewer's corner text. Files
+    of other kinds beside the images (reports, text files, DICOMDIR-like indexes) are left out quietly; the status
+    bar counts them.
+    """
     volume = opened.volume
+    lines = list(volume.warnings)
     if volume.info.modality.upper() in PROJECTION_MODALITIES:
-        return [warning for warning in volume.warnings if warning != NO_GEOMETRY_WARNING]
-    return list(volume.warnings)
+        lines = [warning for warning in lines if warning != NO_GEOMETRY_WARNING]
+    unread = [(path, reason) for path, reason in opened.skipped if is_image_file_problem(path, reason)]
+    lines += [f"{Path(path).name} could not be read: {reason_without_path(path, reason)}" for path, reason in unread]
+    return lines
+
+
+def other_files_count(opened: OpenedStudy) -> int:
+    """How many files beside the images were not images at all (left out without a warning)."""
+    return sum(not is_image_file_problem(path, reason) for path, reason in opened.skipped)
 
 
 class StudyOpener(QObject):
-    """Runs the loading jobs and hands each loaded volume to ``opened``; warnings go to a dialog."""
+    """Runs the loading jobs and hands each loaded volume to ``opened`` (the window shows its warnings)."""
 
     opened = Signal(object)
 
@@ -55,7 +70,6 @@ class StudyOpener(QObject):
         self.runner = runner
         self.database = database
         self.dialog_parent = dialog_parent
-        self.warning_dialogs: list[QMessageBox] = []
 
     def open_path(self, path: str | Path) -> Job:
         """Open a folder (indexed into the study database), a DICOM file or a NIfTI/NRRD/MHA file."""
@@ -87,28 +101,6 @@ class StudyOpener(QObject):
             info.series_uid or opened.source.name,
             "x".join(map(str, opened.volume.array.shape)),
         )
+        for path, reason in opened.skipped:
+            log.info("left out %s: %s", Path(path).name, reason_without_path(path, reason))
         self.opened.emit(opened)
-        if worth_a_dialog(opened) or opened.skipped:
-            self.show_warnings(opened)
-
-    def show_warnings(self, opened: OpenedStudy) -> QMessageBox:
-        """A non-modal dialog listing geometry warnings and skipped files, so nothing is trusted blindly."""
-        sections = []
-        problems = worth_a_dialog(opened)
-        if problems:
-            sections.append("Check before reading:\n" + _listing(problems))
-        if opened.skipped:
-            unread = [f"{Path(path).name}: {reason_without_path(path, reason)}" for path, reason in opened.skipped]
-            sections.append(f"{len(opened.skipped)} file(s) could not be read:\n" + _listing(unread))
-        box = QMessageBox(
-            QMessageBox.Icon.Warning,
-            "Series warnings",
-            "\n\n".join(sections),
-            QMessageBox.StandardButton.Ok,
-            self.dialog_parent,
-        )
-        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        box.finished.connect(lambda _=None, box=box: self.warning_dialogs.remove(box))
-        self.warning_dialogs.append(box)
-        box.open()
-        return box

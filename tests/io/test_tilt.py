@@ -27,7 +27,8 @@ def _sheared_volume() -> Volume:
     array = np.zeros((3, 8, 5), np.int16)
     for k in range(3):
         array[k, 1, 2] = 100 + k
-    return Volume(array=array, affine=affine, warnings=["gantry tilt of 33.69 degrees: sheared"])
+    warning = "Gantry tilted 33.7°: shown with its true geometry; reformats are slanted"
+    return Volume(array=array, affine=affine, warnings=[warning])
 
 
 def test_correction_moves_each_voxel_within_its_slice_and_keeps_its_lps_position():
@@ -41,7 +42,7 @@ def test_correction_moves_each_voxel_within_its_slice_and_keeps_its_lps_position
         i, j, kk = np.rint(corrected.patient_to_voxel(original_lps)).astype(int)
         assert kk == k
         assert corrected.array[kk, j, i] == 100 + k
-    assert corrected.warnings == ["gantry tilt of 33.69 degrees corrected by resampling"]
+    assert corrected.warnings == ["Gantry tilt of 33.7° removed by resampling onto an orthogonal grid"]
     assert np.count_nonzero(corrected.array) == 3
 
 

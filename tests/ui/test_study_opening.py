@@ -5,14 +5,19 @@ from __future__ import annotations
 import shutil
 
 from dicom_projection import write_projection
+from PySide6.QtWidgets import QApplication, QMessageBox
 
+from medstation.io.dicom.geometry import NO_GEOMETRY_WARNING
 from medstation.ui.panels.study_browser import SERIES_ROLE
 
 
-def test_opening_a_folder_fills_viewer_and_browser_and_shows_its_warnings(make_window, qtbot, tmp_path, shared_path):
+def test_opening_a_folder_fills_viewer_and_browser_and_shows_its_warnings_in_a_banner(
+    make_window, qtbot, tmp_path, shared_path
+):
     folder = tmp_path / "ge"
     shutil.copytree(shared_path("dicom", "dcm_qa_ct", "In", "GE"), folder)
     (folder / "broken.dcm").write_bytes(b"DICM" * 10)
+    (folder / "notes.txt").write_text("scanned on the night shift\n")
     window = make_window()
     window.show()
     job = window.opener.open_path(folder)
@@ -21,16 +26,19 @@ def test_opening_a_folder_fills_viewer_and_browser_and_shows_its_warnings(make_w
     assert window.viewer.state is not None
     assert window.viewer.state.volume.array.shape == (28, 512, 512)
     assert window.study_browser.tree.topLevelItemCount() == 1
-    (box,) = window.opener.warning_dialogs
-    text = box.text()
-    assert "gantry tilt" in text and "irregular" in text
-    assert "broken.dcm" in text
-    box.accept()
+    assert not [widget for widget in QApplication.topLevelWidgets() if isinstance(widget, QMessageBox)]
+    banner = window.viewer.banner
+    assert banner.isVisible()
+    text = banner.label.text()
+    assert "Gantry tilted 18.5°" in text and "reformats are slanted" in text and "Uneven slice spacing" in text
+    assert "broken.dcm could not be read" in text
+    assert "notes.txt" not in text, "a text file beside the images is left out quietly"
+    assert "1 file(s) that are not images left out" in window.statusBar().currentMessage()
+    banner.dismiss_button.click()
+    assert not banner.isVisible()
 
 
-def test_a_radiograph_without_patient_geometry_raises_no_dialog_but_says_so_in_the_viewer(
-    make_window, qtbot, tmp_path
-):
+def test_a_radiograph_without_patient_geometry_gets_no_banner_but_says_so_in_the_viewer(make_window, qtbot, tmp_path):
     folder = tmp_path / "dx"
     folder.mkdir()
     write_projection(folder / "dx.dcm")
@@ -40,14 +48,13 @@ def test_a_radiograph_without_patient_geometry_raises_no_dialog_but_says_so_in_t
     qtbot.waitUntil(lambda: job.state.finished, timeout=60_000)
     assert job.state.value == "done", job.error
     assert window.viewer.state.volume.info.modality == "DX"
-    assert any(w.startswith("no patient geometry") for w in window.viewer.state.volume.warnings)
-    assert window.opener.warning_dialogs == []
+    assert NO_GEOMETRY_WARNING in window.viewer.state.volume.warnings
+    assert not window.viewer.banner.isVisible()
     (broken := folder / "broken.dcm").write_bytes(b"DICM" * 10)
     job = window.opener.open_path(folder)
     qtbot.waitUntil(lambda: job.state.finished, timeout=60_000)
-    (box,) = window.opener.warning_dialogs
-    assert broken.name in box.text() and "no patient geometry" not in box.text()
-    box.accept()
+    text = window.viewer.banner.label.text()
+    assert window.viewer.banner.isVisible() and broken.name in text and "No patient position" not in text
 
 
 def test_double_clicking_a_series_in_the_browser_opens_it(make_window, qtbot, shared_path):
@@ -75,7 +82,7 @@ def test_browser_series_get_thumbnails_of_their_images(make_window, qtbot, share
     assert len(greys) > 10, "the thumbnail should show the head, not a flat square"
 
 
-def test_the_warning_dialog_names_each_unreadable_file_once(make_window, qtbot, tmp_path):
+def test_the_banner_names_each_unreadable_file_once(make_window, qtbot, tmp_path):
     folder = tmp_path / "dx"
     folder.mkdir()
     write_projection(folder / "dx.dcm")
@@ -83,10 +90,8 @@ def test_the_warning_dialog_names_each_unreadable_file_once(make_window, qtbot, 
     window = make_window()
     job = window.opener.open_path(folder)
     qtbot.waitUntil(lambda: job.state.finished, timeout=60_000)
-    (box,) = window.opener.warning_dialogs
-    (line,) = [line for line in box.text().splitlines() if "broken.dcm" in line]
+    (line,) = [line for line in window.viewer.banner.lines if "broken.dcm" in line]
     assert line.count("broken.dcm") == 1 and str(tmp_path) not in line, line
-    box.accept()
 
 
 def test_a_picture_opens_in_the_viewer_and_the_open_dialog_offers_every_format(make_window, qtbot, tmp_path):

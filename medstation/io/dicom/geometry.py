@@ -18,8 +18,10 @@ POSITION_TOLERANCE_MM = 0.01
 _RELATIVE_GAP_TOLERANCE = 0.01
 _TILT_TOLERANCE_DEGREES = 0.01
 
+TILT_WARNING_START = "Gantry tilted"
 NO_GEOMETRY_WARNING = (
-    "no patient geometry (ImagePositionPatient / ImageOrientationPatient): LPS positions are nominal"
+    "No patient position in the header (ImagePositionPatient, ImageOrientationPatient): shown as stored, "
+    "positions are nominal"
 )
 
 
@@ -137,8 +139,8 @@ def _arrange_slices(frames: Sequence[FrameRecord]) -> StackLayout:
     n_volumes = min(counts)
     if len(counts) > 1:
         warnings.append(
-            f"incomplete volumes: positions hold between {n_volumes} and {max(counts)} images; "
-            f"only the first {n_volumes} volume(s) are loaded"
+            f"Incomplete time series: slice positions hold between {n_volumes} and {max(counts)} images; "
+            f"only the first {n_volumes} volume(s) are shown"
         )
     layout_by_slice = [group[:n_volumes] for group in groups]
     positions = np.array([group[0].position for group in layout_by_slice])
@@ -177,7 +179,7 @@ def _spacing_warnings(positions: np.ndarray, normal: np.ndarray) -> list[str]:
     ]
     for k, gap in missing:
         warnings.append(
-            f"missing slices: a {gap:.3f} mm gap between slices {k} and {k + 1} "
+            f"Missing slices: a {gap:.3f} mm gap between slices {k + 1} and {k + 2} "
             f"where the usual spacing is {usual:.3f} mm"
         )
     missing_indices = {k for k, _ in missing}
@@ -187,8 +189,8 @@ def _spacing_warnings(positions: np.ndarray, normal: np.ndarray) -> list[str]:
     if irregular:
         distinct = sorted({round(float(gap), 3) for gap in gaps})
         warnings.append(
-            f"irregular slice spacing: gaps of {', '.join(f'{gap:g}' for gap in distinct)} mm along the "
-            "slice normal; the affine uses the mean step and slice_positions keeps the true positions"
+            f"Uneven slice spacing (gaps of {', '.join(f'{gap:g}' for gap in distinct)} mm): reformats and "
+            f"distances across slices use the mean step of {float(np.mean(gaps)):.3f} mm"
         )
     return warnings
 
@@ -212,6 +214,8 @@ def _tilt_warnings(affine: np.ndarray, header_tilt: float) -> list[str]:
     angle = tilt_angle_degrees(affine)
     if angle <= _TILT_TOLERANCE_DEGREES:
         return []
+    stated = f" (the header says {header_tilt:g}°)" if header_tilt else ""
+    return [f"{TILT_WARNING_START} {angle:.1f}°{stated}: shown with its true geometry; reformats are slanted"]
     stated = f" (GantryDetectorTilt {header_tilt:g})" if header_tilt else ""
     return [
         f"gantry tilt of {angle:.2f} degrees{stated}: the k axis is not perpendicular to the slices and "

@@ -43,6 +43,7 @@ from medstation.ui.panels.layers_panel import LayersPanel
 from medstation.ui.panels.measurements_panel import MeasurementsPanel
 from medstation.ui.viewer.slice_view import TOOLS, ZOOM_STEP, SliceView
 from medstation.ui.viewer.view_box import MOUSE_BINDINGS
+from medstation.ui.viewer.warning_banner import WarningBanner
 
 LAYOUTS = {"single": "Single view", "1x3": "Axial / coronal / sagittal (1x3)", "2x2": "Three planes + MIP (2x2)"}
 _LAYOUT_BUTTONS = {"single": "Single", "1x3": "1x3", "2x2": "2x2 MIP"}
@@ -109,6 +110,7 @@ class ViewerWidget(QWidget):
         time_row.addWidget(self.time_label)
         time_row.addWidget(self.time_slider)
 
+        self.banner = WarningBanner()
         self.view_area = QWidget()
         self.view_area.setStyleSheet("background: black;")
         self.grid = QGridLayout(self.view_area)
@@ -121,6 +123,7 @@ class ViewerWidget(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
         layout.addWidget(self.toolbar)
+        layout.addWidget(self.banner)
         layout.addWidget(self.view_area, 1)
         layout.addLayout(time_row)
         self._set_time_controls(1)
@@ -130,6 +133,7 @@ class ViewerWidget(QWidget):
     def set_volume(self, volume: Volume) -> ViewState:
         """Show ``volume`` (its middle slices, header window) and return the new shared state."""
         self.close_volume()
+        self.banner.show_warnings([])
         self.state = state = ViewState(volume)
         self.empty_label.hide()
         self.views = {view: SliceView(state, view) for view in VIEWS}

@@ -132,7 +132,7 @@ def _assert_expected_tilt_difference(reference: np.ndarray, volume) -> None:
     first_step = positions[1] - positions[0]
     cos_tilt = np.cos(np.radians(volume.shear_angle_degrees))
     np.testing.assert_allclose(reference[:3, 2], first_step * cos_tilt, atol=1e-3)
-    assert any(warning.startswith("gantry tilt") for warning in volume.warnings)
+    assert any(warning.startswith("Gantry tilted") for warning in volume.warnings)
 
 
 @pytest.fixture(scope="module")
@@ -208,4 +208,4 @@ def test_ge_tilted_ct_keeps_true_positions_and_warns(medstation_volumes):
     gaps = np.diff(volume.slice_positions[:, 2])
     assert sorted({round(float(gap), 2) for gap in gaps}) == [1.14, 4.22, 7.38]
     assert volume.is_sheared and abs(volume.shear_angle_degrees - 18.5) < 0.01
-    assert any("irregular slice spacing" in warning for warning in volume.warnings)
+    assert any("Uneven slice spacing" in warning for warning in volume.warnings)

@@ -29,7 +29,7 @@ def test_projection_loads_as_stored_with_its_patient_orientation(tmp_path, trans
     assert volume.info.patient_orientation == orientation
     assert volume.info.modality == "DX"
     np.testing.assert_array_equal(volume.array, projection_pixels()[np.newaxis])
-    assert any(warning.startswith("no patient geometry") for warning in volume.warnings)
+    assert any(warning.startswith("No patient position") for warning in volume.warnings)
 
 
 def test_projection_without_patient_orientation_has_none(tmp_path):

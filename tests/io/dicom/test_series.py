@@ -132,7 +132,7 @@ def test_missing_slice_and_irregular_spacing_are_reported(tmp_path):
     for k, z in enumerate([0.0, 2.0, 4.0, 8.0, 10.0]):
         write_slice(tmp_path / f"{k}.dcm", slice_pixels(k), (0, 0, z), series_uid=series_uid)
     volume = load_series(scan_dicom(tmp_path).series[0])
-    assert any(warning.startswith("missing slices") and "slices 2 and 3" in warning for warning in volume.warnings)
+    assert any(warning.startswith("Missing slices") and "slices 3 and 4" in warning for warning in volume.warnings)
     np.testing.assert_allclose(volume.slice_positions[:, 2], [0, 2, 4, 8, 10])
 
     irregular = tmp_path / "irregular"
@@ -141,7 +141,7 @@ def test_missing_slice_and_irregular_spacing_are_reported(tmp_path):
     for k, z in enumerate([0.0, 2.0, 3.1, 5.1, 7.1]):
         write_slice(irregular / f"{k}.dcm", slice_pixels(k), (0, 0, z), series_uid=series_uid)
     volume = load_series(scan_dicom(irregular).series[0])
-    assert any(warning.startswith("irregular slice spacing") for warning in volume.warnings)
+    assert any(warning.startswith("Uneven slice spacing") for warning in volume.warnings)
 
 
 def test_monochrome1_is_flagged_not_inverted(tmp_path):
@@ -201,7 +201,7 @@ def test_rgb_secondary_capture_keeps_colour_samples(tmp_path):
     volume = load_series(scan_dicom(tmp_path / "rgb.dcm").series[0])
     assert volume.is_rgb and volume.array.shape == (1, 4, 3, 3) and volume.array.dtype == np.uint8
     np.testing.assert_array_equal(volume.array[0], rgb)
-    assert any("no patient geometry" in warning for warning in volume.warnings)
+    assert any("No patient position" in warning for warning in volume.warnings)
 
 
 def test_damaged_files_are_skipped_with_reasons_and_the_rest_loads_unchanged(tmp_path):

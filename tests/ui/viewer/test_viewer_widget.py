@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QApplication
 from medstation.core.layers import OverlayLayer
 from medstation.core.reslice import extract_slice, maximum_intensity_projection
 from medstation.core.window_level import Window, apply_window
+from medstation.io.dicom.geometry import NO_GEOMETRY_WARNING
 from medstation.ui.viewer.render import render_png
 
 RAS_LIKE = np.array([[-0.9, 0, 0, 20], [0, 0, -1.1, 40], [0, 1.6, 0, -10], [0, 0, 0, 1]], dtype=float)
@@ -244,12 +245,11 @@ def test_cine_advances_and_wraps(make_viewer, qtbot):
 def test_images_without_patient_geometry_get_no_orientation_letters(make_viewer):
     volume = marker_volume(np.diag([0.2, 0.2, 1.0, 1.0]), shape=(1, 64, 48))
     volume.has_patient_geometry = False
-    volume.warnings.append("no patient geometry (ImagePositionPatient / ImageOrientationPatient): LPS positions "
-                           "are nominal")
+    volume.warnings.append(NO_GEOMETRY_WARNING)
     viewer = make_viewer(volume, layout=None)
     (view,) = viewer.visible_views()
     assert {label.text() for label in view.edge_labels.values()} == {"?"}
-    assert "no patient geometry" in view.corner_labels["top_right"].text()
+    assert "No patient position" in view.corner_labels["top_right"].text()
 
 
 def test_colour_volumes_show_their_colours(make_viewer):
