@@ -2,25 +2,14 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (
-    QComboBox,
-    QFormLayout,
-    QHBoxLayout,
-    QLabel,
-    QProgressBar,
-    QPushButton,
-    QTableWidget,
-    QTableWidgetItem,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QTableWidget, QTableWidgetItem, QWidget
 
 from medstation.engine.classifier.analysis import ImageAnalysis, analyse_image
 from medstation.engine.saliency import METHOD_LABELS
 from medstation.ui.dialogs.model_card import show_model_card
 from medstation.ui.jobs import Job, JobRunner
-from medstation.ui.panels.job_status import show_job_status
+from medstation.ui.panels.model_panel import ModelPanel
 
 NO_SALIENCY = "none"
 SALIENCY_METHODS = {**METHOD_LABELS, NO_SALIENCY: "No saliency map"}
@@ -34,75 +23,38 @@ def _list_classifiers(progress=None, cancel=None) -> list[tuple[str, str | None]
     return [(entry.name, entry.problem) for entry in FAMILIES["classifier"].bundles(unreadable=True)]
 
 
-class AIPanel(QWidget):
+class AIPanel(ModelPanel):
     """Runs :func:`analyse_image` in a job and reports the probabilities and the saliency map."""
 
     analysed = Signal(object)
+    list_title = "List AI models"
+    list_models = staticmethod(_list_classifiers)
 
     def __init__(self, runner: JobRunner, parent: QWidget | None = None):
-        super().__init__(parent)
-        self.runner = runner
+        super().__init__(runner, "Classify the open image", "Open an image to classify it.", DISCLAIMER, parent)
         self.volume = None
-        self.models = QComboBox()
         self.card_button = QPushButton("Model card…")
         self.card_button.clicked.connect(self.show_card)
         self.method = QComboBox()
         for key, text in SALIENCY_METHODS.items():
             self.method.addItem(text, key)
-        self.run_button = QPushButton("Classify the open image")
         self.run_button.clicked.connect(self.run)
-        self.cancel_button = QPushButton("Cancel")
-        self.cancel_button.setEnabled(False)
-        self.progress = QProgressBar()
-        self.progress.setRange(0, 1000)
-        self.status = QLabel("Open an image to classify it.")
-        self.status.setWordWrap(True)
         self.results = QTableWidget(0, 2)
         self.results.setHorizontalHeaderLabels(["Label", "Probability"])
         self.results.verticalHeader().hide()
         self.results.horizontalHeader().setStretchLastSection(True)
         self.faithfulness = QLabel("")
         self.faithfulness.setWordWrap(True)
-        disclaimer = QLabel(DISCLAIMER)
-        disclaimer.setWordWrap(True)
-        disclaimer.setObjectName("placeholder")
         model_row = QHBoxLayout()
         model_row.addWidget(self.models, 1)
         model_row.addWidget(self.card_button)
-        form = QFormLayout()
-        form.addRow("Model", model_row)
-        form.addRow("Saliency", self.method)
-        buttons = QHBoxLayout()
-        buttons.addWidget(self.run_button, 1)
-        buttons.addWidget(self.cancel_button)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(6, 6, 6, 6)
-        layout.addLayout(form)
-        layout.addLayout(buttons)
-        layout.addWidget(self.progress)
-        layout.addWidget(self.status)
-        layout.addWidget(self.results)
-        layout.addWidget(self.faithfulness)
-        layout.addWidget(disclaimer)
-        layout.addStretch(1)
-        self.job: Job | None = None
+        self.form.addRow("Model", model_row)
+        self.form.addRow("Saliency", self.method)
+        self._lay_out([(self.results, 0), (self.faithfulness, 0)]).addStretch(1)
         self._update_enabled()
 
-    def refresh_models(self) -> Job | None:
-        """List the installed classifier bundles in a job (their weights are checksummed)."""
-        if self.runner.closed:
-            return None
-        job = self.runner.submit("List AI models", _list_classifiers)
-        job.succeeded.connect(self._show_models)
-        return job
-
     def _show_models(self, entries: list[tuple[str, str | None]]) -> None:
-        self.models.clear()
-        for name, problem in entries:
-            self.models.addItem(name if problem is None else f"{name} (unusable)", name)
-            if problem is not None:
-                self.models.setItemData(self.models.count() - 1, problem, Qt.ItemDataRole.ToolTipRole)
-                self.models.model().item(self.models.count() - 1).setEnabled(False)
+        self._fill_models(entries)
         if not entries:
             self.status.setText("No classifier bundle is installed (see 'medstation models').")
         self._update_enabled()
@@ -115,32 +67,23 @@ class AIPanel(QWidget):
         self.status.setText("Ready to classify." if volume is not None else "Open an image to classify it.")
         self._update_enabled()
 
+    def _can_run(self) -> bool:
+        return self.volume is not None
+
     def _update_enabled(self) -> None:
-        usable = self.models.currentIndex() >= 0 and self.models.model().item(self.models.currentIndex()).isEnabled()
-        running = self.job is not None and not self.job.state.finished
-        self.run_button.setEnabled(usable and self.volume is not None and not running)
-        self.card_button.setEnabled(usable)
-        self.cancel_button.setEnabled(running)
+        super()._update_enabled()
+        self.card_button.setEnabled(self._model_usable())
 
     def run(self) -> Job:
         method = self.method.currentData()
-        self.job = job = self.runner.submit(
+        return self._start_job(
             f"Classify with {self.models.currentData()}",
             analyse_image,
             self.models.currentData(),
             self.volume,
             None if method == NO_SALIENCY else method,
+            on_success=self._show_analysis,
         )
-        self.cancel_button.clicked.connect(job.cancel)
-        show_job_status(job, self.progress, self.status)
-        job.succeeded.connect(self._show_analysis)
-        job.finished.connect(self._job_finished)
-        self._update_enabled()
-        return job
-
-    def _job_finished(self) -> None:
-        self.cancel_button.clicked.disconnect()
-        self._update_enabled()
 
     def _show_analysis(self, analysis: ImageAnalysis) -> None:
         probabilities = analysis.prediction.probabilities

@@ -11,15 +11,12 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
     QFileDialog,
-    QFormLayout,
     QHBoxLayout,
     QLabel,
     QListWidget,
     QListWidgetItem,
-    QProgressBar,
     QPushButton,
     QSpinBox,
-    QVBoxLayout,
     QWidget,
 )
 
@@ -33,7 +30,7 @@ from medstation.engine.generator import (
 from medstation.io.open_study import OpenedStudy
 from medstation.io.synthetic.writers import write_synthetic
 from medstation.ui.jobs import Job, JobRunner
-from medstation.ui.panels.job_status import show_job_status
+from medstation.ui.panels.model_panel import ModelPanel
 
 CLASS_MIX = "Training class mix"
 EXPORT_FORMATS = {"png": "PNG (viewing copy, labelled)", "nii": "NIfTI (float32 pixels)", "dcm": "DICOM (16-bit)"}
@@ -48,7 +45,7 @@ def _pixmap(thumbnail: np.ndarray) -> QPixmap:
     return QPixmap.fromImage(image.copy())
 
 
-class GeneratorPanel(QWidget):
+class GeneratorPanel(ModelPanel):
     """Gathers the sampling parameters, runs :func:`generate_samples` in a job and shows the grid.
 
     Signals
@@ -58,14 +55,14 @@ class GeneratorPanel(QWidget):
     """
 
     open_requested = Signal(object)
+    list_title = "List generation models"
+    list_models = staticmethod(list_generators)
 
     def __init__(self, runner: JobRunner, parent: QWidget | None = None):
-        super().__init__(parent)
-        self.runner = runner
+        super().__init__(runner, "Generate", "Looking for generation models…", NOTICE, parent)
         self.samples: GeneratedSamples | None = None
-        self.job: Job | None = None
         self.export_job: Job | None = None
-        self.models = QComboBox()
+        self.generate_button = self.run_button
         self.models.currentIndexChanged.connect(self._model_changed)
         self.label = QComboBox()
         self.count = QSpinBox()
@@ -74,14 +71,7 @@ class GeneratorPanel(QWidget):
         self.seed = QSpinBox()
         self.seed.setRange(0, 2**31 - 1)
         self.seed.setToolTip("The same model, class, number and seed give the same images")
-        self.generate_button = QPushButton("Generate")
         self.generate_button.clicked.connect(self.generate)
-        self.cancel_button = QPushButton("Cancel")
-        self.cancel_button.clicked.connect(self._cancel)
-        self.progress = QProgressBar()
-        self.progress.setRange(0, 1000)
-        self.status = QLabel("Looking for generation models…")
-        self.status.setWordWrap(True)
         self.grid = QListWidget()
         self.grid.setViewMode(QListWidget.ViewMode.IconMode)
         self.grid.setIconSize(QSize(THUMBNAIL_PIXELS, THUMBNAIL_PIXELS))
@@ -97,54 +87,25 @@ class GeneratorPanel(QWidget):
             self.export_format.addItem(text, key)
         self.export_button = QPushButton("Export selected…")
         self.export_button.clicked.connect(self.ask_export)
-        notice = QLabel(NOTICE)
-        notice.setWordWrap(True)
-        notice.setObjectName("placeholder")
 
-        form = QFormLayout()
-        form.addRow("Model", self.models)
-        form.addRow("Class", self.label)
+        self.form.addRow("Model", self.models)
+        self.form.addRow("Class", self.label)
         numbers = QHBoxLayout()
         numbers.addWidget(self.count)
         numbers.addWidget(QLabel("Seed"))
         numbers.addWidget(self.seed, 1)
-        form.addRow("Images", numbers)
-        buttons = QHBoxLayout()
-        buttons.addWidget(self.generate_button, 1)
-        buttons.addWidget(self.cancel_button)
+        self.form.addRow("Images", numbers)
         export_row = QHBoxLayout()
         export_row.addWidget(self.export_format, 1)
         export_row.addWidget(self.export_button)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(6, 6, 6, 6)
-        layout.addLayout(form)
-        layout.addLayout(buttons)
-        layout.addWidget(self.progress)
-        layout.addWidget(self.status)
-        layout.addWidget(self.grid, 1)
-        layout.addLayout(export_row)
-        layout.addWidget(notice)
+        self._lay_out([(self.grid, 1), (export_row, 0)])
         self.choices: list[GeneratorChoice] = []
         self._update_enabled()
 
     # models ------------------------------------------------------------------------------------------
-    def refresh_models(self) -> Job | None:
-        """List the installed generation bundles in a job."""
-        if self.runner.closed:
-            return None
-        job = self.runner.submit("List generation models", list_generators)
-        job.succeeded.connect(self._show_models)
-        return job
-
     def _show_models(self, choices: list[GeneratorChoice]) -> None:
         self.choices = choices
-        self.models.clear()
-        for choice in choices:
-            self.models.addItem(choice.name if choice.problem is None else f"{choice.name} (unusable)", choice.name)
-            if choice.problem is not None:
-                index = self.models.count() - 1
-                self.models.setItemData(index, choice.problem, Qt.ItemDataRole.ToolTipRole)
-                self.models.model().item(index).setEnabled(False)
+        self._fill_models([(choice.name, choice.problem) for choice in choices])
         usable = [index for index, choice in enumerate(choices) if choice.problem is None]
         if usable:
             self.models.setCurrentIndex(usable[0])
@@ -162,34 +123,19 @@ class GeneratorPanel(QWidget):
                 self.label.addItem(label, label)
         self._update_enabled()
 
-    def _model_usable(self) -> bool:
-        index = self.models.currentIndex()
-        return 0 <= index < len(self.choices) and self.choices[index].problem is None
-
     def _update_enabled(self) -> None:
-        running = self.job is not None and not self.job.state.finished
+        super()._update_enabled()
         exporting = self.export_job is not None and not self.export_job.state.finished
-        self.generate_button.setEnabled(self._model_usable() and not running)
-        self.cancel_button.setEnabled(running)
         self.export_button.setEnabled(bool(self.grid.selectedItems()) and not exporting)
 
     # generating --------------------------------------------------------------------------------------
     def generate(self) -> Job:
         """Sample the grid in a job with the chosen model, class, number and seed."""
         model, label = self.models.currentData(), self.label.currentData()
-        self.job = job = self.runner.submit(
+        return self._start_job(
             f"Generate {self.count.value()} with {model}", generate_samples, model, self.count.value(), label,
-            self.seed.value(), THUMBNAIL_PIXELS,
+            self.seed.value(), THUMBNAIL_PIXELS, on_success=self.show_samples,
         )
-        show_job_status(job, self.progress, self.status)
-        job.succeeded.connect(self.show_samples)
-        job.finished.connect(self._update_enabled)
-        self._update_enabled()
-        return job
-
-    def _cancel(self) -> None:
-        if self.job is not None:
-            self.job.cancel()
 
     def show_samples(self, samples: GeneratedSamples) -> None:
         """Fill the grid: SYNTHETIC-labelled thumbnails with their requested class and the classifier's confidence."""
