@@ -44,13 +44,17 @@ def study_moment(date: str, time: str) -> str:
 
 
 def series_text(state: ViewState) -> str:
-    """Top-right corner: series number and description, modality with its acquisition parameters, tilt."""
+    """Top-right corner: series number and description, modality with its acquisition parameters, and what the
+    geometry lacks (tilt, no patient position, unknown pixel size); the full warnings are in the viewer's banner."""
     info = state.volume.info
     number = f"Se {info.series_number}" if info.series_number is not None else ""
     lines = [": ".join(part for part in (number, info.series_description) if part), acquisition_text(info)]
     if state.volume.is_sheared:
-        lines.append(f"Tilted {state.volume.shear_angle_degrees:.1f}°: drawn with true geometry")
-    lines.extend(state.volume.warnings[:2])
+        lines.append(f"Tilted {state.volume.shear_angle_degrees:.1f}°")
+    if not state.volume.has_patient_geometry:
+        lines.append("No patient position: shown as stored")
+    if not state.volume.spacing_known:
+        lines.append("Pixel size unknown: distances in px")
     return "\n".join(line for line in lines if line)
 
 
