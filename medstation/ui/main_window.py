@@ -10,8 +10,8 @@ from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox, QWidget
 
 from medstation.core.layers import OverlayLayer
-from medstation.engine.classifier.analysis import ImageAnalysis, saliency_layer
 from medstation.engine.runtime.device import ENV_VARIABLE
+from medstation.engine.saliency import ImageAnalysis, saliency_layer
 from medstation.errors import MedStationError
 from medstation.io.database import RebuiltDatabase, StudyDatabase, import_folders
 from medstation.io.formats import IMAGE_FORMATS
@@ -115,6 +115,9 @@ class MainWindow(QMainWindow):
         self.docks["timeline"].raise_()
         self.resizeDocks([self.docks["studies"], self.docks["ai"]], [280, 320], Qt.Orientation.Horizontal)
         self.resizeDocks([self.docks["timeline"]], [180], Qt.Orientation.Vertical)
+        # The bottom docks wait until there is something to show: the viewer gets the window's full height.
+        self.docks["timeline"].hide()
+        self.docks["jobs"].hide()
         self._default_state = self.saveState(LAYOUT_VERSION)
 
         self.device_status = QLabel("Device: detecting…")
@@ -207,6 +210,7 @@ class MainWindow(QMainWindow):
             self._fit_on_screen()
         if state is not None and not self.restoreState(state, LAYOUT_VERSION):
             log.info("saved window layout is from another set of docks; using the default layout")
+        self.docks["timeline"].hide()  # it opens with a timeline, whatever the saved layout says
 
     def _fit_on_screen(self) -> None:
         """Shrink and move a restored window that no longer fits the screen (saved on a larger or other monitor),
@@ -384,7 +388,10 @@ class MainWindow(QMainWindow):
         QDesktopServices.openUrl(QUrl.fromLocalFile(str(log_dir())))
 
     def reset_layout(self) -> None:
+        """The default docks; the timeline stays open while a timeline is."""
+        timeline_open = self.docks["timeline"].isVisible()
         self.restoreState(self._default_state, LAYOUT_VERSION)
+        self.docks["timeline"].setVisible(timeline_open)
 
     def toggle_full_screen(self) -> None:
         self.showNormal() if self.isFullScreen() else self.showFullScreen()

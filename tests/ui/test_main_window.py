@@ -16,7 +16,7 @@ from medstation.ui.app import close_window, create_application
 from medstation.ui.dialogs.about import AboutDialog
 from medstation.ui.dialogs.shortcuts import ShortcutsDialog, shortcut_rows
 from medstation.ui.jobs import JobRunner
-from medstation.ui.main_window import MainWindow
+from medstation.ui.main_window import LAYOUT_VERSION, MainWindow
 from medstation.ui.settings import Settings
 
 
@@ -74,7 +74,7 @@ def test_settings_and_layout_persist_across_sessions(make_window, tmp_path, sett
 
 def test_a_layout_saved_for_other_docks_or_a_larger_screen_is_not_restored_beyond_the_screen(make_window, settings):
     window = make_window()
-    window.docks["timeline"].hide()
+    window.docks["studies"].hide()
     stale_state = window.saveState(1)
     screen = window.screen().availableGeometry()
     window.setGeometry(screen.x(), screen.y(), screen.width() + 400, screen.height() + 400)
@@ -82,7 +82,7 @@ def test_a_layout_saved_for_other_docks_or_a_larger_screen_is_not_restored_beyon
     window.close()
     settings.save_window_layout(oversized, stale_state)
     second = make_window()
-    assert not second.docks["timeline"].isHidden()
+    assert not second.docks["studies"].isHidden()
     smallest = second.minimumSizeHint()  # the offscreen screen (800x800) is narrower than the docks' minimum
     assert second.width() <= max(screen.width(), smallest.width())
     assert second.height() <= max(screen.height(), smallest.height())
@@ -196,3 +196,18 @@ def test_the_study_browser_shows_a_database_error_instead_of_raising(make_window
     window.study_browser.refresh()
     assert window.study_browser.tree.topLevelItemCount() == 1
     assert "the study database is damaged" in window.study_browser.tree.topLevelItem(0).text(0)
+
+
+def test_the_viewer_gets_the_height_until_a_timeline_opens_and_reset_keeps_it(make_window, settings):
+    window = make_window()
+    window.resize(1400, 900)
+    window.show()
+    assert window.docks["timeline"].isHidden() and window.docks["jobs"].isHidden()
+    window.show_timelines("1 patient")
+    assert not window.docks["timeline"].isHidden()
+    window.reset_layout()
+    assert not window.docks["timeline"].isHidden(), "an open timeline stays open on Reset layout"
+    settings.save_window_layout(window.saveGeometry(), window.saveState(LAYOUT_VERSION))
+    window.close()
+    again = make_window()
+    assert again.docks["timeline"].isHidden(), "a saved layout does not open an empty timeline"

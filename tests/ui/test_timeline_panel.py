@@ -132,6 +132,7 @@ def test_hover_readouts_give_values_with_units(make_window, qtbot):
     window.show()
     panel = window.timeline_panel
     panel.set_timelines([_patient()])
+    window.show_timelines("1 patient")
     panel.forecast = _forecast()
     panel.redraw()
     qtbot.waitExposed(window)

@@ -112,6 +112,10 @@ class TimelinePanel(QWidget):
         )
         self.contributors.setRootIsDecorated(False)
         self.readout = QLabel("")
+        for label in (self.summary, self.status, self.readout):
+            # Long texts wrap instead of setting the panel's (and so the window's) minimum width.
+            label.setWordWrap(True)
+            label.setMinimumWidth(1)
         self._lay_out()
         self._update_controls()
 

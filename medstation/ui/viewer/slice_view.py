@@ -259,8 +259,10 @@ class SliceView(QWidget):
             line.setVisible(visible)
 
     def resizeEvent(self, event) -> None:
+        """Texts are re-elided for the new width and every label is moved to the new corners and edges."""
         super().resizeEvent(event)
         self._update_texts()
+        self._place_labels()
 
     def _place_labels(self) -> None:
         width, height, margin = self.width(), self.height(), 4

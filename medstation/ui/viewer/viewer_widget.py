@@ -139,6 +139,8 @@ class ViewerWidget(QWidget):
         self.views = {view: SliceView(state, view) for view in VIEWS}
         self.views["mip"] = SliceView(state, "axial", mip=True)
         for view in self.views.values():
+            view.tool = self.current_tool()
+        for view in self.views.values():
             view.readout_changed.connect(self.readout_changed)
         self.mip_thickness.setValue(state.mip_thickness_mm)
         self._name_presets(state.presets)
@@ -230,9 +232,15 @@ class ViewerWidget(QWidget):
             self.grid.addWidget(view, row, column)
             view.show()
             view.refresh(force=True)
+        active = self.views[self.state.active_view]
+        (active if not active.isHidden() else placed[0][0]).setFocus(Qt.FocusReason.OtherFocusReason)
 
     def visible_views(self) -> list[SliceView]:
         return [view for view in self.views.values() if not view.isHidden()]
+
+    def current_tool(self) -> str:
+        """The left-drag tool chosen in the toolbar."""
+        return next(tool for tool, action in self.tool_actions.items() if action.isChecked())
 
     def set_tool(self, tool: str) -> None:
         """Left-drag tool of every view: ``"crosshair"``, ``"ruler"``, ``"rectangle"`` or ``"ellipse"``."""

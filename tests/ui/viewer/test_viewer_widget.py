@@ -317,3 +317,21 @@ def test_measurements_of_a_series_come_back_when_it_is_reopened(make_viewer, tmp
     assert ruler.length_mm == pytest.approx(length) and ruler.id == 1
     assert ruler.id in viewer.views["axial"]._measurement_items
     assert viewer.measurements_panel.table.rowCount() == 1
+
+
+def test_after_a_layout_change_the_keys_reach_the_active_view_and_texts_follow_their_view(make_viewer, qtbot):
+    viewer = make_viewer(marker_volume(np.diag([1.0, 1.0, 2.0, 1.0])), layout="1x3", size=(1200, 520))
+    viewer.set_tool("ruler")
+    viewer.set_layout("2x2")
+    qtbot.waitUntil(lambda: viewer.views["axial"].hasFocus(), timeout=5_000)
+    for view in viewer.visible_views():
+        bottom = view.corner_labels["bottom_right"]
+        assert bottom.y() + bottom.height() <= view.height() and bottom.y() > view.height() // 2, view.view
+        assert view.tool == "ruler"
+    viewer.set_volume(marker_volume(np.diag([1.0, 1.0, 1.0, 1.0])))
+    assert all(view.tool == "ruler" for view in viewer.views.values()), "a new series keeps the chosen tool"
+    viewer.resize(1200, 900)
+    QApplication.processEvents()
+    for view in viewer.visible_views():
+        bottom = view.corner_labels["bottom_left"]
+        assert view.height() - (bottom.y() + bottom.height()) <= 8, "bottom text sits at the bottom after a resize"
