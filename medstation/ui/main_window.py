@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QDockWidget, QFileDialog, QLabel, QMainWindow, QMe
 
 from medstation.core.layers import OverlayLayer
 from medstation.engine.runtime.device import ENV_VARIABLE
-from medstation.engine.saliency import ImageAnalysis, saliency_layer
+from medstation.engine.saliency.analysis import ImageAnalysis, saliency_layer
 from medstation.errors import MedStationError
 from medstation.io.database import RebuiltDatabase, StudyDatabase, import_folders
 from medstation.io.formats import IMAGE_FORMATS

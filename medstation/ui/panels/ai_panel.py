@@ -5,8 +5,8 @@ from __future__ import annotations
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QTableWidget, QTableWidgetItem, QWidget
 
-from medstation.engine.classifier.analysis import ImageAnalysis, analyse_image
 from medstation.engine.saliency import METHOD_LABELS
+from medstation.engine.saliency.analysis import ImageAnalysis, analyse_image
 from medstation.ui.dialogs.model_card import show_model_card
 from medstation.ui.jobs import Job, JobRunner
 from medstation.ui.panels.model_panel import ModelPanel

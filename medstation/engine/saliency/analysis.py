@@ -8,7 +8,7 @@ import numpy as np
 
 from medstation.core.layers import OverlayLayer, saliency_overlay
 from medstation.core.volume import Volume
-from medstation.engine.classifier.model import Prediction, load_classifier
+from medstation.engine.classifier import Prediction, load_classifier
 from medstation.engine.saliency.bundle import BundleExplanation, explain_with_bundle
 from medstation.progress import CancelToken, ProgressCallback, check_cancelled, report
 
