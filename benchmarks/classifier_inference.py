@@ -35,8 +35,8 @@ import torch
 
 from medstation.engine.classifier.data import load_npz
 from medstation.engine.classifier.inputs import prepare_batch
-from medstation.engine.classifier.model import INFERENCE_BATCH, load_classifier
-from medstation.engine.classifier.network import build_network
+from medstation.engine.classifier.model import load_classifier
+from medstation.engine.classifier.network import INFERENCE_BATCH, build_network
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = ROOT / ".." / "shared" / "data" / "medmnist" / "pneumoniamnist.npz"

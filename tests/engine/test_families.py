@@ -38,19 +38,20 @@ def test_every_row_names_a_complete_package_and_command_module():
         assert row.available, row.missing()
 
 
-def test_every_name_an_engine_package_exports_resolves_without_torch():
+def test_every_name_an_engine_package_exports_resolves_and_importing_the_packages_imports_no_torch():
     probe = (
         "import importlib, sys\n"
-        f"for name in {ENGINE_PACKAGES!r}:\n"
-        "    package = importlib.import_module('medstation.engine.' + name)\n"
+        f"packages = [importlib.import_module('medstation.engine.' + name) for name in {ENGINE_PACKAGES!r}]\n"
+        "print(sorted(m for m in ('torch', 'monai', 'PySide6') if m in sys.modules))\n"
+        "for package in packages:\n"
         "    for export in package.__all__:\n"
         "        getattr(package, export)\n"
         "    assert set(package.__all__) <= set(dir(package))\n"
-        "print(sorted(m for m in ('torch', 'monai', 'PySide6') if m in sys.modules))"
+        "print('PySide6' in sys.modules)"
     )
-    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "[]"
+    assert result.stdout.split() == ["[]", "False"]
 
 
 def test_reading_the_rows_and_recipes_imports_no_numpy():

@@ -6,11 +6,10 @@ Names are imported from their modules on first use (:mod:`medstation.lazy_export
 from medstation.lazy_exports import lazy_exports
 
 __all__, __getattr__, __dir__ = lazy_exports(__name__, {
-    "augment": ("Augmentation",),
     "data": ("LabelledImages", "Split", "load_labelled_images"),
     "evaluation": ("evaluate_classifier",),
     "inputs": ("normalise_intensity", "prepare_batch", "resize_batch"),
     "model": ("Classifier", "Prediction", "classifier_from_bundle", "load_classifier"),
-    "recipe": ("TrainingRecipe",),
+    "recipe": ("Augmentation", "TrainingRecipe"),
     "training": ("train_classifier",),
 })

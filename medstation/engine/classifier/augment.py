@@ -8,33 +8,22 @@ corners appear. Horizontal flips are not used: a chest radiograph's left and rig
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+
+from medstation.engine.classifier.recipe import Augmentation
+from medstation.engine.runtime import load_torch
+
+torch = load_torch()
+functional = torch.nn.functional
 
 
-@dataclass(frozen=True)
-class Augmentation:
-    """Ranges of the random transform: rotation in degrees, relative scale change, shift as a fraction of the
-    image half-width (0.1 shifts a 28-pixel image by up to 1.4 pixels)."""
-
-    rotation_degrees: float = 10.0
-    scale: float = 0.10
-    shift: float = 0.10
-
-    @property
-    def enabled(self) -> bool:
-        return self.rotation_degrees > 0 or self.scale > 0 or self.shift > 0
-
-
-def augment_batch(batch, augmentation: Augmentation, generator):
-    """A randomly transformed copy of ``batch`` (a float tensor ``(N, C, *spatial)``), drawn from ``generator``."""
-    from medstation.engine.runtime import load_torch
-
-    torch = load_torch()
+def augment_batch(batch: torch.Tensor, augmentation: Augmentation, generator: torch.Generator) -> torch.Tensor:
+    """A randomly transformed copy of ``batch`` (a float tensor ``(N, C, *spatial)``), drawn from ``generator``;
+    ``batch`` itself when ``augmentation`` is off."""
     if not augmentation.enabled:
         return batch
     count, dims = batch.shape[0], batch.ndim - 2
 
-    def uniform(*shape):
+    def uniform(*shape: int) -> torch.Tensor:
         return torch.rand(*shape, generator=generator) * 2.0 - 1.0
 
     angle = uniform(count) * math.radians(augmentation.rotation_degrees)
@@ -45,5 +34,5 @@ def augment_batch(batch, augmentation: Augmentation, generator):
     if dims == 3:
         theta[:, 2, 2] = 1.0 / zoom
     theta[:, :, dims] = uniform(count, dims) * augmentation.shift
-    grid = torch.nn.functional.affine_grid(theta, list(batch.shape), align_corners=False)
-    return torch.nn.functional.grid_sample(batch, grid, padding_mode="border", align_corners=False)
+    grid = functional.affine_grid(theta, list(batch.shape), align_corners=False)
+    return functional.grid_sample(batch, grid, padding_mode="border", align_corners=False)

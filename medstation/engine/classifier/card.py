@@ -1,35 +1,50 @@
-"""The metadata document and the model card (``docs/README.md``) of a freshly trained classifier bundle."""
+"""The metadata document and the model card (``docs/README.md``) of a freshly trained classifier bundle.
+
+The card's skeleton (title, data, recorded command, limits) is :func:`medstation.engine.bundles.model_card`; here
+are what the classifier takes, how it was trained and calibrated, and its metrics per split.
+"""
 
 from __future__ import annotations
 
 from dataclasses import asdict
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from medstation.engine.bundles import InputSpec
+from medstation.engine.bundles import (
+    BUNDLE_VERSION,
+    InputSpec,
+    library_versions,
+    model_card,
+    named_splits,
+    table,
+    training_data,
+)
 from medstation.engine.classifier.data import LabelledImages
+from medstation.engine.classifier.recipe import TrainingRecipe
 from medstation.engine.metrics import SUMMARY_METRICS
-from medstation.engine.runtime import engine_module, load_torch
 
-BUNDLE_VERSION = "1.0.0"
-DATA_FIELDS = ("name", "licence", "citation")
+if TYPE_CHECKING:
+    from medstation.engine.classifier.training import TrainingOutcome
+
+LIMITS = (
+    "For research use only; not a medical device and not for diagnosis. It has only seen images like its training "
+    "data; other sources, scanners or populations may perform worse."
+)
 
 
 def classifier_metadata(
     data: LabelledImages,
     spec: InputSpec,
     network_spec: dict[str, Any],
-    recipe,
-    outcome,
+    recipe: TrainingRecipe,
+    outcome: TrainingOutcome,
     temperature: float,
     threshold: float | None,
     metrics: dict[str, dict[str, Any]],
     confusion_matrices: dict[str, list[list[int]]],
     command: str,
-    data_description: dict[str, str] | None = None,
+    data_description: dict[str, str | None] | None = None,
 ) -> dict[str, Any]:
     """``metadata.json`` of a trained classifier (without the weights' sha256, which writing adds)."""
-    torch, monai = load_torch(), engine_module("monai")
-    described = {key: value for key, value in (data_description or {}).items() if value}
     input_document: dict[str, Any] = {
         "spatial_dims": spec.spatial_dims,
         "spatial_size": list(spec.spatial_size),
@@ -38,6 +53,7 @@ def classifier_metadata(
     }
     if spec.modalities:
         input_document["modalities"] = list(spec.modalities)
+    splits = {name: len(split) for name, split in data.splits.items()}
     document: dict[str, Any] = {
         "version": BUNDLE_VERSION,
         "task": "classification",
@@ -46,11 +62,7 @@ def classifier_metadata(
         "input": input_document,
         "network": network_spec,
         "training_data": {
-            "name": described.get("name") or data.source.name,
-            "source": data.source.name,
-            "splits": {name: len(split) for name, split in data.splits.items()},
-            **({"licence": described["licence"]} if "licence" in described else {}),
-            **({"citation": described["citation"]} if "citation" in described else {}),
+            **training_data(data_description, data.source.name, splits),
             "subgroup_attributes": sorted(next(iter(data.splits.values())).groups),
         },
         "metrics": metrics,
@@ -62,8 +74,7 @@ def classifier_metadata(
             "model_selection": "best validation AUC of the EMA weights, early stopping on it",
             **asdict(outcome),
         },
-        "monai_version": monai.__version__,
-        "pytorch_version": torch.__version__.split("+")[0],
+        **library_versions(),
     }
     if threshold is not None:
         document["decision"] = {
@@ -76,13 +87,30 @@ def classifier_metadata(
 
 
 def _metric_rows(metrics: dict[str, Any]) -> list[str]:
-    rows = ["| metric | value | 95% CI |", "|---|---|---|"]
+    rows = []
     for name in SUMMARY_METRICS:
         if name in metrics:
             interval = metrics.get(f"{name}_ci95")
-            shown = f"{interval[0]:.3f} to {interval[1]:.3f}" if interval else ""
-            rows.append(f"| {name} | {metrics[name]:.4f} | {shown} |")
-    return rows
+            rows.append((name, f"{metrics[name]:.4f}", f"{interval[0]:.3f} to {interval[1]:.3f}" if interval else ""))
+    return table(("metric", "value", "95% CI"), rows)
+
+
+def _metrics_section(metadata: dict[str, Any]) -> list[str]:
+    lines = ["## Metrics", ""]
+    for split, values in metadata["metrics"].items():
+        matrix = metadata["confusion_matrices"].get(split)
+        lines += [f"### {split} split", "", *_metric_rows(values), ""]
+        if matrix:
+            lines += [f"Confusion matrix (rows true, columns predicted, order {', '.join(metadata['labels'])}): "
+                      f"{matrix}", ""]
+    if not metadata["training_data"]["subgroup_attributes"]:
+        lines += [
+            "## Fairness",
+            "",
+            "The data carries no subgroup attributes (sex, age, site), so subgroup fairness could not be measured.",
+            "",
+        ]
+    return lines
 
 
 def classifier_card(name: str, metadata: dict[str, Any]) -> str:
@@ -90,57 +118,26 @@ def classifier_card(name: str, metadata: dict[str, Any]) -> str:
     data, training, spec = metadata["training_data"], metadata["training"], metadata["input"]
     size = "x".join(map(str, spec["spatial_size"]))
     intensity = ", ".join(f"{key} {value:g}" for key, value in spec["intensity"].items() if key != "method")
-    lines = [
-        f"# {name}",
-        "",
+    overview = (
         f"{metadata['description']}: {spec['spatial_dims']}-D images of {spec['channels']} channel(s), "
         f"resized to {size}, intensity normalisation `{spec['intensity']['method']}`"
         + (f" ({intensity})" if intensity else "")
         + (f"; modalities {', '.join(spec['modalities'])}" if spec.get("modalities") else "")
-        + ".",
-        "",
-        "## Data",
-        "",
-        f"{data['name']} (`{data['source']}`), splits: "
-        + ", ".join(f"{split} {count}" for split, count in data["splits"].items())
-        + ".",
-    ]
-    if data.get("licence"):
-        lines += ["", f"Licence: {data['licence']}."]
-    if data.get("citation"):
-        lines += ["", f"Cite: {data['citation']}."]
-    lines += ["", "## Training", "", "```", training["command"] or "(called from Python)", "```", ""]
-    lines += [
+        + "."
+    )
+    how = [
         f"Kept epoch {training['best_epoch']} of {training['epochs_run']} run ({training['model_selection']}); "
         f"{training['seconds'] / 60:.1f} minutes. Calibration temperature "
         f"{metadata['calibration']['temperature']:.3f} fitted on the validation split."
     ]
     decision = metadata.get("decision")
     if decision:
-        lines += [
+        how += [
             "",
             f"Decision: `{decision['positive_label']}` when its calibrated probability is at least "
             f"{decision['threshold']:.4f} (Youden's J on the validation split).",
         ]
-    lines += ["", "## Metrics", ""]
-    for split, values in metadata["metrics"].items():
-        matrix = metadata["confusion_matrices"].get(split)
-        lines += [f"### {split} split", "", *_metric_rows(values), ""]
-        if matrix:
-            lines += [f"Confusion matrix (rows true, columns predicted, order {', '.join(metadata['labels'])}): "
-                      f"{matrix}", ""]
-    if not data["subgroup_attributes"]:
-        lines += [
-            "## Fairness",
-            "",
-            "The data carries no subgroup attributes (sex, age, site), so subgroup fairness could not be measured.",
-            "",
-        ]
-    lines += [
-        "## Limits",
-        "",
-        "For research use only; not a medical device and not for diagnosis. It has only seen images like its "
-        "training data; other sources, scanners or populations may perform worse.",
-        "",
-    ]
-    return "\n".join(lines)
+    return model_card(
+        name, [overview, ""], named_splits(data) + ".", data, training["command"], [*how, ""],
+        _metrics_section(metadata), LIMITS,
+    )

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from medstation.engine.calibration import expected_calibration_error
+from medstation.engine.classifier.inputs import prepare_batch
 from medstation.engine.classifier.plots import save_reliability_plot, save_roc_plot
 from medstation.engine.metrics import (
     SUMMARY_METRICS,
@@ -153,8 +154,6 @@ def evaluate_classifier(
     ``confusion_matrix``, ``intervals``, ``threshold``, ``baselines``, ``subgroups`` (with a subgroup column) and
     ``plots`` (paths of the ROC and reliability PNGs, when ``plots_dir`` is given and there are two labels).
     """
-    from medstation.engine.classifier.inputs import prepare_batch
-
     chosen = data.split(split)
     true_labels = model_label_indices(data.label_names, chosen.labels, classifier.labels, str(data.source))
     groups = None

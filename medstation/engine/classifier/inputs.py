@@ -5,6 +5,9 @@ model a volume ``[k, j, i]``. Inputs the bundle was not made for (another modali
 dimensions) are refused with a :class:`~medstation.errors.ModelError` that says what was found and what the model
 takes; nothing is silently reinterpreted. Resizing to ``spatial_size`` and the intensity normalisation follow the
 spec, so training and inference prepare images the same way.
+
+The workstation imports this module when it starts (through :mod:`~medstation.engine.classifier.model`), so torch
+is imported where an image is resized, the one step that needs it.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import numpy as np
 
 from medstation.core.volume import Volume
 from medstation.engine.bundles import InputSpec, IntensitySpec
+from medstation.engine.runtime import load_torch
 from medstation.errors import ModelError
 
 
@@ -110,8 +114,6 @@ def resize_batch(batch: np.ndarray, spatial_size: Sequence[int]) -> np.ndarray:
     size = tuple(int(n) for n in spatial_size)
     if tuple(batch.shape[2:]) == size:
         return np.asarray(batch, dtype=np.float32)
-    from medstation.engine.runtime import load_torch
-
     torch = load_torch()
     tensor = torch.from_numpy(np.ascontiguousarray(batch, dtype=np.float32))
     shrinking = all(new <= old for new, old in zip(size, batch.shape[2:], strict=True))

@@ -19,13 +19,17 @@ Metadata a classifier bundle adds to the common schema (see :mod:`medstation.eng
 - ``decision``: ``{"positive_label": L, "threshold": t, "method": "youden", "fitted_on": "val"}`` for two
   labels: an image is called ``L`` when its calibrated probability of ``L`` is at least ``t``. With more labels
   the most probable label is the prediction.
+
+The workstation imports this module when it starts, so it imports no torch: the network module
+(:mod:`~medstation.engine.classifier.network`, torch and MONAI) is imported where a network is built and where a
+batch is run through it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -33,14 +37,13 @@ from medstation.core.volume import Volume
 from medstation.engine.bundles import Bundle, InputSpec, find_bundle, load_into
 from medstation.engine.calibration import apply_temperature
 from medstation.engine.classifier.inputs import check_channels, prepare_batch, volume_to_input
-from medstation.engine.classifier.network import build_network
 from medstation.engine.families import FAMILIES
-from medstation.engine.runtime import engine_module, load_torch
+from medstation.engine.runtime import configure_threads, select_device
 from medstation.errors import ModelError
-from medstation.progress import CancelToken, ProgressCallback, check_cancelled, report
+from medstation.progress import CancelToken, ProgressCallback
 
-INFERENCE_BATCH = 128
-"""Images per forward call at inference; beyond this, larger batches gained nothing on a 2-core CPU."""
+if TYPE_CHECKING:
+    from torch import nn
 
 
 @dataclass(frozen=True)
@@ -54,51 +57,14 @@ class Prediction:
         return {"probabilities": self.probabilities, "prediction": self.label}
 
 
-def _channels_last(torch, spatial_dims: int):
-    return torch.channels_last if spatial_dims == 2 else torch.channels_last_3d
-
-
-def prepare_network(network, spatial_dims: int, device: str):
-    """The network in evaluation mode on ``device``, in the channels-last memory layout that CPU convolutions
-    run fastest in."""
-    torch = load_torch()
-    return network.to(device=device, memory_format=_channels_last(torch, spatial_dims)).eval()
-
-
-def fold_batch_norm(network, spatial_dims: int, device: str):
-    """An inference-only copy of an evaluation-mode network with each batch normalisation folded into the
-    convolution before it (``torch.fx`` ``fuse``): the same outputs to float rounding, fewer passes over memory.
-    The original network is left as it is, for methods that need its layers (saliency)."""
-    fuse = engine_module("torch.fx.experimental.optimization").fuse
-    return prepare_network(fuse(network.eval()), spatial_dims, device)
-
-
-def network_logits(network, batch: np.ndarray, spatial_dims: int, device: str, batch_size: int = INFERENCE_BATCH,
-                   progress: ProgressCallback | None = None, cancel: CancelToken = None) -> np.ndarray:
-    """Logits ``(N, classes)`` float64 of a prepared batch, computed ``batch_size`` images per forward call."""
-    torch = load_torch()
-    layout = _channels_last(torch, spatial_dims)
-    outputs = []
-    with torch.inference_mode():
-        for start in range(0, len(batch), batch_size):
-            check_cancelled(cancel)
-            chunk = torch.from_numpy(np.ascontiguousarray(batch[start : start + batch_size], dtype=np.float32))
-            chunk = chunk.to(device=device).contiguous(memory_format=layout)
-            outputs.append(network(chunk).float().cpu().numpy())
-            report(progress, min(1.0, (start + batch_size) / len(batch)), "classifying")
-    if not outputs:
-        return np.zeros((0, 0))
-    return np.concatenate(outputs).astype(np.float64)
-
-
 @dataclass
 class Classifier:
     """A classification bundle with its network loaded on ``device``: ``network`` as trained (evaluation mode),
     ``inference_network`` the copy with batch normalisation folded that predictions run through."""
 
     bundle: Bundle
-    network: Any
-    inference_network: Any
+    network: nn.Module
+    inference_network: nn.Module
     device: str
 
     @property
@@ -140,6 +106,8 @@ class Classifier:
     def logits(self, batch: np.ndarray, progress: ProgressCallback | None = None,
                cancel: CancelToken = None) -> np.ndarray:
         """Uncalibrated logits ``(N, labels)`` of a prepared batch."""
+        from medstation.engine.classifier.network import network_logits
+
         return network_logits(self.inference_network, batch, self.input_spec.spatial_dims, self.device,
                               progress=progress, cancel=cancel)
 
@@ -169,7 +137,7 @@ class Classifier:
 
 def classifier_from_bundle(bundle: Bundle, device: str | None = None) -> Classifier:
     """Build the bundle's network and load its verified weights on ``device`` (default: the engine's device)."""
-    from medstation.engine.runtime import configure_threads, select_device
+    from medstation.engine.classifier.network import build_network, fold_batch_norm, prepare_network
 
     FAMILIES["classifier"].check(bundle)
     metadata = bundle.metadata

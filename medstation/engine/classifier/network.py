@@ -8,7 +8,9 @@ The spec is the ``network`` field of a classifier bundle's ``metadata.json``:
 - ``{"architecture": "densenet121"}``: MONAI's DenseNet121; its stem and three transitions divide the size by 32,
   so inputs need at least 32 voxels per side.
 
-Both work in 2-D and 3-D through ``spatial_dims``.
+Both work in 2-D and 3-D through ``spatial_dims``. A network runs in evaluation mode in the channels-last memory
+layout CPU convolutions run fastest in; predictions go through a copy with each batch normalisation folded into the
+convolution before it.
 """
 
 from __future__ import annotations
@@ -16,10 +18,20 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from medstation.engine.runtime import engine_module
-from medstation.errors import ModelError
+import numpy as np
 
-ARCHITECTURES = ("resnet18", "densenet121")
+from medstation.engine.classifier.recipe import ARCHITECTURES
+from medstation.engine.runtime import engine_module, load_torch
+from medstation.errors import ModelError
+from medstation.progress import CancelToken, ProgressCallback, check_cancelled, report
+
+torch = load_torch()
+nn = engine_module("torch.nn")
+nets = engine_module("monai.networks.nets")
+fuse = engine_module("torch.fx.experimental.optimization").fuse
+
+INFERENCE_BATCH = 128
+"""Images per forward call at inference; beyond this, larger batches gained nothing on a 2-core CPU."""
 RESNET18_WIDTHS = (64, 128, 256, 512)
 STEMS = ("3x3", "7x7")
 _MIN_SIZE = {"densenet121": 32}
@@ -44,8 +56,8 @@ def check_network_input(spec: Mapping[str, Any], spatial_size: Sequence[int]) ->
         )
 
 
-def build_network(spec: Mapping[str, Any], spatial_dims: int, channels: int, n_classes: int):
-    """A freshly initialised ``torch.nn.Module`` mapping ``(N, channels, *spatial)`` to ``(N, n_classes)`` logits.
+def build_network(spec: Mapping[str, Any], spatial_dims: int, channels: int, n_classes: int) -> nn.Module:
+    """A freshly initialised network mapping ``(N, channels, *spatial)`` to ``(N, n_classes)`` logits.
 
     Parameters
     ----------
@@ -58,7 +70,6 @@ def build_network(spec: Mapping[str, Any], spatial_dims: int, channels: int, n_c
     n_classes
         Number of output logits, one per label.
     """
-    nets = engine_module("monai.networks.nets")
     architecture = spec.get("architecture")
     if architecture == "resnet18":
         stem = spec.get("stem", "3x3")
@@ -82,3 +93,37 @@ def build_network(spec: Mapping[str, Any], spatial_dims: int, channels: int, n_c
     if architecture == "densenet121":
         return nets.DenseNet121(spatial_dims=spatial_dims, in_channels=channels, out_channels=n_classes)
     raise ModelError(f"unknown network architecture {architecture!r}; choose one of {', '.join(ARCHITECTURES)}")
+
+
+def _channels_last(spatial_dims: int) -> torch.memory_format:
+    return torch.channels_last if spatial_dims == 2 else torch.channels_last_3d
+
+
+def prepare_network(network: nn.Module, spatial_dims: int, device: str) -> nn.Module:
+    """The network in evaluation mode on ``device``, in the channels-last memory layout."""
+    return network.to(device=device, memory_format=_channels_last(spatial_dims)).eval()
+
+
+def fold_batch_norm(network: nn.Module, spatial_dims: int, device: str) -> nn.Module:
+    """An inference-only copy of an evaluation-mode network with each batch normalisation folded into the
+    convolution before it (``torch.fx`` ``fuse``): the same outputs to float rounding, fewer passes over memory.
+    The original network is left as it is, for methods that need its layers (saliency)."""
+    return prepare_network(fuse(network.eval()), spatial_dims, device)
+
+
+def network_logits(network: nn.Module, batch: np.ndarray, spatial_dims: int, device: str,
+                   batch_size: int = INFERENCE_BATCH, progress: ProgressCallback | None = None,
+                   cancel: CancelToken = None) -> np.ndarray:
+    """Logits ``(N, classes)`` float64 of a prepared batch, computed ``batch_size`` images per forward call."""
+    layout = _channels_last(spatial_dims)
+    outputs = []
+    with torch.inference_mode():
+        for start in range(0, len(batch), batch_size):
+            check_cancelled(cancel)
+            chunk = torch.from_numpy(np.ascontiguousarray(batch[start : start + batch_size], dtype=np.float32))
+            chunk = chunk.to(device=device).contiguous(memory_format=layout)
+            outputs.append(network(chunk).float().cpu().numpy())
+            report(progress, min(1.0, (start + batch_size) / len(batch)), "classifying")
+    if not outputs:
+        return np.zeros((0, 0))
+    return np.concatenate(outputs).astype(np.float64)

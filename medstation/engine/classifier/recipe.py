@@ -10,13 +10,28 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from medstation.engine.classifier.augment import Augmentation
-from medstation.engine.classifier.network import ARCHITECTURES
 from medstation.engine.recipes import setting
 
+ARCHITECTURES = ("resnet18", "densenet121")
+"""The networks :mod:`medstation.engine.classifier.network` builds."""
 SHIPPED_WIDTHS = (32, 64, 128, 256)
 """Stage widths of the shipped ResNet-18: half the standard ones, a quarter of the computation, so that the recipe's
 epochs of PneumoniaMNIST fit well within 14 minutes on a 2-core CPU."""
+
+
+@dataclass(frozen=True)
+class Augmentation:
+    """Ranges of the random transform of :func:`~medstation.engine.classifier.augment.augment_batch`: rotation in
+    degrees, relative scale change, shift as a fraction of the image half-width (0.1 shifts a 28-pixel image by up
+    to 1.4 pixels)."""
+
+    rotation_degrees: float = 10.0
+    scale: float = 0.10
+    shift: float = 0.10
+
+    @property
+    def enabled(self) -> bool:
+        return self.rotation_degrees > 0 or self.scale > 0 or self.shift > 0
 
 
 @dataclass(frozen=True)

@@ -21,18 +21,29 @@ from typing import Any
 
 import numpy as np
 
-from medstation.engine.bundles import Bundle, InputSpec, IntensitySpec, write_bundle
+from medstation.engine.averaging import update_average
+from medstation.engine.bundles import Bundle, InputSpec, IntensitySpec, write_model_bundle
 from medstation.engine.calibration import apply_temperature, fit_temperature
 from medstation.engine.classifier.augment import augment_batch
+from medstation.engine.classifier.card import classifier_card, classifier_metadata
 from medstation.engine.classifier.data import LabelledImages
 from medstation.engine.classifier.evaluation import metadata_metrics, summarise
 from medstation.engine.classifier.inputs import normalise_intensity, resize_batch
-from medstation.engine.classifier.network import build_network, check_network_input, default_network_spec
+from medstation.engine.classifier.network import (
+    build_network,
+    check_network_input,
+    default_network_spec,
+    network_logits,
+    prepare_network,
+)
 from medstation.engine.classifier.recipe import TrainingRecipe
 from medstation.engine.metrics import fit_threshold, roc_auc
-from medstation.engine.runtime import load_optimisers, load_torch
+from medstation.engine.runtime import configure_threads, load_optimisers, select_device
 from medstation.errors import ModelError
 from medstation.progress import CancelToken, ProgressCallback, check_cancelled, report
+
+torch = load_optimisers()
+nn = torch.nn
 
 
 @dataclass
@@ -83,15 +94,6 @@ def _val_auc(labels: np.ndarray, probabilities: np.ndarray) -> float:
     return float(np.nanmean(aucs)) if not all(math.isnan(a) for a in aucs) else math.nan
 
 
-def _update_average(average, network, decay: float) -> None:
-    torch = load_torch()
-    with torch.no_grad():
-        for kept, current in zip(average.parameters(), network.parameters(), strict=True):
-            kept.lerp_(current, 1.0 - decay)
-        for kept, current in zip(average.buffers(), network.buffers(), strict=True):
-            kept.copy_(current)
-
-
 def _check_data(data: LabelledImages) -> None:
     for name in ("train", "val"):
         split = data.split(name)
@@ -109,12 +111,9 @@ def fit_network(
     device: str = "cpu",
     progress: ProgressCallback | None = None,
     cancel: CancelToken = None,
-):
+) -> tuple[nn.Module, TrainingOutcome]:
     """Train on ``train``, select on ``val``; returns the kept network (evaluation mode, on ``device``) and the
     outcome."""
-    from medstation.engine.classifier.model import network_logits, prepare_network
-
-    torch = load_optimisers()
     torch.manual_seed(recipe.seed)
     generator = torch.Generator().manual_seed(recipe.seed)
     order = np.random.default_rng(recipe.seed)
@@ -148,7 +147,7 @@ def fit_network(
             loss.backward()
             optimiser.step()
             schedule.step()
-            _update_average(average, network, recipe.ema_decay)
+            update_average(average, network, recipe.ema_decay)
             step = epoch * batches + batch + 1
             report(progress, 0.95 * step / total, f"epoch {epoch + 1}/{recipe.epochs} loss {loss.item():.3f}")
         average.eval()
@@ -166,7 +165,7 @@ def fit_network(
     return average.eval(), outcome
 
 
-def _half_precision(state_dict: dict[str, Any]) -> dict[str, Any]:
+def _half_precision(state_dict: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     """Floating-point tensors stored as float16 (half the file); loading casts them back to float32."""
     return {key: value.half() if value.is_floating_point() else value for key, value in state_dict.items()}
 
@@ -200,10 +199,6 @@ def train_classifier(
     progress, cancel
         Progress callback and cancel token, checked between batches.
     """
-    from medstation.engine.classifier.card import classifier_card, classifier_metadata
-    from medstation.engine.classifier.model import network_logits
-    from medstation.engine.runtime import configure_threads, select_device
-
     recipe = recipe or TrainingRecipe()
     device = select_device()
     configure_threads()
@@ -236,6 +231,6 @@ def train_classifier(
         command,
         data_description,
     )
-    bundle = write_bundle(out, metadata, weights, classifier_card(Path(out).name, metadata), overwrite)
+    bundle = write_model_bundle(out, metadata, weights, classifier_card, overwrite)
     report(progress, 1.0, f"wrote {bundle.root}")
     return bundle

@@ -6,8 +6,7 @@ Names are imported from their modules on first use (:mod:`medstation.lazy_export
 from medstation.lazy_exports import lazy_exports
 
 __all__, __getattr__, __dir__ = lazy_exports(__name__, {
-    "bundle": ("forecaster_metadata", "record_evaluation", "write_forecaster_bundle"),
-    "card": ("figure",),
+    "card": ("figure", "forecaster_metadata", "record_evaluation", "write_forecaster_bundle"),
     "evaluation": ("evaluate_forecaster",),
     "model": ("DEFAULT_MODEL", "Forecaster", "forecast_patient", "forecaster_from_bundle", "forecaster_from_trained",
               "load_forecaster"),

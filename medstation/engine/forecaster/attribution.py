@@ -1,4 +1,5 @@
-"""Attributions on the forecaster's input columns, moved to the hours whose observations they stand for.
+"""Attributions of the forecaster's risk: integrated gradients on its input columns (Captum), moved to the hours
+whose observations they stand for.
 
 An hour's input row summarises earlier hours too: the carried value and the hours since it were observed at the
 last observation, the running minimum and maximum at the hours they were reached, the running mean and count at
@@ -10,6 +11,12 @@ unchanged.
 from __future__ import annotations
 
 import numpy as np
+
+from medstation.engine.forecaster.network import ForecasterEnsemble
+from medstation.engine.runtime import engine_module, load_torch
+
+torch = load_torch()
+IntegratedGradients = engine_module("captum.attr").IntegratedGradients
 
 CARRIED, MASK, DELTA, MINIMUM, MAXIMUM, MEAN, COUNT = range(7)
 
@@ -49,3 +56,14 @@ def attribution_by_source_hour(per_column: np.ndarray, values: np.ndarray) -> np
     result += observed * np.cumsum(share[::-1], axis=0)[::-1]
     result += np.where(counts == 0, spread, 0.0)
     return result
+
+
+def risk_attributions(
+    ensemble: ForecasterEnsemble, inputs: np.ndarray, baseline: np.ndarray, hour: int, steps: int
+) -> np.ndarray:
+    """Integrated gradients ``[T, D]`` of the ensemble's log-odds of death at ``hour`` for one patient's inputs
+    ``[T, D]``, along the straight path from ``baseline`` ``[T, D]`` in ``steps`` steps."""
+    attributions = IntegratedGradients(lambda v: ensemble.risk_logit_at(v, hour)).attribute(
+        torch.from_numpy(inputs)[None], baselines=torch.from_numpy(baseline)[None], n_steps=steps
+    )
+    return attributions[0].detach().numpy()

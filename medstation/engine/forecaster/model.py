@@ -1,5 +1,9 @@
 """The ICU trend forecaster: load a bundle, forecast a patient's next hours with an 80% interval, the risk of
 in-hospital death from every hour, and the variables and hours that drove the latest risk (integrated gradients).
+
+The workstation imports this module when it starts, so it imports no torch: the network
+(:mod:`~medstation.engine.forecaster.network`) and the attributions (:mod:`~medstation.engine.forecaster.attribution`)
+are imported where a forecaster is built and where its risk is explained.
 """
 
 from __future__ import annotations
@@ -7,15 +11,14 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from medstation.core.forecast import Contributor, ForecastPoint, PatientForecast
 from medstation.core.timeline import VARIABLES, Timeline
-from medstation.engine.bundles import find_bundle, load_into
+from medstation.engine.bundles import Bundle, find_bundle, load_into
 from medstation.engine.families import FAMILIES
-from medstation.engine.forecaster.attribution import attribution_by_source_hour
 from medstation.engine.forecaster.features import (
     FORECAST_VARIABLES,
     INPUT_VARIABLES,
@@ -26,9 +29,12 @@ from medstation.engine.forecaster.features import (
     input_size,
     patient_inputs,
 )
-from medstation.engine.runtime import engine_module, load_torch
 from medstation.errors import ModelError
 from medstation.progress import CancelToken, ProgressCallback, check_cancelled, report
+
+if TYPE_CHECKING:
+    from medstation.engine.forecaster.network import ForecasterEnsemble
+    from medstation.engine.forecaster.training import TrainedForecaster
 
 DEFAULT_MODEL = FAMILIES["forecaster"].shipped
 TOP_CONTRIBUTORS = 5
@@ -41,7 +47,7 @@ class Forecaster:
     """A loaded forecaster bundle, ready to run on CPU or GPU."""
 
     name: str
-    ensemble: Any
+    ensemble: ForecasterEnsemble
     normalisation: Normalisation
     interval_scale: dict[str, float]
     horizon: int
@@ -52,16 +58,8 @@ class Forecaster:
     def _run(self, timelines: list[Timeline], hours: int, batch: int = 256) -> tuple[np.ndarray, np.ndarray]:
         """Probabilities ``[N, hours + 1]`` and the unscaled-interval standardised quantiles forecast from hour
         ``hours`` ``[N, F, H, 3]``."""
-        torch = load_torch()
         inputs, _ = batch_inputs(timelines, self.normalisation, hours)
-        risks, trends = [], []
-        last = torch.tensor([hours])
-        with torch.inference_mode():
-            for start in range(0, len(inputs), batch):
-                risk, trend = self.ensemble(torch.from_numpy(inputs[start : start + batch]), last)
-                risks.append(risk.numpy())
-                trends.append(trend[:, 0].numpy())
-        return np.concatenate(risks), np.concatenate(trends)
+        return self.ensemble.predict(inputs, hours, batch)
 
     def _to_units(self, quantiles: np.ndarray) -> dict[str, np.ndarray]:
         """Standardised quantiles ``[..., F, H, 3]`` as calibrated intervals in each variable's own unit, within the
@@ -130,16 +128,12 @@ class Forecaster:
         """The variables whose observations moved the risk at ``hour`` most, against the same patient with no
         observations (integrated gradients over the input sequence), each with the three hours whose observations
         weigh most (:mod:`medstation.engine.forecaster.attribution`)."""
-        torch = load_torch()
-        IntegratedGradients = engine_module("captum.attr").IntegratedGradients
+        from medstation.engine.forecaster.attribution import attribution_by_source_hour, risk_attributions
+
         inputs, values = patient_inputs(timeline, self.normalisation, hour)
         empty = Timeline(timeline.patient_id, dict(timeline.static))
         baseline, _ = patient_inputs(empty, self.normalisation, hour)
-        x = torch.from_numpy(inputs)[None]
-        attributions = IntegratedGradients(lambda v: self.ensemble.risk_logit_at(v, hour)).attribute(
-            x, baselines=torch.from_numpy(baseline)[None], n_steps=steps
-        )
-        per_column = attributions[0].detach().numpy()
+        per_column = risk_attributions(self.ensemble, inputs, baseline, hour, steps)
         n = len(INPUT_VARIABLES) * PER_VARIABLE
         per_variable = attribution_by_source_hour(
             per_column[:, :n].reshape(hour + 1, len(INPUT_VARIABLES), PER_VARIABLE), values
@@ -155,7 +149,7 @@ class Forecaster:
         return result
 
 
-def forecaster_from_bundle(bundle) -> Forecaster:
+def forecaster_from_bundle(bundle: Bundle) -> Forecaster:
     """The forecaster in an opened bundle (task "forecasting"), weights checked and loaded safely."""
     from medstation.engine.forecaster.network import build_ensemble
 
@@ -177,7 +171,7 @@ def forecaster_from_bundle(bundle) -> Forecaster:
     return Forecaster(bundle.name, ensemble, normalisation, interval_scale, horizon, metadata)
 
 
-def forecaster_from_trained(trained, name: str) -> Forecaster:
+def forecaster_from_trained(trained: TrainedForecaster, name: str) -> Forecaster:
     """A freshly trained ensemble, ready to evaluate before it is written as a bundle."""
     from medstation.engine.forecaster.network import build_ensemble
 

@@ -6,7 +6,8 @@ as options; see :mod:`medstation.engine.forecaster.training` for how each is use
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from typing import Any
 
 from medstation.engine.recipes import setting
 
@@ -30,3 +31,11 @@ class ForecasterRecipe:
     risk_last_hour_share: float = 0.8
     balance_variables: bool = True
     seed: int = setting(0, "random seed")
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def risk_hidden_size(hidden: int) -> int:
+    """The risk networks' LSTM size for a trend LSTM of size ``hidden``: the risk needs less."""
+    return max(hidden // 2, 8)

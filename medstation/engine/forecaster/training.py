@@ -7,7 +7,7 @@ hour 48, and the trend loss gives every forecast variable the same total weight.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -21,10 +21,15 @@ from medstation.engine.forecaster.features import (
     carried_columns,
     input_size,
 )
+from medstation.engine.forecaster.network import TrendRiskLSTM, build_ensemble
 from medstation.engine.forecaster.recipe import ForecasterRecipe
-from medstation.engine.runtime import load_optimisers, load_torch
+from medstation.engine.metrics import roc_auc
+from medstation.engine.runtime import load_optimisers
 from medstation.errors import UnreadableInput
 from medstation.progress import CancelToken, ProgressCallback, check_cancelled, report
+
+torch = load_optimisers()
+functional = torch.nn.functional
 
 QUANTILES = (0.1, 0.5, 0.9)
 
@@ -45,30 +50,35 @@ def forecast_value_columns() -> list[int]:
     return [INPUT_VARIABLES.index(name) for name in FORECAST_VARIABLES]
 
 
-def risk_hour_weights(steps: int, last_share: float):
+def risk_hour_weights(steps: int, last_share: float) -> torch.Tensor:
     """Weights of the hours in the risk loss: ``last_share`` on the last hour (hour 48, where mortality is judged),
     the rest rising linearly over the earlier hours so that the risk trajectory is learnt from every hour."""
-    torch = load_torch()
     ramp = torch.arange(1, steps, dtype=torch.float32)
     return torch.cat([ramp / ramp.sum() * (1.0 - last_share), torch.tensor([last_share])])
 
 
-def variable_weights(targets):
+def variable_weights(targets: torch.Tensor) -> torch.Tensor:
     """Per forecast variable, the weight of its trend-loss terms that gives every variable the same total weight over
     the observed bins of ``targets`` ``[N, T, F]``. The evaluation averages the variables' errors; unweighted, the
     hourly vital signs would outweigh the laboratory values measured a few times a day twenty to one."""
-    torch = load_torch()
     counts = (~torch.isnan(targets)).sum((0, 1)).double().clamp(min=1.0)
     return (counts.mean() / counts).float()
 
 
-def losses(logits, quantiles, targets, labels, horizon: int, steps=None, weights=None, last_share: float = 0.8):
+def losses(
+    logits: torch.Tensor,
+    quantiles: torch.Tensor,
+    targets: torch.Tensor,
+    labels: torch.Tensor,
+    horizon: int,
+    steps: torch.Tensor | None = None,
+    weights: torch.Tensor | None = None,
+    last_share: float = 0.8,
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Risk: cross-entropy of each risk network's log-odds ``[N, T, K]`` over hours weighted by
     :func:`risk_hour_weights`, summed over the networks (each learns on its own). Trend: pinball loss over every
     observed target bin within the horizon of the forecast hours ``steps`` (all when None), standardised units,
     each variable's terms weighted by ``weights`` ``[F]`` (equal when None)."""
-    torch = load_torch()
-    functional = torch.nn.functional
     hour_weights = risk_hour_weights(logits.shape[1], last_share).to(logits.device)[:, None]
     bce = functional.binary_cross_entropy_with_logits(logits, labels[:, None, None].expand_as(logits), reduction="none")
     risk = (bce * hour_weights).sum((1, 2)).mean()
@@ -100,8 +110,15 @@ def _folds(labels: np.ndarray, count: int, seed: int) -> np.ndarray:
     return folds
 
 
-def _evaluate(model, inputs, targets, labels, recipe: ForecasterRecipe, weights=None, batch: int = 512):
-    torch = load_torch()
+def _evaluate(
+    model: TrendRiskLSTM,
+    inputs: torch.Tensor,
+    targets: torch.Tensor,
+    labels: torch.Tensor,
+    recipe: ForecasterRecipe,
+    weights: torch.Tensor | None = None,
+    batch: int = 512,
+) -> tuple[float, float, np.ndarray, np.ndarray]:
     model.eval()
     risk_sum, trend_sum = 0.0, 0.0
     probabilities, quantiles = [], []
@@ -120,11 +137,17 @@ def _evaluate(model, inputs, targets, labels, recipe: ForecasterRecipe, weights=
 
 
 def train_epoch(
-    member, optimiser, data, order: np.ndarray, recipe: ForecasterRecipe, generator, cancel=None, weights=None
+    member: TrendRiskLSTM,
+    optimiser: torch.optim.Optimizer,
+    data: tuple[torch.Tensor, torch.Tensor, torch.Tensor],
+    order: np.ndarray,
+    recipe: ForecasterRecipe,
+    generator: torch.Generator,
+    cancel: CancelToken = None,
+    weights: torch.Tensor | None = None,
 ) -> None:
     """One pass over the patients in ``order``; the trend loss at ``trend_hours_per_batch`` random hours per batch,
     each variable weighted by ``weights``."""
-    torch = load_torch()
     inputs, targets, labels = data
     member.train()
     for start in range(0, len(order), recipe.batch_size):
@@ -140,12 +163,17 @@ def train_epoch(
         optimiser.step()
 
 
-def _train_member(member, number: int, data, recipe: ForecasterRecipe, progress, cancel, history):
+def _train_member(
+    member: TrendRiskLSTM,
+    number: int,
+    data: tuple[torch.Tensor, torch.Tensor, torch.Tensor, np.ndarray],
+    recipe: ForecasterRecipe,
+    progress: ProgressCallback | None,
+    cancel: CancelToken,
+    history: list[dict],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Train member ``number`` on every fold but its own (``number`` modulo the folds), each risk network and the
     trend kept at the epoch where they did best on that fold."""
-    from medstation.engine.metrics import roc_auc
-
-    torch = load_optimisers()
     inputs, targets, labels, folds = data
     fold = number % recipe.folds
     train_index = np.flatnonzero(folds != fold)
@@ -209,9 +237,10 @@ def interval_scales(quantiles: np.ndarray, targets: np.ndarray, horizon: int, le
     return scales
 
 
-def prepare(timelines: list[Timeline], labels: dict[str, int], norm: Normalisation):
+def prepare(
+    timelines: list[Timeline], labels: dict[str, int], norm: Normalisation
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Model inputs, trend targets and labels as tensors; every timeline needs a label."""
-    torch = load_torch()
     missing = [t.patient_id for t in timelines if t.patient_id not in labels]
     if missing:
         raise UnreadableInput(f"no In-hospital_death label for {len(missing)} patients (first: {missing[0]})")
@@ -230,9 +259,6 @@ def train_forecaster(
 ) -> TrainedForecaster:
     """Train the ensemble on ``timelines`` (members cycle through the stratified folds, each held out of its own
     training) and calibrate its intervals on the out-of-fold forecasts."""
-    from medstation.engine.forecaster.network import build_ensemble
-
-    torch = load_torch()
     recipe = recipe or ForecasterRecipe()
     torch.manual_seed(recipe.seed)
     norm = Normalisation.fit(timelines)
@@ -258,8 +284,6 @@ def train_forecaster(
     oof_risk = oof_risk[held] / oof_count[held]
     oof_quantiles = oof_quantiles[held] / oof_count[held].reshape(-1, 1, 1, 1, 1)
     scales = interval_scales(oof_quantiles, targets.numpy()[held], recipe.horizon)
-    from medstation.engine.metrics import roc_auc
-
     ensemble.eval()
     report(progress, 1.0, "trained")
     return TrainedForecaster(
@@ -271,6 +295,3 @@ def train_forecaster(
         out_of_fold={"mortality_auroc_48h": roc_auc(y.numpy()[held], oof_risk), "patients": int(held.sum())},
     )
 
-
-def recipe_json(recipe: ForecasterRecipe) -> dict:
-    return asdict(recipe)

@@ -1,13 +1,23 @@
-"""The metadata document and the model card (``docs/README.md``) of a freshly trained generator bundle."""
+"""The metadata document and the model card (``docs/README.md``) of a freshly trained generator bundle.
+
+The card's skeleton (title, data, recorded command, limits) is :func:`medstation.engine.bundles.model_card`; here
+are what the generator makes, how it was trained and the quality it was measured at.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from medstation.engine.bundles import IntensitySpec
-from medstation.engine.runtime import engine_module, load_torch
-
-BUNDLE_VERSION = "1.0.0"
+from medstation.engine.bundles import (
+    BUNDLE_VERSION,
+    IntensitySpec,
+    library_versions,
+    model_card,
+    named_splits,
+    table,
+    training_data,
+)
+from medstation.engine.generator.recipe import GeneratorRecipe
 
 
 def metadata_metrics(evaluation: dict[str, Any]) -> dict[str, float]:
@@ -25,15 +35,14 @@ def generator_metadata(
     class_counts: dict[str, int],
     intensity: IntensitySpec,
     image_size: tuple[int, int],
-    recipe,
+    recipe: GeneratorRecipe,
     training: dict[str, Any],
     splits: dict[str, int],
     evaluation: dict[str, Any] | None,
     data_description: dict[str, str | None],
 ) -> dict[str, Any]:
-    """``metadata.json`` of a trained generator (without the weights' sha256, which writing adds)."""
-    torch, monai = load_torch(), engine_module("monai")
-    described = {key: value for key, value in data_description.items() if value}
+    """``metadata.json`` of a trained generator (without the weights' sha256, which writing adds);
+    ``data_description`` holds the data's ``source`` and, where given, its ``name``, ``licence`` and ``citation``."""
     total = sum(class_counts.values())
     document: dict[str, Any] = {
         "version": BUNDLE_VERSION,
@@ -48,16 +57,10 @@ def generator_metadata(
             "intensity": {"method": intensity.method, **intensity.parameters},
         },
         "network": recipe.network_spec(),
-        "training_data": {
-            "name": described.get("name") or described["source"],
-            "source": described["source"],
-            "splits": splits,
-            **{key: described[key] for key in ("licence", "citation") if key in described},
-        },
+        "training_data": training_data(data_description, data_description["source"], splits),
         "metrics": {evaluation["split"]: metadata_metrics(evaluation)} if evaluation else {},
         "training": {"recipe": recipe.as_dict(), **training},
-        "monai_version": monai.__version__,
-        "pytorch_version": torch.__version__.split("+")[0],
+        **library_versions(),
     }
     if evaluation:
         document["evaluation"] = evaluation
@@ -73,16 +76,16 @@ def _evaluation_lines(evaluation: dict[str, Any]) -> list[str]:
         f"`medstation evaluate generator`; features: {evaluation['feature_network']}, a network trained on the "
         "same domain and never part of the generator's training loss.",
         "",
-        "| measure | value |",
-        "|---|---|",
-        f"| Fréchet distance, generator samples | {metrics['fd']:.3f} |",
-        f"| reference: real train vs real test (floor) | {references['floor']:.3f} |",
-        f"| reference: real test blurred 3x3 (near-miss) | {references['blurred_real']:.3f} |",
-        f"| reference: class mean image plus noise (baseline) | {references['baseline']:.3f} |",
-        f"| k-NN precision (fidelity) / recall (diversity) | {metrics['precision']:.3f} / {metrics['recall']:.3f} |",
-        f"| conditional accuracy (classifier calls the requested class) | {metrics['conditional_accuracy']:.3f} |",
-        f"| nearest-training-image distance, 5th percentile: samples / real test | "
-        f"{memorised['sample_p5']:.3f} / {memorised['real_p5']:.3f} |",
+        *table(("measure", "value"), [
+            ("Fréchet distance, generator samples", f"{metrics['fd']:.3f}"),
+            ("reference: real train vs real test (floor)", f"{references['floor']:.3f}"),
+            ("reference: real test blurred 3x3 (near-miss)", f"{references['blurred_real']:.3f}"),
+            ("reference: class mean image plus noise (baseline)", f"{references['baseline']:.3f}"),
+            ("k-NN precision (fidelity) / recall (diversity)", f"{metrics['precision']:.3f} / {metrics['recall']:.3f}"),
+            ("conditional accuracy (classifier calls the requested class)", f"{metrics['conditional_accuracy']:.3f}"),
+            ("nearest-training-image distance, 5th percentile: samples / real test",
+             f"{memorised['sample_p5']:.3f} / {memorised['real_p5']:.3f}"),
+        ]),
         "",
         "Goals: " + "; ".join(f"{name} {'met' if met else 'NOT met'}" for name, met in evaluation["goals"].items())
         + ".",
@@ -94,45 +97,30 @@ def generator_card(name: str, metadata: dict[str, Any]) -> str:
     data, training, spec = metadata["training_data"], metadata["training"], metadata["input"]
     size = "x".join(map(str, spec["spatial_size"]))
     mix = ", ".join(f"{label} {fraction:.1%}" for label, fraction in metadata["class_mix"].items())
-    lines = [
-        f"# {name}",
-        "",
+    overview = (
         f"A {metadata['description']}: {size} grey images, one class asked for per image. Every image it makes is "
         "synthetic: exports are marked SYNTHETIC (PNG text chunk and a burned-in label, NIfTI description, DICOM "
         "SyntheticData YES). Without a class, images come in the training class mix "
-        f"({mix}).",
-        "",
-        "## Data",
-        "",
-        f"{data['name']} (`{data['source']}`), splits: "
-        + ", ".join(f"{split} {count}" for split, count in data["splits"].items())
-        + "; trained on the train split only.",
-    ]
-    if data.get("licence"):
-        lines += ["", f"Licence: {data['licence']}."]
-    if data.get("citation"):
-        lines += ["", f"Cite: {data['citation']}."]
+        f"({mix})."
+    )
     recipe = training["recipe"]
-    lines += [
-        "", "## Training", "", "```", training.get("command") or "(called from Python)", "```", "",
+    how = (
         f"Conditional GAN ({metadata['network']['architecture']}: conditional batch normalisation in the generator, "
         "spectrally normalised projection discriminator), hinge loss, Adam betas "
         f"{tuple(recipe['betas'])}, batch {recipe['batch_size']}, {recipe['epochs']} epochs, EMA of the "
         f"generator weights (decay warmed up to {recipe['ema_decay']}), which is what ships. "
         f"{training['seconds'] / 60:.1f} minutes of training ({training['cpu_seconds'] / 60:.1f} CPU-minutes) on "
-        f"{training['device']} ({training['threads']} thread(s)).",
-        "", "## Quality", "",
-    ]
+        f"{training['device']} ({training['threads']} thread(s))."
+    )
     evaluation = metadata.get("evaluation")
-    lines += _evaluation_lines(evaluation) if evaluation else ["Not measured: the data had no test split."]
-    lines += [
-        "",
-        "## Limits",
-        "",
+    quality = _evaluation_lines(evaluation) if evaluation else ["Not measured: the data had no test split."]
+    limits = (
         "For research, teaching and software testing only; not for diagnosis, and not patient data: no image shows "
         f"a real patient. It imitates {data['name']} images at {size} and nothing else; "
         "the classes are only as separable as the feature classifier judges them. Distances are measured in one "
-        "classifier's feature space, which cannot see everything a radiologist would.",
-        "",
-    ]
-    return "\n".join(lines)
+        "classifier's feature space, which cannot see everything a radiologist would."
+    )
+    return model_card(
+        name, [overview, ""], named_splits(data) + "; trained on the train split only.", data,
+        training.get("command"), [how, ""], ["## Quality", "", *quality, ""], limits,
+    )

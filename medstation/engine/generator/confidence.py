@@ -13,11 +13,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from medstation.engine.bundles import IntensitySpec
-from medstation.engine.classifier import Classifier, load_classifier
+from medstation.engine.calibration import apply_temperature
+from medstation.engine.classifier import Classifier, load_classifier, normalise_intensity, resize_batch
 from medstation.engine.families import FAMILIES
 from medstation.engine.runtime import load_torch
 from medstation.errors import ModelError
 from medstation.progress import CancelToken, ProgressCallback, check_cancelled, report
+
+torch = load_torch()
 
 FEATURE_CLASSIFIER = FAMILIES["classifier"].shipped
 _BATCH = 256
@@ -60,10 +63,6 @@ class FeatureNetwork:
              progress: ProgressCallback | None = None, cancel: CancelToken = None) -> tuple[np.ndarray, np.ndarray]:
         """``(features [N, width], probabilities [N, labels])`` of images ``[N, H, W]`` in [0, 1], where [0, 1]
         stands for ``intensity`` (default: the classifier's own normalisation)."""
-        from medstation.engine.calibration import apply_temperature
-        from medstation.engine.classifier import normalise_intensity, resize_batch
-
-        torch = load_torch()
         spec = self.classifier.input_spec
         raw = _stored_units(np.asarray(images, dtype=np.float32), intensity or spec.intensity)[:, np.newaxis]
         captured = []

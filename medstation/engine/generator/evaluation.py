@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from medstation.engine.classifier import LabelledImages
+from medstation.engine.classifier import LabelledImages, normalise_intensity, resize_batch
 from medstation.engine.generator.confidence import FeatureNetwork, requested_class_probability
 from medstation.engine.generator.model import Generator
 from medstation.engine.generator.quality import box_blur, frechet_distance, knn_precision_recall, nearest_distances
@@ -34,8 +34,6 @@ NEAREST_NEIGHBOURS = 3
 
 def unit_images(generator: Generator, images: np.ndarray) -> np.ndarray:
     """Stored images ``(N, 1, H, W)`` resized to the generator's size and scaled to [0, 1] as it was trained."""
-    from medstation.engine.classifier import normalise_intensity, resize_batch
-
     if images.ndim != 4 or images.shape[1] != 1:
         raise ModelError(f"the generator's images are grey 2-D; got data of shape {images.shape}")
     spec = generator.bundle.metadata.input_spec

@@ -21,14 +21,16 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from medstation.engine.bundles import Bundle, find_bundle, load_into
 from medstation.engine.families import FAMILIES
-from medstation.engine.runtime import load_torch
+from medstation.engine.generator.network import ConditionalGenerator, build_generator
+from medstation.engine.runtime import configure_threads, load_torch, select_device
 from medstation.errors import ModelError
+
+torch = load_torch()
 
 DEFAULT_GENERATOR = FAMILIES["generator"].shipped
 SAMPLING_BATCH = 256
@@ -49,7 +51,7 @@ class Generator:
     """A generation bundle with its generator network (evaluation mode) on ``device``."""
 
     bundle: Bundle
-    network: Any
+    network: ConditionalGenerator
     device: str
 
     @property
@@ -81,7 +83,6 @@ class Generator:
     def sample_classes(self, classes: np.ndarray, seed: int) -> np.ndarray:
         """Images ``[N, H, W]`` float32 in [0, 1] of the given class indices, the latent vectors drawn from
         ``seed``."""
-        torch = load_torch()
         latent_dim = int(self.bundle.metadata.document["network"]["latent_dim"])
         random = torch.Generator().manual_seed(int(seed))
         latents = torch.randn(len(classes), latent_dim, generator=random)
@@ -111,9 +112,6 @@ class Generator:
 
 def generator_from_bundle(bundle: Bundle, device: str | None = None) -> Generator:
     """Build the bundle's generator network and load its verified weights on ``device``."""
-    from medstation.engine.generator.network import build_generator
-    from medstation.engine.runtime import configure_threads, select_device
-
     FAMILIES["generator"].check(bundle)
     metadata = bundle.metadata
     network_spec = metadata.document.get("network")

@@ -15,14 +15,16 @@ or 4: 28x28 starts at 7x7 (two up-blocks), 64x64 at 4x4 (four up-blocks).
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from medstation.engine.runtime import load_torch
+from medstation.engine.generator.recipe import ARCHITECTURE
+from medstation.engine.runtime import engine_module, load_torch
 from medstation.errors import ModelError
 
-ARCHITECTURE = "dcgan-projection"
+torch = load_torch()
+nn = engine_module("torch.nn")
+spectral_norm = nn.utils.parametrizations.spectral_norm
 
 
 def upsampling_steps(image_size: Sequence[int]) -> int:
@@ -49,95 +51,85 @@ def check_spec(spec: Mapping[str, Any]) -> tuple[int, int]:
     return latent_dim, width
 
 
-@functools.cache
-def _modules():
-    """The network classes, defined on first use so that importing this module does not import torch."""
-    torch = load_torch()
-    nn = torch.nn
-    spectral_norm = nn.utils.parametrizations.spectral_norm
+class ConditionalBatchNorm(nn.Module):
+    """Batch normalisation whose gain and bias are looked up per class."""
 
-    class ConditionalBatchNorm(nn.Module):
-        """Batch normalisation whose gain and bias are looked up per class."""
+    def __init__(self, channels: int, n_classes: int):
+        super().__init__()
+        self.norm = nn.BatchNorm2d(channels, affine=False)
+        self.gain = nn.Embedding(n_classes, channels)
+        self.bias = nn.Embedding(n_classes, channels)
+        nn.init.ones_(self.gain.weight)
+        nn.init.zeros_(self.bias.weight)
 
-        def __init__(self, channels: int, n_classes: int):
-            super().__init__()
-            self.norm = nn.BatchNorm2d(channels, affine=False)
-            self.gain = nn.Embedding(n_classes, channels)
-            self.bias = nn.Embedding(n_classes, channels)
-            nn.init.ones_(self.gain.weight)
-            nn.init.zeros_(self.bias.weight)
-
-        def forward(self, x, classes):
-            shape = (-1, x.shape[1], 1, 1)
-            return self.norm(x) * self.gain(classes).view(shape) + self.bias(classes).view(shape)
-
-    class UpBlock(nn.Module):
-        """Conditional normalisation, ReLU, 2x nearest upsampling, 3x3 convolution."""
-
-        def __init__(self, channels_in: int, channels_out: int, n_classes: int):
-            super().__init__()
-            self.norm = ConditionalBatchNorm(channels_in, n_classes)
-            self.conv = nn.Conv2d(channels_in, channels_out, 3, padding=1)
-
-        def forward(self, x, classes):
-            x = torch.relu(self.norm(x, classes))
-            return self.conv(nn.functional.interpolate(x, scale_factor=2, mode="nearest"))
-
-    class ConditionalGenerator(nn.Module):
-        """``(z [N, latent_dim], classes [N])`` to images ``[N, 1, H, W]`` in [-1, 1]."""
-
-        def __init__(self, latent_dim: int, width: int, n_classes: int, steps: int, start: int):
-            super().__init__()
-            self.latent_dim, self.start = latent_dim, start
-            channels = [max(width, 4 * width // 2**i) for i in range(steps + 1)]
-            self.project = nn.Linear(latent_dim, channels[0] * start * start)
-            self.blocks = nn.ModuleList(
-                UpBlock(channels[i], channels[i + 1], n_classes) for i in range(steps)
-            )
-            self.out_norm = ConditionalBatchNorm(channels[-1], n_classes)
-            self.out_conv = nn.Conv2d(channels[-1], 1, 3, padding=1)
-
-        def forward(self, z, classes):
-            x = self.project(z).view(len(z), -1, self.start, self.start)
-            for block in self.blocks:
-                x = block(x, classes)
-            return torch.tanh(self.out_conv(torch.relu(self.out_norm(x, classes))))
-
-    class ProjectionDiscriminator(nn.Module):
-        """``(images [N, 1, H, W] in [-1, 1], classes [N])`` to a real/fake score ``[N]``."""
-
-        def __init__(self, width: int, n_classes: int, steps: int):
-            super().__init__()
-            layers = [spectral_norm(nn.Conv2d(1, width, 3, padding=1)), nn.LeakyReLU(0.1)]
-            channels = width
-            for i in range(steps):
-                wider = min(4 * width, width * 2 ** (i + 1))
-                layers += [
-                    spectral_norm(nn.Conv2d(channels, wider, 4, stride=2, padding=1)), nn.LeakyReLU(0.1),
-                    spectral_norm(nn.Conv2d(wider, wider, 3, padding=1)), nn.LeakyReLU(0.1),
-                ]
-                channels = wider
-            self.features = nn.Sequential(*layers)
-            self.score = spectral_norm(nn.Linear(channels, 1))
-            self.embed = spectral_norm(nn.Embedding(n_classes, channels))
-
-        def forward(self, images, classes):
-            h = self.features(images).sum(dim=(2, 3))
-            return self.score(h).squeeze(1) + (self.embed(classes) * h).sum(dim=1)
-
-    return ConditionalGenerator, ProjectionDiscriminator
+    def forward(self, x: torch.Tensor, classes: torch.Tensor) -> torch.Tensor:
+        shape = (-1, x.shape[1], 1, 1)
+        return self.norm(x) * self.gain(classes).view(shape) + self.bias(classes).view(shape)
 
 
-def build_generator(spec: Mapping[str, Any], image_size: Sequence[int], n_classes: int):
+class UpBlock(nn.Module):
+    """Conditional normalisation, ReLU, 2x nearest upsampling, 3x3 convolution."""
+
+    def __init__(self, channels_in: int, channels_out: int, n_classes: int):
+        super().__init__()
+        self.norm = ConditionalBatchNorm(channels_in, n_classes)
+        self.conv = nn.Conv2d(channels_in, channels_out, 3, padding=1)
+
+    def forward(self, x: torch.Tensor, classes: torch.Tensor) -> torch.Tensor:
+        x = torch.relu(self.norm(x, classes))
+        return self.conv(nn.functional.interpolate(x, scale_factor=2, mode="nearest"))
+
+
+class ConditionalGenerator(nn.Module):
+    """``(z [N, latent_dim], classes [N])`` to images ``[N, 1, H, W]`` in [-1, 1]."""
+
+    def __init__(self, latent_dim: int, width: int, n_classes: int, steps: int, start: int):
+        super().__init__()
+        self.latent_dim, self.start = latent_dim, start
+        channels = [max(width, 4 * width // 2**i) for i in range(steps + 1)]
+        self.project = nn.Linear(latent_dim, channels[0] * start * start)
+        self.blocks = nn.ModuleList(UpBlock(channels[i], channels[i + 1], n_classes) for i in range(steps))
+        self.out_norm = ConditionalBatchNorm(channels[-1], n_classes)
+        self.out_conv = nn.Conv2d(channels[-1], 1, 3, padding=1)
+
+    def forward(self, z: torch.Tensor, classes: torch.Tensor) -> torch.Tensor:
+        x = self.project(z).view(len(z), -1, self.start, self.start)
+        for block in self.blocks:
+            x = block(x, classes)
+        return torch.tanh(self.out_conv(torch.relu(self.out_norm(x, classes))))
+
+
+class ProjectionDiscriminator(nn.Module):
+    """``(images [N, 1, H, W] in [-1, 1], classes [N])`` to a real/fake score ``[N]``."""
+
+    def __init__(self, width: int, n_classes: int, steps: int):
+        super().__init__()
+        layers = [spectral_norm(nn.Conv2d(1, width, 3, padding=1)), nn.LeakyReLU(0.1)]
+        channels = width
+        for i in range(steps):
+            wider = min(4 * width, width * 2 ** (i + 1))
+            layers += [
+                spectral_norm(nn.Conv2d(channels, wider, 4, stride=2, padding=1)), nn.LeakyReLU(0.1),
+                spectral_norm(nn.Conv2d(wider, wider, 3, padding=1)), nn.LeakyReLU(0.1),
+            ]
+            channels = wider
+        self.features = nn.Sequential(*layers)
+        self.score = spectral_norm(nn.Linear(channels, 1))
+        self.embed = spectral_norm(nn.Embedding(n_classes, channels))
+
+    def forward(self, images: torch.Tensor, classes: torch.Tensor) -> torch.Tensor:
+        h = self.features(images).sum(dim=(2, 3))
+        return self.score(h).squeeze(1) + (self.embed(classes) * h).sum(dim=1)
+
+
+def build_generator(spec: Mapping[str, Any], image_size: Sequence[int], n_classes: int) -> ConditionalGenerator:
     """A freshly initialised generator network for square images of ``image_size`` voxels."""
     latent_dim, width = check_spec(spec)
     steps = upsampling_steps(image_size)
-    generator_class, _ = _modules()
-    return generator_class(latent_dim, width, n_classes, steps, int(image_size[0]) // 2**steps)
+    return ConditionalGenerator(latent_dim, width, n_classes, steps, int(image_size[0]) // 2**steps)
 
 
-def build_discriminator(spec: Mapping[str, Any], image_size: Sequence[int], n_classes: int):
+def build_discriminator(spec: Mapping[str, Any], image_size: Sequence[int], n_classes: int) -> ProjectionDiscriminator:
     """A freshly initialised projection discriminator matching :func:`build_generator`."""
     _, width = check_spec(spec)
-    _, discriminator_class = _modules()
-    return discriminator_class(width, n_classes, upsampling_steps(image_size))
+    return ProjectionDiscriminator(width, n_classes, upsampling_steps(image_size))

@@ -16,6 +16,10 @@ import numpy as np
 
 from medstation.engine.runtime import engine_module, load_torch
 
+torch = load_torch()
+functional = torch.nn.functional
+get_fid_score = engine_module("monai.metrics.fid").get_fid_score
+
 _CHUNK = 1024
 
 
@@ -28,8 +32,6 @@ def _matrix(values: np.ndarray, what: str) -> np.ndarray:
 
 def frechet_distance(features_a: np.ndarray, features_b: np.ndarray) -> float:
     """``|mu_a - mu_b|^2 + tr(S_a + S_b - 2 (S_a S_b)^(1/2))`` of two ``(samples, features)`` sets."""
-    get_fid_score = engine_module("monai.metrics.fid").get_fid_score
-    torch = load_torch()
     a, b = _matrix(features_a, "features_a"), _matrix(features_b, "features_b")
     if a.shape[1] != b.shape[1]:
         raise ValueError(f"feature sets of different widths {a.shape[1]} and {b.shape[1]}")
@@ -39,9 +41,8 @@ def frechet_distance(features_a: np.ndarray, features_b: np.ndarray) -> float:
     return max(0.0, float(score.real))
 
 
-def _pairwise(queries: np.ndarray, references: np.ndarray):
+def _pairwise(queries: np.ndarray, references: np.ndarray) -> torch.Tensor:
     """Euclidean distances ``(queries, references)`` as a float64 tensor."""
-    torch = load_torch()
     q = torch.from_numpy(np.ascontiguousarray(queries, dtype=np.float64))
     r = torch.from_numpy(np.ascontiguousarray(references, dtype=np.float64))
     return torch.cat([torch.cdist(q[i : i + _CHUNK], r) for i in range(0, len(q), _CHUNK)])
@@ -80,9 +81,8 @@ def knn_precision_recall(real: np.ndarray, fake: np.ndarray, k: int = 3) -> tupl
 def box_blur(images: np.ndarray, size: int = 3) -> np.ndarray:
     """Each image ``[..., H, W]`` replaced by the mean over each pixel's ``size x size`` neighbourhood, edges
     padded by repeating the border pixels; float32."""
-    torch = load_torch()
     array = np.asarray(images, dtype=np.float32)
     shape = array.shape
     tensor = torch.from_numpy(np.ascontiguousarray(array.reshape(-1, 1, *shape[-2:])))
-    padded = torch.nn.functional.pad(tensor, (size // 2,) * 4, mode="replicate")
-    return torch.nn.functional.avg_pool2d(padded, size, stride=1).numpy().reshape(shape)
+    padded = functional.pad(tensor, (size // 2,) * 4, mode="replicate")
+    return functional.avg_pool2d(padded, size, stride=1).numpy().reshape(shape)

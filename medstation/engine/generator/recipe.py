@@ -11,6 +11,9 @@ from typing import Any
 
 from medstation.engine.recipes import setting
 
+ARCHITECTURE = "dcgan-projection"
+"""The network the recipe trains (:mod:`medstation.engine.generator.network`)."""
+
 
 @dataclass(frozen=True)
 class GeneratorRecipe:
@@ -30,8 +33,7 @@ class GeneratorRecipe:
     )
 
     def network_spec(self) -> dict[str, Any]:
-        from medstation.engine.generator.network import ARCHITECTURE
-
+        """The ``network`` field of the bundle: the spec :mod:`medstation.engine.generator.network` builds."""
         return {"architecture": ARCHITECTURE, "latent_dim": self.latent_dim, "width": self.width}
 
     def as_dict(self) -> dict[str, Any]:

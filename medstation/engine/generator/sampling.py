@@ -1,4 +1,8 @@
-"""What the workstation's generator panel runs in jobs: list generators, sample with confidences, make a Volume."""
+"""What the workstation's generator panel runs in jobs: list generators, sample with confidences, make a Volume.
+
+The workstation imports this module when it starts, so the generator and its judge (torch) are imported where
+samples are made.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from medstation.core.volume import Volume, VolumeInfo, WindowPreset
+from medstation.engine.families import FAMILIES
 from medstation.errors import MedStationError
 from medstation.io.synthetic.provenance import SYNTHETIC, SyntheticProvenance
 from medstation.progress import CancelToken, ProgressCallback, check_cancelled, report
@@ -49,8 +54,6 @@ class GeneratedSamples:
 
 def list_generators(progress: ProgressCallback | None = None, cancel: CancelToken = None) -> list[GeneratorChoice]:
     """Every installed generator bundle (weights checksummed)."""
-    from medstation.engine.families import FAMILIES
-
     return [
         GeneratorChoice(entry.name, list(entry.metadata.labels), entry.problem)
         for entry in FAMILIES["generator"].bundles()
@@ -69,6 +72,7 @@ def generate_samples(
     """Sample ``n`` images of ``label`` (None: the training class mix) and score each with the shipped classifier."""
     from medstation.engine.generator.confidence import conditional_confidence
     from medstation.engine.generator.model import load_generator
+
     report(progress, 0.05, f"loading {model}")
     generator = load_generator(model)
     check_cancelled(cancel)

@@ -21,13 +21,25 @@ from typing import Any
 
 import numpy as np
 
-from medstation.engine.bundles import Bundle, IntensitySpec, write_bundle
-from medstation.engine.classifier import LabelledImages
-from medstation.engine.generator.network import build_discriminator, build_generator
+from medstation.engine.averaging import average_decay, update_average
+from medstation.engine.bundles import Bundle, IntensitySpec, write_model_bundle
+from medstation.engine.classifier import LabelledImages, normalise_intensity, resize_batch
+from medstation.engine.generator.card import generator_card, generator_metadata
+from medstation.engine.generator.confidence import load_feature_network
+from medstation.engine.generator.evaluation import evaluate_generator
+from medstation.engine.generator.model import generator_from_bundle
+from medstation.engine.generator.network import (
+    ConditionalGenerator,
+    ProjectionDiscriminator,
+    build_discriminator,
+    build_generator,
+)
 from medstation.engine.generator.recipe import GeneratorRecipe
-from medstation.engine.runtime import load_optimisers, load_torch
+from medstation.engine.runtime import configure_threads, load_optimisers, select_device
 from medstation.errors import ModelError
 from medstation.progress import CancelToken, ProgressCallback, check_cancelled, report
+
+torch = load_optimisers()
 
 
 @dataclass
@@ -46,8 +58,6 @@ class TrainingImages:
 def prepare_training_images(images: np.ndarray, classes: np.ndarray, size: tuple[int, int] | None,
                             source: str) -> TrainingImages:
     """Grey images ``(N, 1, H, W)`` as stored, resized to ``size`` and mapped to [0, 1] by their own range."""
-    from medstation.engine.classifier import normalise_intensity, resize_batch
-
     if images.ndim != 4 or images.shape[1] != 1:
         raise ModelError(f"{source}: the generator trains on grey 2-D images, got an array of shape {images.shape}")
     if len(images) == 0:
@@ -58,31 +68,16 @@ def prepare_training_images(images: np.ndarray, classes: np.ndarray, size: tuple
     return TrainingImages(normalise_intensity(resized, intensity), classes.astype(np.int64), intensity)
 
 
-def average_decay(ema_decay: float, step: int) -> float:
-    """The EMA decay at optimiser step ``step`` (from 0): ``(1 + step) / (10 + step)`` capped at ``ema_decay``, so
-    the average forgets the random initial weights within the first few hundred steps of a short run."""
-    return min(ema_decay, (1.0 + step) / (10.0 + step))
-
-
-def _update_average(average, network, decay: float) -> None:
-    torch = load_torch()
-    with torch.no_grad():
-        for kept, current in zip(average.parameters(), network.parameters(), strict=True):
-            kept.lerp_(current, 1.0 - decay)
-        for kept, current in zip(average.buffers(), network.buffers(), strict=True):
-            kept.copy_(current)
-
-
 @dataclass
 class GanState:
     """The networks, optimisers and random state of a training run, and the epochs done."""
 
-    generator: Any
-    discriminator: Any
-    average: Any
-    optimiser_generator: Any
-    optimiser_discriminator: Any
-    random: Any
+    generator: ConditionalGenerator
+    discriminator: ProjectionDiscriminator
+    average: ConditionalGenerator
+    optimiser_generator: torch.optim.Adam
+    optimiser_discriminator: torch.optim.Adam
+    random: torch.Generator
     epoch: int = 0
     seconds: float = 0.0
     cpu_seconds: float = 0.0
@@ -105,7 +100,6 @@ class GanState:
 
 def new_state(recipe: GeneratorRecipe, image_size: tuple[int, int], n_classes: int, device: str = "cpu") -> GanState:
     """Freshly initialised networks (on ``device``) and optimisers, seeded by the recipe."""
-    torch = load_optimisers()
     torch.manual_seed(recipe.seed)
     spec = recipe.network_spec()
     generator = build_generator(spec, image_size, n_classes).to(device)
@@ -125,7 +119,6 @@ def new_state(recipe: GeneratorRecipe, image_size: tuple[int, int], n_classes: i
 
 def save_checkpoint(state: GanState, recipe: GeneratorRecipe, labels: list[str], path: Path) -> None:
     """Write the checkpoint atomically (a temporary file beside ``path``, then renamed over it)."""
-    torch = load_torch()
     temporary = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -145,7 +138,6 @@ def _same_run(saved: Any, recipe: GeneratorRecipe) -> bool:
 def load_checkpoint(path: Path, recipe: GeneratorRecipe, labels: list[str], image_size: tuple[int, int],
                     device: str = "cpu") -> GanState:
     """The state saved in ``path`` (loaded with ``weights_only=True``), after checking it is this run's."""
-    torch = load_torch()
     try:
         saved = torch.load(path, map_location="cpu", weights_only=True)
     except FileNotFoundError:
@@ -166,13 +158,12 @@ def load_checkpoint(path: Path, recipe: GeneratorRecipe, labels: list[str], imag
     return state
 
 
-def _latents(state: GanState, count: int, latent_dim: int, device):
+def _latents(state: GanState, count: int, latent_dim: int, device: str | torch.device) -> torch.Tensor:
     """Latent vectors drawn on the CPU from the run's generator (the same on every device), moved to ``device``."""
-    return load_torch().randn(count, latent_dim, generator=state.random).to(device)
+    return torch.randn(count, latent_dim, generator=state.random).to(device)
 
 
-def _discriminator_step(state: GanState, real, classes, latent_dim: int):
-    torch = load_torch()
+def _discriminator_step(state: GanState, real: torch.Tensor, classes: torch.Tensor, latent_dim: int) -> torch.Tensor:
     with torch.no_grad():
         fake = state.generator(_latents(state, len(real), latent_dim, real.device), classes)
     both = state.discriminator(torch.cat([real, fake]), torch.cat([classes, classes]))
@@ -184,7 +175,7 @@ def _discriminator_step(state: GanState, real, classes, latent_dim: int):
     return loss
 
 
-def _generator_step(state: GanState, classes, latent_dim: int):
+def _generator_step(state: GanState, classes: torch.Tensor, latent_dim: int) -> torch.Tensor:
     fake = state.generator(_latents(state, len(classes), latent_dim, classes.device), classes)
     loss = -state.discriminator(fake, classes).mean()
     state.optimiser_generator.zero_grad(set_to_none=True)
@@ -207,7 +198,6 @@ def fit_gan(
 
     The checkpoint, when given, is written after every epoch; a cancelled run keeps the last one.
     """
-    torch = load_torch()
     if len(data.images) < recipe.batch_size:
         raise ModelError(f"the train split holds {len(data.images)} images, fewer than one batch of "
                          f"{recipe.batch_size}; lower --batch-size")
@@ -231,8 +221,8 @@ def fit_gan(
             real, wanted = images[picked].to(device), classes[picked].to(device)
             d_loss = _discriminator_step(state, real, wanted, recipe.latent_dim)
             g_loss = _generator_step(state, wanted, recipe.latent_dim)
-            _update_average(state.average, state.generator, average_decay(recipe.ema_decay,
-                                                                          state.epoch * batches + batch))
+            step = state.epoch * batches + batch
+            update_average(state.average, state.generator, average_decay(recipe.ema_decay, step))
             done = (state.epoch + (batch + 1) / batches) / recipe.epochs
             report(progress, done, f"epoch {state.epoch + 1}/{recipe.epochs} D {d_loss.item():.3f} "
                                    f"G {g_loss.item():.3f}")
@@ -282,10 +272,6 @@ def train_generator(
     progress, cancel
         Progress callback and cancel token, checked between batches.
     """
-    from medstation.engine.generator.card import generator_card, generator_metadata
-    from medstation.engine.generator.model import generator_from_bundle
-    from medstation.engine.runtime import configure_threads, select_device
-
     recipe = recipe or GeneratorRecipe()
     out = Path(out)
     if out.exists() and not overwrite:
@@ -306,17 +292,14 @@ def train_generator(
     counts = _class_counts(images.classes, labels)
     metadata = generator_metadata(labels, counts, images.intensity, images.image_size, recipe, training, splits,
                                   None, description)
-    bundle = write_bundle(out, metadata, weights, generator_card(out.name, metadata), overwrite)
+    bundle = write_model_bundle(out, metadata, weights, generator_card, overwrite)
     if feature_classifier is None or "test" not in data.splits:
         return bundle
-    from medstation.engine.generator.confidence import load_feature_network
-    from medstation.engine.generator.evaluation import evaluate_generator
-
     report(progress, 0.9, "measuring the test split for the model card")
     evaluation = evaluate_generator(generator_from_bundle(bundle, "cpu"), data, load_feature_network(
         feature_classifier), "test", recipe.seed, lambda f, m: report(progress, 0.9 + 0.1 * f, m), cancel)
     metadata = generator_metadata(labels, counts, images.intensity, images.image_size, recipe, training, splits,
                                   evaluation, description)
-    bundle = write_bundle(out, metadata, weights, generator_card(out.name, metadata), overwrite=True)
+    bundle = write_model_bundle(out, metadata, weights, generator_card, overwrite=True)
     report(progress, 1.0, f"wrote {bundle.root}")
     return bundle

@@ -8,5 +8,6 @@ from medstation.lazy_exports import lazy_exports
 __all__, __getattr__, __dir__ = lazy_exports(__name__, {
     "bundle": ("BundleExplanation", "explain_with_bundle"),
     "checks": ("Faithfulness", "SanityCheck", "faithfulness", "randomisation_check"),
-    "methods": ("METHODS", "METHOD_LABELS", "SaliencyMap", "explain"),
+    "maps": ("METHODS", "METHOD_LABELS", "SaliencyMap"),
+    "methods": ("explain",),
 })

@@ -7,14 +7,15 @@ before each batch, so these slow methods stop between batches when the user canc
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
 
 from medstation.engine.runtime import engine_module, load_torch
 from medstation.engine.saliency.superpixels import slic_segments
 from medstation.progress import CancelToken, ProgressCallback, check_cancelled, report
 
-if TYPE_CHECKING:
-    import torch
+torch = load_torch()
+nn = engine_module("torch.nn")
+attr = engine_module("captum.attr")
+SkLearnRidge = engine_module("captum._utils.models.linear_model").SkLearnRidge
 
 ATTRIBUTION_METHODS = ("occlusion", "integrated_gradients", "lime", "kernel_shap")
 BATCH = 64
@@ -41,7 +42,7 @@ class ModelCalls:
 
     def __init__(
         self,
-        model: torch.nn.Module,
+        model: nn.Module,
         expected: int,
         probabilities: bool,
         progress: ProgressCallback | None,
@@ -69,17 +70,16 @@ def occlusion_window(shape: tuple[int, int]) -> tuple[int, int]:
 
 
 def occlusion(
-    model: torch.nn.Module, x: torch.Tensor, target: int, progress: ProgressCallback | None, cancel: CancelToken
+    model: nn.Module, x: torch.Tensor, target: int, progress: ProgressCallback | None, cancel: CancelToken
 ) -> torch.Tensor:
     """Drop in the target class probability when a square around each pixel is set to the image mean.
 
     Returns a map ``[H, W]`` at the network input's size; positive where hiding the region lowers the class.
     """
-    Occlusion = engine_module("captum.attr").Occlusion
     side, stride = occlusion_window(tuple(x.shape[-2:]))
     windows = math.prod((n - side) // stride + 1 for n in x.shape[-2:])
     calls = ModelCalls(model, 1 + math.ceil(windows / BATCH), True, progress, cancel)
-    attribution = Occlusion(calls).attribute(
+    attribution = attr.Occlusion(calls).attribute(
         x,
         sliding_window_shapes=(x.shape[1], side, side),
         strides=(x.shape[1], stride, stride),
@@ -91,17 +91,15 @@ def occlusion(
 
 
 def integrated_gradients(
-    model: torch.nn.Module, x: torch.Tensor, target: int, progress: ProgressCallback | None, cancel: CancelToken
+    model: nn.Module, x: torch.Tensor, target: int, progress: ProgressCallback | None, cancel: CancelToken
 ) -> torch.Tensor:
     """Integrated gradients of the target logit along the straight path from the mean-grey image.
 
     Returns a signed map ``[H, W]`` at the network input's size (channels summed).
     """
-    torch = load_torch()
-    IntegratedGradients = engine_module("captum.attr").IntegratedGradients
     calls = ModelCalls(model, math.ceil(IG_STEPS / BATCH), False, progress, cancel)
     with torch.enable_grad():
-        attribution = IntegratedGradients(calls).attribute(
+        attribution = attr.IntegratedGradients(calls).attribute(
             x.detach(),
             baselines=float(x.mean()),
             target=target,
@@ -113,13 +111,12 @@ def integrated_gradients(
 
 def superpixel_mask(x: torch.Tensor) -> torch.Tensor:
     """SLIC-like superpixels of the first channel, as a Captum feature mask ``[1, 1, H, W]`` shared by channels."""
-    torch = load_torch()
     labels = slic_segments(x[0, 0].detach().cpu().numpy(), n_segments=SUPERPIXELS)
     return torch.from_numpy(labels).to(x.device)[None, None]
 
 
 def surrogate(
-    model: torch.nn.Module,
+    model: nn.Module,
     x: torch.Tensor,
     target: int,
     method: str,
@@ -138,9 +135,6 @@ def surrogate(
     torch.Tensor
         A signed map ``[H, W]``, each pixel carrying the weight of its superpixel for the target probability.
     """
-    torch = load_torch()
-    attr = engine_module("captum.attr")
-    SkLearnRidge = engine_module("captum._utils.models.linear_model").SkLearnRidge
     calls = ModelCalls(model, 1 + math.ceil(SURROGATE_SAMPLES / BATCH), True, progress, cancel)
     explainer = attr.Lime(calls, SkLearnRidge(alpha=LIME_RIDGE)) if method == "lime" else attr.KernelShap(calls)
     mask = superpixel_mask(x).expand(1, x.shape[1], *x.shape[-2:])

@@ -1,22 +1,25 @@
 """Saliency for a classifier bundle: the image prepared as the bundle says, the map back on the image's grid.
 
-This is what the ``classify --saliency`` command and the GUI's AI panel call.
+This is what the ``classify --saliency`` command and the GUI's AI panel call. The workstation imports this module
+when it starts, so the methods (torch, MONAI, Captum) are imported where a map is made.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from medstation.core.volume import Volume
 from medstation.engine.classifier import Classifier, load_classifier, prepare_batch
-from medstation.engine.runtime import load_torch
-from medstation.engine.saliency.checks import Faithfulness, faithfulness
-from medstation.engine.saliency.methods import SaliencyMap, explain, on_image_grid
+from medstation.engine.saliency.maps import SaliencyMap
 from medstation.errors import ModelError
 from medstation.progress import CancelToken, ProgressCallback, check_cancelled
+
+if TYPE_CHECKING:
+    from medstation.engine.saliency.checks import Faithfulness
 
 
 @dataclass(frozen=True)
@@ -58,7 +61,7 @@ def explain_with_bundle(
         A one-slice :class:`~medstation.core.volume.Volume` or an array ``[j, i]`` / ``[C, j, i]`` in the image's
         own units; it is resized and normalised exactly as the classifier does.
     method
-        One of :data:`medstation.engine.saliency.methods.METHODS`.
+        One of :data:`medstation.engine.saliency.maps.METHODS`.
     target
         Label name or index to explain; the label the bundle predicts (with its fitted threshold) when ``None``.
     with_faithfulness
@@ -68,6 +71,9 @@ def explain_with_bundle(
     source
         What the image is (its file), named in the error when the classifier cannot take it.
     """
+    from medstation.engine.saliency.checks import faithfulness
+    from medstation.engine.saliency.methods import explain, on_image_grid
+
     classifier = bundle if isinstance(bundle, Classifier) else load_classifier(str(bundle))
     spec = classifier.input_spec
     if spec.spatial_dims != 2:
@@ -78,7 +84,7 @@ def explain_with_bundle(
     index = _label_index(classifier, target, probabilities)
     check_cancelled(cancel)
     at_network = explain(classifier.network, batch[0], method, index, progress=progress, cancel=cancel)
-    values = on_image_grid(load_torch().from_numpy(at_network.values), tuple(array.shape[-2:]))
+    values = on_image_grid(at_network.values, tuple(array.shape[-2:]))
     score = faithfulness(classifier.network, batch[0], at_network) if with_faithfulness else None
     saliency = replace(at_network, values=values, probability=float(probabilities[index]))
     return BundleExplanation(saliency=saliency, label=classifier.labels[index], faithfulness=score)

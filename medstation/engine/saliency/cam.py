@@ -14,13 +14,14 @@ import contextlib
 import threading
 import weakref
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING
 
 from medstation.engine.runtime import engine_module, load_torch
 from medstation.errors import ModelError
 
-if TYPE_CHECKING:
-    import torch
+torch = load_torch()
+nn = engine_module("torch.nn")
+visualize = engine_module("monai.visualize")
+ModelWithHooks = engine_module("monai.visualize.class_activation_maps").ModelWithHooks
 
 CAM_METHODS = ("gradcam", "gradcampp")
 
@@ -29,7 +30,7 @@ _target_layers: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 _hooks_lock = threading.RLock()
 
 
-def find_target_layer(model: torch.nn.Module, example: torch.Tensor) -> str:
+def find_target_layer(model: nn.Module, example: torch.Tensor) -> str:
     """Name of the module that produces the last spatial feature map before global pooling.
 
     Found with one forward pass and remembered for the model (per number of input dimensions).
@@ -56,14 +57,13 @@ def find_target_layer(model: torch.nn.Module, example: torch.Tensor) -> str:
         return known[example.ndim]
 
 
-def _last_spatial_module(model: torch.nn.Module, example: torch.Tensor) -> str:
-    torch = load_torch()
+def _last_spatial_module(model: nn.Module, example: torch.Tensor) -> str:
     spatial_ndim = example.ndim
     finished: list[str] = []
     handles = []
 
     def record(name: str):
-        def hook(module: torch.nn.Module, _inputs: object, output: object) -> None:
+        def hook(module: nn.Module, _inputs: object, output: object) -> None:
             pooling = "Pool" in type(module).__name__
             if isinstance(output, torch.Tensor) and output.ndim == spatial_ndim and not pooling:
                 finished.append(name)
@@ -88,7 +88,7 @@ def _in_this_thread(hook: Callable) -> Callable:
     """``hook`` acting only on forward passes run by the calling thread, so other threads' inference is untouched."""
     owner = threading.get_ident()
 
-    def guarded(module: torch.nn.Module, inputs: object, output: object) -> None:
+    def guarded(module: nn.Module, inputs: object, output: object) -> None:
         if threading.get_ident() == owner:
             hook(module, inputs, output)
 
@@ -96,9 +96,8 @@ def _in_this_thread(hook: Callable) -> Callable:
 
 
 @contextlib.contextmanager
-def _hooked(model: torch.nn.Module, layer: str) -> Iterator[tuple[object, list]]:
+def _hooked(model: nn.Module, layer: str) -> Iterator[tuple[object, list]]:
     """A MONAI ``ModelWithHooks`` for ``layer`` and a list receiving the model's logits; hooks removed on exit."""
-    ModelWithHooks = engine_module("monai.visualize.class_activation_maps").ModelWithHooks
     modules = dict(model.named_modules())
     if layer not in modules:
         raise ModelError(f"{type(model).__name__} has no layer named {layer!r}; choose one of its module names")
@@ -106,7 +105,7 @@ def _hooked(model: torch.nn.Module, layer: str) -> Iterator[tuple[object, list]]
     wrapped.target_layers = (layer,)
     logits: list = []
 
-    def start_graph_here(_module: torch.nn.Module, _inputs: object, output: torch.Tensor) -> None:
+    def start_graph_here(_module: nn.Module, _inputs: object, output: torch.Tensor) -> None:
         output.requires_grad_(True)
         output.register_hook(lambda gradient: wrapped.gradients.__setitem__(layer, gradient))
 
@@ -129,7 +128,7 @@ def _hooked(model: torch.nn.Module, layer: str) -> Iterator[tuple[object, list]]
 
 
 def class_activation_map(
-    model: torch.nn.Module, x: torch.Tensor, method: str, target: int | None, layer: str
+    model: nn.Module, x: torch.Tensor, method: str, target: int | None, layer: str
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Grad-CAM or Grad-CAM++ for one image, at the network input's size.
 
@@ -151,8 +150,6 @@ def class_activation_map(
     tuple of torch.Tensor
         The non-negative map ``[H, W]`` (not normalised) and the model's logits ``[1, classes]``.
     """
-    torch = load_torch()
-    visualize = engine_module("monai.visualize")
     cam_class = {"gradcam": visualize.GradCAM, "gradcampp": visualize.GradCAMpp}[method]
     with _hooks_lock, _hooked(model, layer) as (wrapped, logits), torch.enable_grad():
         cam = cam_class(nn_module=wrapped, target_layers=layer, postprocessing=lambda m: m)

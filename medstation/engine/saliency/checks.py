@@ -17,16 +17,16 @@ from __future__ import annotations
 import copy
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 
-from medstation.engine.runtime import load_torch
-from medstation.engine.saliency.methods import SaliencyMap, evaluating, explain, network_input
+from medstation.engine.runtime import engine_module, load_torch
+from medstation.engine.saliency.maps import SaliencyMap
+from medstation.engine.saliency.methods import evaluating, explain, network_input
 from medstation.progress import CancelToken, ProgressCallback, check_cancelled, report
 
-if TYPE_CHECKING:
-    import torch
+torch = load_torch()
+nn = engine_module("torch.nn")
 
 DELETION_STEPS = 20
 RANDOM_ORDERS = 5
@@ -88,15 +88,14 @@ def random_map(shape: tuple[int, int], rng: np.random.Generator) -> np.ndarray:
     Its blobs are the size of the regions a saliency method marks (the occlusion window, a Grad-CAM cell), so the
     reference removes connected patches as a real map does: scattered single pixels would hurt a CNN differently.
     """
-    torch = load_torch()
     cells = [max(2, round(n / max(1, round(min(shape) / RANDOM_CELLS)))) for n in shape]
     noise = torch.from_numpy(rng.random(cells).astype(np.float32))[None, None]
-    smooth = torch.nn.functional.interpolate(noise, size=tuple(shape), mode="bilinear", align_corners=False)
+    smooth = nn.functional.interpolate(noise, size=tuple(shape), mode="bilinear", align_corners=False)
     return smooth[0, 0].numpy()
 
 
 def deletion_curve(
-    model: torch.nn.Module,
+    model: nn.Module,
     image: np.ndarray | torch.Tensor,
     values: np.ndarray,
     target: int,
@@ -128,7 +127,6 @@ def deletion_curve(
     tuple of numpy.ndarray
         Removed fractions ``0 .. 1`` and the class probability at each.
     """
-    torch = load_torch()
     pixels = np.asarray(image.detach().cpu() if isinstance(image, torch.Tensor) else image, dtype=np.float32)
     channels = pixels.reshape(-1, *pixels.shape[-2:])
     if values.shape != channels.shape[1:]:
@@ -153,7 +151,7 @@ def curve_area(fractions: np.ndarray, probabilities: np.ndarray) -> float:
 
 
 def faithfulness(
-    model: torch.nn.Module,
+    model: nn.Module,
     image: np.ndarray | torch.Tensor,
     saliency: SaliencyMap,
     input_size: Sequence[int] | None = None,
@@ -213,12 +211,11 @@ def rank_correlation(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.corrcoef(rank_a, rank_b)[0, 1])
 
 
-def randomised_copy(model: torch.nn.Module, seed: int = 0) -> torch.nn.Module:
+def randomised_copy(model: nn.Module, seed: int = 0) -> nn.Module:
     """A copy of ``model`` with every layer re-initialised by its own ``reset_parameters`` (seeded).
 
     This is the last step of Adebayo et al.'s cascading randomisation: no trained weight is left.
     """
-    torch = load_torch()
     randomised = copy.deepcopy(model)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
@@ -239,7 +236,7 @@ class SanityCheck:
 
 
 def randomisation_check(
-    model: torch.nn.Module,
+    model: nn.Module,
     image: np.ndarray | torch.Tensor,
     method: str,
     input_size: Sequence[int] | None = None,

@@ -10,64 +10,22 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 
-from medstation.engine.runtime import load_torch
+from medstation.engine.runtime import engine_module, load_torch
 from medstation.engine.saliency.attribution import integrated_gradients, occlusion, surrogate
 from medstation.engine.saliency.cam import CAM_METHODS, class_activation_map, find_target_layer
+from medstation.engine.saliency.maps import METHOD_LABELS, METHODS, SaliencyMap
 from medstation.errors import GeometryError, ModelError
 from medstation.progress import CancelToken, ProgressCallback, check_cancelled, report
 
-if TYPE_CHECKING:
-    import torch
-
-METHOD_LABELS = {
-    "gradcam": "Grad-CAM",
-    "gradcampp": "Grad-CAM++",
-    "occlusion": "Occlusion sensitivity",
-    "integrated_gradients": "Integrated gradients",
-    "lime": "LIME (superpixels)",
-    "kernel_shap": "Kernel SHAP (superpixels)",
-}
-METHODS = tuple(METHOD_LABELS)
-
-
-@dataclass(frozen=True)
-class SaliencyMap:
-    """A saliency map on the pixel grid of the image it explains.
-
-    Attributes
-    ----------
-    values
-        float32 ``[j, i]``, same shape as the input image, in [0, 1]: 1 at the strongest evidence for ``target``,
-        0 where the method finds none.
-    method
-        Key from :data:`METHODS`.
-    target
-        Index of the explained class.
-    probability
-        The model's probability for ``target`` on the unaltered image.
-    layer
-        The module Grad-CAM and Grad-CAM++ read; ``None`` for the other methods.
-    """
-
-    values: np.ndarray
-    method: str
-    target: int
-    probability: float
-    layer: str | None = None
-
-    @property
-    def label(self) -> str:
-        """The method's name as the user reads it."""
-        return METHOD_LABELS[self.method]
+torch = load_torch()
+nn = engine_module("torch.nn")
 
 
 @contextlib.contextmanager
-def evaluating(model: torch.nn.Module) -> Iterator[torch.nn.Module]:
+def evaluating(model: nn.Module) -> Iterator[nn.Module]:
     """Put ``model`` in eval mode for the duration, then restore its previous mode."""
     was_training = model.training
     model.eval()
@@ -77,9 +35,7 @@ def evaluating(model: torch.nn.Module) -> Iterator[torch.nn.Module]:
         model.train(was_training)
 
 
-def network_input(
-    model: torch.nn.Module, image: np.ndarray | torch.Tensor, input_size: Sequence[int] | None
-) -> torch.Tensor:
+def network_input(model: nn.Module, image: np.ndarray | torch.Tensor, input_size: Sequence[int] | None) -> torch.Tensor:
     """The image as a float32 batch ``[1, C, H, W]`` on the model's device, resized to ``input_size`` if given.
 
     Parameters
@@ -91,7 +47,6 @@ def network_input(
     input_size
         ``(H, W)`` the network runs at; ``None`` keeps the image's own size.
     """
-    torch = load_torch()
     tensor = image if isinstance(image, torch.Tensor) else torch.from_numpy(np.ascontiguousarray(image))
     if tensor.ndim not in (2, 3):
         raise GeometryError(f"saliency maps need a 2D image [j, i] or [C, j, i]; got shape {tuple(tensor.shape)}")
@@ -103,25 +58,24 @@ def network_input(
         if len(input_size) != 2:
             raise GeometryError(f"the network input size must be (H, W); got {tuple(input_size)}")
         shrinking = any(n < m for n, m in zip(input_size, batch.shape[-2:], strict=True))
-        batch = torch.nn.functional.interpolate(
+        batch = nn.functional.interpolate(
             batch, size=tuple(input_size), mode="bilinear", align_corners=False, antialias=shrinking
         )
     return batch
 
 
-def on_image_grid(raw: torch.Tensor, shape: tuple[int, int]) -> np.ndarray:
+def on_image_grid(raw: torch.Tensor | np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     """Positive part of a map ``[H, W]``, resampled to the image's ``[j, i]`` grid and scaled to [0, 1]."""
-    torch = load_torch()
-    positive = raw.detach().float().clamp(min=0)[None, None]
+    positive = torch.as_tensor(raw).detach().float().clamp(min=0)[None, None]
     if tuple(positive.shape[-2:]) != tuple(shape):
-        positive = torch.nn.functional.interpolate(positive, size=shape, mode="bilinear", align_corners=False)
+        positive = nn.functional.interpolate(positive, size=shape, mode="bilinear", align_corners=False)
     values = positive[0, 0].cpu().numpy().astype(np.float32)
     peak = float(values.max())
     return values / peak if peak > 0 else np.zeros_like(values)
 
 
 def explain(
-    model: torch.nn.Module,
+    model: nn.Module,
     image: np.ndarray | torch.Tensor,
     method: str = "gradcam",
     target: int | None = None,
@@ -156,7 +110,6 @@ def explain(
     """
     if method not in METHODS:
         raise ModelError(f"unknown saliency method {method!r}; choose one of {', '.join(METHODS)}")
-    torch = load_torch()
     report(progress, 0.0, METHOD_LABELS[method])
     with evaluating(model):
         x = network_input(model, image, input_size)
@@ -192,7 +145,7 @@ def _checked_target(target: int | None, logits: torch.Tensor) -> int:
 
 
 def _attribution(
-    model: torch.nn.Module,
+    model: nn.Module,
     x: torch.Tensor,
     method: str,
     target: int,

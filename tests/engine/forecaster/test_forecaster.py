@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from medstation.core.timeline import Timeline, TimeSeries
-from medstation.engine.forecaster.bundle import forecaster_metadata, write_forecaster_bundle
+from medstation.engine.forecaster import forecaster_metadata, write_forecaster_bundle
 from medstation.engine.forecaster.model import forecaster_from_trained, load_forecaster
 from medstation.engine.forecaster.training import (
     ForecasterRecipe,
