@@ -66,7 +66,10 @@ def test_launch_with_missing_path_exits_1_naming_it(tmp_path, capsys):
 def test_self_test_json_reports_every_check(capsys):
     assert main(["self-test", "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
-    assert [c["name"] for c in report["checks"]] == ["imports", "device", "torch training", "qt window"]
+    assert [c["name"] for c in report["checks"]] == [
+        "imports", "device", "torch training", "model checksums", "sample study", "classifier", "forecaster",
+        "generator", "nifti round trip", "render slice", "qt window",
+    ]
     assert report["passed"] is True and all(c["ok"] for c in report["checks"])
 
 

@@ -201,6 +201,7 @@ class MainWindow(QMainWindow):
 
         help_menu = bar.addMenu("&Help")
         self._action(help_menu, "&Keyboard shortcuts", self.show_shortcuts, "F1")
+        self._action(help_menu, "Run &self-test", self.run_self_test)
         self._action(help_menu, "&About MedStation", self.show_about)
 
     def _restore_layout(self) -> None:
@@ -303,6 +304,28 @@ class MainWindow(QMainWindow):
             )
         )
         return job
+
+    def run_self_test(self) -> Job:
+        """``medstation self-test`` as a job; the checks that draw with Qt follow on this thread, then a report."""
+        from medstation.selftest import run_background_checks
+
+        job = self.runner.submit("Self-test", run_background_checks)
+        job.succeeded.connect(self._show_self_test)
+        return job
+
+    def _show_self_test(self, results: list) -> QMessageBox:
+        from medstation.selftest import format_results, run_qt_checks
+
+        results = [*results, *run_qt_checks()]
+        passed = all(result.ok for result in results)
+        icon = QMessageBox.Icon.Information if passed else QMessageBox.Icon.Warning
+        box = QMessageBox(icon, "Self-test", format_results(results).splitlines()[-1], QMessageBox.StandardButton.Ok,
+                          self)
+        box.setDetailedText(format_results(results))
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.open()
+        self.statusBar().showMessage(f"Self-test: {format_results(results).splitlines()[-1]}", 15_000)
+        return box
 
     # studies ---------------------------------------------------------------------------------------------
     def reindex(self, folders: list) -> Job:
