@@ -153,6 +153,21 @@ class DisplayPlane:
         shift = basis @ (self.slice_step * slice_index)
         return np.column_stack([basis @ self.column_step, basis @ self.row_step, shift])
 
+    def screen_extent(self) -> tuple[float, float, float, float]:
+        """``(x0, y0, x1, y1)``: the screen rectangle (mm) holding every slice of the stack, pixel edges included."""
+        corners = np.array([
+            self.pixel_to_screen(index) @ np.array([column, row, 1.0])
+            for index in (0, self.n_slices - 1)
+            for column in (-0.5, self.n_columns - 0.5)
+            for row in (-0.5, self.n_rows - 0.5)
+        ])
+        (x0, y0), (x1, y1) = corners.min(axis=0), corners.max(axis=0)
+        return float(x0), float(y0), float(x1), float(y1)
+
+    def screen_to_patient(self, x: float, y: float) -> np.ndarray:
+        """LPS point (mm) of screen point ``(x, y)`` (mm) in the plane through slice 0."""
+        return self.origin + x * self.screen_x + y * self.screen_y
+
     def voxel_of_pixel(self, column: np.ndarray, row: np.ndarray, slice_index: np.ndarray) -> np.ndarray:
         """Continuous voxel indices ``(..., 3)`` as ``(i, j, k)`` of screen pixels ``(col, row)`` of a slice."""
         column, row, slice_index = np.broadcast_arrays(*(np.asarray(v, dtype=np.float64) for v in

@@ -42,6 +42,9 @@ class VolumeInfo:
     series_number: int | None = None
     series_description: str = ""
     modality: str = ""
+    frame_of_reference_uid: str = ""
+    """FrameOfReferenceUID (0020,0052): series that share it share patient coordinates (LPS), so one position is one
+    place in the patient in both; "" where unknown (NIfTI, pictures)."""
     photometric: str = ""
     window_presets: list[WindowPreset] = field(default_factory=list)
     patient_orientation: tuple[str, str] | None = None

@@ -380,6 +380,15 @@ class StudyDatabase:
         query += " GROUP BY study_uid ORDER BY MAX(study_date) DESC, study_uid"
         return [StudyRow(*row) for row in self._rows(query, args)]
 
+    def priors(self, patient_id: str, study_uid: str) -> list[StudyRow]:
+        """The patient's studies other than ``study_uid``, newest first (by StudyDate).
+
+        None without a patient ID: studies without one cannot be told to be the same patient's.
+        """
+        if not patient_id.strip():
+            return []
+        return [study for study in self.studies(patient_id) if study.study_uid != study_uid]
+
     def series(self, study_uid: str) -> list[SeriesRow]:
         """A study's series in series-number order."""
         rows = self._rows(
@@ -400,6 +409,16 @@ class StudyDatabase:
 
     def unreadable_files(self) -> list[tuple[str, str]]:
         return self._rows("SELECT path, reason FROM unreadable ORDER BY path")
+
+
+def series_to_compare(rows: list[SeriesRow], modality: str, description: str) -> SeriesRow | None:
+    """The series of a study to show beside a current series of ``modality`` and ``description``: one of the same
+    modality first, the same description (any case) next, then the one with the most images; None for no series."""
+    if not rows:
+        return None
+    modality, description = modality.strip().upper(), description.strip().lower()
+    return max(rows, key=lambda row: (row.modality.strip().upper() == modality,
+                                      row.series_description.strip().lower() == description, row.images))
 
 
 def import_folders(

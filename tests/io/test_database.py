@@ -20,10 +20,11 @@ from database_faults import (
     table_rows,
     truncate_to_half,
 )
+from dicom_studies import write_ct_series
 
 from medstation.errors import Cancelled, UnreadableInput
 from medstation.io import database as database_module
-from medstation.io.database import StudyDatabase
+from medstation.io.database import StudyDatabase, series_to_compare
 
 
 @pytest.fixture
@@ -267,3 +268,21 @@ def test_rebuild_keeps_the_damaged_file_beside_a_fresh_index_of_the_same_folders
     with StudyDatabase(path) as db:
         assert len(db.patients()) == 1
     assert rebuild_database(path).kept != rebuilt.kept, "a second rebuild never overwrites the first kept file"
+
+
+def test_priors_are_the_same_patients_other_studies_newest_first_with_the_series_to_compare(tmp_path):
+    folder = tmp_path / "visits"
+    for date in ("20200105", "20240102", "20220310"):
+        write_ct_series(folder / date, study_uid=f"1.2.3.{date}", study_date=date)
+    write_ct_series(folder / "2022-bone", study_uid="1.2.3.20220310", study_date="20220310", series_number=2,
+                    series_description="Bone", n_slices=12)
+    write_ct_series(folder / "other-patient", study_uid="1.2.3.9", study_date="20230101", patient_id="P2")
+    with StudyDatabase(tmp_path / "db.sqlite") as db:
+        db.import_folder(folder)
+        priors = db.priors("P1", "1.2.3.20240102")
+        assert [(study.study_date, study.series) for study in priors] == [("20220310", 2), ("20200105", 1)]
+        assert db.priors("", "1.2.3.20240102") == [], "no patient ID, no priors"
+        rows = db.series(priors[0].study_uid)
+        assert series_to_compare(rows, "CT", "head 2 MM").series_description == "Head 2 mm"
+        assert series_to_compare(rows, "CT", "Thorax").series_description == "Bone", "else the most images"
+        assert series_to_compare([], "CT", "") is None

@@ -69,6 +69,8 @@ class SeriesIdentity:
     series_number: int | None
     series_description: str
     modality: str
+    frame_of_reference_uid: str = ""
+    """FrameOfReferenceUID: series sharing it share patient coordinates (LPS)."""
     details: tuple[tuple[str, str], ...] = ()
     """Header text a reader sees beside the image, by keyword (:data:`DETAIL_KEYWORDS`), where present."""
 
@@ -261,6 +263,7 @@ def _series_identity(dataset) -> SeriesIdentity:
         series_number=_integer(dataset, "SeriesNumber", None),
         series_description=_text(dataset, "SeriesDescription") or _text(dataset, "ProtocolName"),
         modality=_text(dataset, "Modality"),
+        frame_of_reference_uid=_text(dataset, "FrameOfReferenceUID"),
         details=tuple((keyword, text) for keyword in DETAIL_KEYWORDS if (text := _text(dataset, keyword))),
     )
 

@@ -71,6 +71,7 @@ _WANTED: dict[int, tuple[str, str, bool]] = {
     0x00200020: ("PatientOrientation", "CS", True),
     0x00200032: ("ImagePositionPatient", "DS", True),
     0x00200037: ("ImageOrientationPatient", "DS", True),
+    0x00200052: ("FrameOfReferenceUID", "UI", False),
     0x00200100: ("TemporalPositionIdentifier", "IS", False),
     0x00280002: ("SamplesPerPixel", "US", False),
     0x00280004: ("PhotometricInterpretation", "CS", False),

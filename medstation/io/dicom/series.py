@@ -198,6 +198,7 @@ def volume_info(series: SeriesRecord) -> VolumeInfo:
         series_number=identity.series_number,
         series_description=identity.series_description,
         modality=identity.modality,
+        frame_of_reference_uid=identity.frame_of_reference_uid,
         photometric=first.photometric,
         window_presets=series_windows(series),
         patient_orientation=first.patient_orientation,

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from dicom_studies import write_ct_series
 from pydicom import dcmread
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import (
@@ -332,3 +333,9 @@ def test_the_window_most_slices_carry_comes_first_not_the_first_files(tmp_path):
     dataset.save_as(first)
     volume = load_series(scan_dicom(tmp_path).series[0])
     assert [(preset.center, preset.width) for preset in volume.info.window_presets] == [(40, 400), (210, 502)]
+
+
+def test_the_frame_of_reference_reaches_the_volume(tmp_path):
+    write_ct_series(tmp_path, study_uid=generate_uid(), study_date="20240102", frame_of_reference="1.2.3.4.5")
+    volume = load_series(scan_dicom(tmp_path).series[0])
+    assert volume.info.frame_of_reference_uid == "1.2.3.4.5"
