@@ -4,7 +4,10 @@ Polls the X server with xdotool until a visible window named "MedStation" exists
 Reference in the same run: a bare PySide6 QMainWindow (the floor any Qt application pays). Goal: < 2 s.
 Needs Xvfb, xdotool and Qt's xcb libraries (docs/design.md §6).
 
-    python benchmarks/startup.py [--runs N] [--json]
+    python benchmarks/startup.py [--runs N] [--json] [--command "PROGRAM [ARGS]"]
+
+--command times another MedStation, e.g. the installed desktop build (/opt/medstation/medstation or an unpacked
+.deb's usr/bin/medstation) against this checkout's editable install (the default, ``python -m medstation``).
 """
 
 from __future__ import annotations
@@ -59,6 +62,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--command", help="the MedStation to start (default: this Python's -m medstation)")
     args = parser.parse_args()
     for tool in ("Xvfb", "xdotool"):
         if shutil.which(tool) is None:
@@ -68,7 +72,7 @@ def main() -> None:
     server = subprocess.Popen(["Xvfb", display, "-noreset", "-screen", "0", "1600x1000x24"], stderr=subprocess.DEVNULL)
     while not Path(f"/tmp/.X11-unix/X{number}").exists():
         time.sleep(0.05)
-    medstation = [sys.executable, "-m", "medstation"]
+    medstation = args.command.split() if args.command else [sys.executable, "-m", "medstation"]
     try:
         with tempfile.TemporaryDirectory() as home:
             time_to_window(medstation, "MedStation", display, home)  # warm the file cache once
@@ -84,6 +88,7 @@ def main() -> None:
         "ratio_to_bare_qt": round(statistics.median(ours) / statistics.median(bare), 2),
         "goal_s": 2.0,
         "runs": args.runs,
+        "command": " ".join(medstation),
     }
     print(json.dumps(result) if args.json else "\n".join(f"{k}: {v}" for k, v in result.items()))
 

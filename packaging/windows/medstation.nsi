@@ -5,7 +5,11 @@
 ; with MedStation, registers an uninstaller in Apps & features.
 
 Unicode true
-SetCompressor /SOLID lzma
+!ifdef FAST
+  SetCompress off  ; /DFAST: a quick compile check, no compression
+!else
+  SetCompressor /SOLID lzma
+!endif
 
 !ifndef VERSION
   !define VERSION "0.0.0"
