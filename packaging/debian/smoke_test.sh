@@ -16,7 +16,7 @@ HOME_DIR=$(mktemp -d /tmp/medstation-smoke-home-XXXXXX)
 echo "smoke: unpacking $DEB into $ROOT"
 dpkg-deb -x "$DEB" "$ROOT"
 dpkg-deb -f "$DEB" Package Version Depends
-outside=$(dpkg-deb -c "$DEB" | awk '{print $6}' | grep -v -E '^\./(opt/medstation|usr/bin|usr/share)?(/|$)' || true)
+outside=$(dpkg-deb -c "$DEB" | awk '{print $6}' | grep -v -E '^\./((opt|usr)/)?$|^\./(opt/medstation|usr/bin|usr/share)(/|$)' || true)
 if [ -n "$outside" ]; then echo "smoke: FAIL files outside /opt/medstation, /usr/bin, /usr/share:"; echo "$outside"; exit 1; fi
 echo "smoke: file list stays under /opt/medstation, /usr/bin, /usr/share ($(dpkg-deb -c "$DEB" | wc -l) entries)"
 if command -v desktop-file-validate >/dev/null; then
