@@ -78,6 +78,23 @@ def freeze(edition: str) -> None:
                     "--distpath", str(DIST), "--workpath", str(WORK), str(SPEC)], check=True, cwd=ROOT, env=env)
 
 
+def strip_binaries(onedir: Path) -> None:
+    """``strip --strip-unneeded`` the onedir's ELF libraries (torch's libraries lose about 130 MB), except those
+    that auditwheel patched into the wheels' ``*.libs`` folders: strip makes their OpenBLAS unloadable."""
+    if not sys.platform.startswith("linux") or shutil.which("strip") is None:
+        return
+    step("stripping shared libraries")
+    for path in onedir.rglob("*"):
+        if path.is_symlink() or not path.is_file() or any(part.endswith(".libs") for part in path.parts):
+            continue
+        with path.open("rb") as handle:
+            if handle.read(4) != b"\x7fELF":
+                continue
+        if path.name == "medstation":  # the bootloader carries its archive after the ELF sections
+            continue
+        subprocess.run(["strip", "--strip-unneeded", str(path)], check=False, stderr=subprocess.DEVNULL)
+
+
 def folder_size(path: Path) -> int:
     if path.is_file() or path.is_symlink():
         return path.lstat().st_size
@@ -137,6 +154,7 @@ def main(argv: list[str]) -> int:
     if ONEDIR.exists():
         shutil.rmtree(ONEDIR)
     freeze(args.edition)
+    strip_binaries(ONEDIR)
     executable = ONEDIR / ("medstation.exe" if os.name == "nt" else "medstation")
     step("checking the frozen application: medstation --version, medstation self-test (offscreen)")
     subprocess.run([str(executable), "--version"], check=True)

@@ -42,7 +42,9 @@ def system_libraries(onedir: Path) -> tuple[set[str], set[str]]:
     """Paths of the system libraries the onedir's ELF files load, and the sonames ldd could not find."""
     found: set[str] = set()
     missing: set[str] = set()
-    env = dict(os.environ, LD_LIBRARY_PATH=str(onedir / "_internal"))
+    # The onedir's own libraries sit in several folders (torch/lib, PySide6/Qt/lib, ...): let ldd find them all.
+    folders = sorted({str(path.parent) for path in onedir.rglob("*.so*")})
+    env = dict(os.environ, LD_LIBRARY_PATH=os.pathsep.join(folders))
     for path in _elf_files(onedir):
         result = subprocess.run(["ldd", str(path)], capture_output=True, text=True, env=env)
         for line in result.stdout.splitlines():
@@ -111,8 +113,8 @@ def build_deb(onedir: Path, out_dir: Path, version: str, edition: str = "cpu",
             if not path.is_symlink():
                 path.chmod(0o755 if path.is_dir() or os.access(path, os.X_OK) else 0o644)
         out = out_dir / f"{package}_{version}_{arch}.deb"
-        log(f"dpkg-deb --build ({out.name}, xz)")
-        subprocess.run(["dpkg-deb", "--root-owner-group", "-Zxz", "-z6", "--threads-max=2", "--build", str(root),
+        log(f"dpkg-deb --build ({out.name}, xz -3: a few percent larger than -6, twice as fast)")
+        subprocess.run(["dpkg-deb", "--root-owner-group", "-Zxz", "-z3", "--threads-max=2", "--build", str(root),
                         str(out)], check=True, stdout=subprocess.DEVNULL)
     return out
 
