@@ -58,15 +58,15 @@ def load_settings(path: Path | None = None) -> UserSettings:
     except FileNotFoundError:
         return UserSettings()
     except (OSError, UnicodeDecodeError, MedStationError) as error:
-        _warn_once(path, f"cannot be read ({_reason(error)})")
+        warn_once(path, f"cannot be read ({_reason(error)})")
         return UserSettings()
     try:
         document = json.loads(text)
     except json.JSONDecodeError as error:
-        _warn_once(path, f"is not valid JSON ({error.msg}, line {error.lineno})")
+        warn_once(path, f"is not valid JSON ({error.msg}, line {error.lineno})")
         return UserSettings()
     if not isinstance(document, dict):
-        _warn_once(path, f"holds a JSON {type(document).__name__}, not an object")
+        warn_once(path, f"holds a JSON {type(document).__name__}, not an object")
         return UserSettings()
     values, wrong = {}, []
     for field in dataclasses.fields(UserSettings):
@@ -78,7 +78,7 @@ def load_settings(path: Path | None = None) -> UserSettings:
         else:
             wrong.append(f"{field.name}={json.dumps(value)}")
     if wrong:
-        _warn_once(path, f"has values of the wrong type ({', '.join(wrong)})", "the defaults for those")
+        warn_once(path, f"has values of the wrong type ({', '.join(wrong)})", "the defaults for those")
     return UserSettings(**values)
 
 
@@ -87,7 +87,15 @@ def save_settings(settings: UserSettings, path: Path | None = None) -> None:
     path = path or settings_file()
     document = _readable_object(path)
     document.update(dataclasses.asdict(settings))
-    text = json.dumps(document, indent=2, sort_keys=True) + "\n"
+    try:
+        write_text_atomically(path, json.dumps(document, indent=2, sort_keys=True) + "\n")
+    except OSError as error:
+        raise MedStationError(f"{path}: cannot save the settings ({_reason(error)})") from error
+
+
+def write_text_atomically(path: Path, text: str) -> None:
+    """Write ``text`` (UTF-8) to a temporary file beside ``path``, then rename it over ``path``; OSError on failure,
+    with nothing left behind."""
     temporary = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -99,11 +107,11 @@ def save_settings(settings: UserSettings, path: Path | None = None) -> None:
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(temporary, path)
-    except OSError as error:
+    except OSError:
         if temporary is not None:
             with contextlib.suppress(OSError):
                 temporary.unlink()
-        raise MedStationError(f"{path}: cannot save the settings ({_reason(error)})") from error
+        raise
 
 
 def update_settings(path: Path | None = None, **changes: object) -> UserSettings:
@@ -127,8 +135,9 @@ def _reason(error: Exception) -> str:
     return str(error) or type(error).__name__
 
 
-def _warn_once(path: Path | None, problem: str, fallback: str = "the default settings") -> None:
-    """One line on stderr and in the log, once per file and problem in this process."""
+def warn_once(path: Path | None, problem: str, fallback: str = "the default settings") -> None:
+    """One line on stderr and in the log, once per file and problem in this process (also for other user files
+    that fall back on defaults, such as the hanging protocols)."""
     where = str(path) if path is not None else "the settings file"
     with _warned_lock:
         if (where, problem) in _warned:
