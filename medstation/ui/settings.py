@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QSettings
@@ -14,6 +15,8 @@ log = logging.getLogger(__name__)
 
 ORGANIZATION = "MedStation"
 APPLICATION = "MedStation"
+MAX_RECENT = 10
+"""How many recently opened files and folders File > Open recent lists."""
 
 
 class Settings:
@@ -21,11 +24,12 @@ class Settings:
 
     The compute device lives in the settings file the command line reads too (``file``, by default
     ``settings.json`` in the user data folder); window geometry and dock layout, which only the GUI uses,
-    stay in Qt's store.
+    stay in Qt's store, with the recently opened paths.
     """
 
     GEOMETRY = "window/geometry"
     STATE = "window/state"
+    RECENT = "files/recent"
     QT_DEVICE = "engine/device"
     """Where versions before the shared settings file kept the device; moved to the file once."""
 
@@ -54,6 +58,22 @@ class Settings:
     def save_window_layout(self, geometry: QByteArray, state: QByteArray) -> None:
         self._store.setValue(self.GEOMETRY, geometry)
         self._store.setValue(self.STATE, state)
+
+    def recent_paths(self) -> list[str]:
+        """Files and folders opened lately, newest first (at most :data:`MAX_RECENT`); some may be gone since."""
+        value = self._store.value(self.RECENT, [])
+        paths = [value] if isinstance(value, str) else list(value or [])
+        return [str(path) for path in paths if path][:MAX_RECENT]
+
+    def add_recent_path(self, path: str | os.PathLike) -> list[str]:
+        """Put ``path`` (made absolute) first among the recent paths; returns them."""
+        path = os.path.abspath(path)
+        paths = [path, *(known for known in self.recent_paths() if known != path)][:MAX_RECENT]
+        self._store.setValue(self.RECENT, paths)
+        return paths
+
+    def clear_recent_paths(self) -> None:
+        self._store.remove(self.RECENT)
 
     def sync(self) -> None:
         self._store.sync()

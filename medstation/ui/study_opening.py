@@ -5,9 +5,10 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QMimeData, QObject, Signal
 from PySide6.QtWidgets import QWidget
 
+from medstation.core.volume import VolumeInfo
 from medstation.errors import UnreadableInput, reason_without_path
 from medstation.io.database import SeriesRow, StudyDatabase
 from medstation.io.dicom.geometry import NO_GEOMETRY_WARNING
@@ -60,29 +61,82 @@ def other_files_count(opened: OpenedStudy) -> int:
     return sum(not is_image_file_problem(path, reason) for path, reason in opened.skipped)
 
 
+def dropped_paths(mime: QMimeData) -> list[Path]:
+    """The local files and folders that exist among dragged URLs (a drag from a web page carries none)."""
+    if not mime.hasUrls():
+        return []
+    paths = [Path(url.toLocalFile()) for url in mime.urls() if url.isLocalFile()]
+    return [path for path in paths if path.exists()]
+
+
 class StudyOpener(QObject):
-    """Runs the loading jobs and hands each loaded volume to ``opened`` (the window shows its warnings)."""
+    """Runs the loading jobs and hands each loaded volume to ``opened`` (the window shows its warnings).
+
+    ``path_opened(str)`` names each file or folder that :meth:`open_path` opened and was asked to remember (for
+    File > Open recent).
+    """
 
     opened = Signal(object)
+    path_opened = Signal(str)
 
     def __init__(self, runner: JobRunner, database: StudyDatabase, dialog_parent: QWidget):
         super().__init__(dialog_parent)
         self.runner = runner
         self.database = database
         self.dialog_parent = dialog_parent
+        self.requested_series: SeriesRow | None = None
+        """The database series asked for last (series navigation steps on from it while it loads)."""
+        self._stepping: Job | None = None
 
-    def open_path(self, path: str | Path) -> Job:
+    def open_path(self, path: str | Path, remember: bool = True) -> Job:
         """Open a folder (indexed into the study database), a DICOM file or a NIfTI/NRRD/MHA file."""
+        self.requested_series = None
         job = self.runner.submit(f"Open {Path(path).name}", open_path, path, self.database.path)
         job.succeeded.connect(self._loaded)
+        if remember:
+            job.succeeded.connect(lambda _opened, path=str(path): self.path_opened.emit(path))
         return job
+
+    def open_paths(self, paths: list[Path]) -> Job:
+        """Open dropped paths: one as :meth:`open_path` does; several files as one series (the largest they form);
+        a mix with folders, the first of them."""
+        if len(paths) > 1 and all(path.is_file() for path in paths):
+            self.requested_series = None
+            job = self.runner.submit(f"Open {len(paths)} files", open_files, list(paths))
+            job.succeeded.connect(self._loaded)
+            return job
+        return self.open_path(paths[0])
 
     def open_series(self, row: SeriesRow) -> Job:
         """Open one series listed by the study database."""
+        self.requested_series = row
         files = self.database.series_files(row)
         job = self.runner.submit(f"Open series {row.series_number} {row.series_description}".strip(), open_files, files)
         job.succeeded.connect(self._loaded)
         return job
+
+    def open_adjacent_series(self, info: VolumeInfo | None, step: int) -> Job | None:
+        """Open the series ``step`` places after the open one (``info``) in its study, in the study browser's order
+        (series number), passing over series without images; None at either end, or when the study is not in the
+        study database. Steps taken while a series loads count from the one loading, which replaces the one
+        before."""
+        if info is None or not info.study_uid:
+            return None
+        rows = [row for row in self.database.series(info.study_uid) if row.images > 0]
+        current = self.requested_series
+        if current is None or current.study_uid != info.study_uid or current not in rows:
+            current = next((row for row in rows if (row.series_uid, row.series_number) == (info.series_uid,
+                            info.series_number)), None) or next(
+                (row for row in rows if row.series_uid == info.series_uid), None)
+        if current is None:
+            return None
+        index = rows.index(current) + step
+        if not 0 <= index < len(rows):
+            return None
+        if self._stepping is not None:
+            self._stepping.cancel()
+        self._stepping = self.open_series(rows[index])
+        return self._stepping
 
     def open_reference(self, reference: str) -> Job:
         """Open a study named by a timeline event: a file or folder path, else a StudyInstanceUID in the database."""
