@@ -1,12 +1,15 @@
-"""Application bootstrap: QApplication, theme, logging, main window, deterministic shutdown."""
+"""Application bootstrap: QApplication, theme, logging, main window, a shutdown within a second."""
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import logging
+import os
 import signal
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
@@ -50,6 +53,21 @@ def close_window(app: QApplication, window: MainWindow) -> None:
     app.processEvents()
 
 
+def end_process(code: int) -> NoReturn:
+    """Exit with ``code`` now, without Python's teardown of every module (about a second once torch and MONAI are
+    loaded), and without waiting for a worker still inside a long library call (Qt's thread pool would wait for it
+    at teardown). Call it once the window is closed (its jobs cancelled, settings saved, study index closed); the
+    log is flushed here. Nothing is deleted at teardown, so no pyqtgraph widget can outlive the QApplication. What a
+    worker may be writing (a bundle, an export, a checkpoint) goes to a temporary name and is renamed when complete,
+    and the study index commits whole batches, so nothing is left half written: at worst a hidden temporary file
+    or folder (docs/design.md §5, §9)."""
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    os._exit(code)
+
+
 def quit_on_signals(app: QApplication, window: MainWindow) -> QTimer:
     """Close the window cleanly on SIGINT / SIGTERM (Ctrl+C, logout); the timer lets Python see signals."""
     def close_and_quit(*_) -> None:
@@ -70,8 +88,9 @@ def sample_study() -> Path | None:
     return folder if folder.is_dir() else None
 
 
-def run_workstation(path: str | None = None) -> int:
-    """Open the main window on PATH (a study or a timeline file), else the sample study; return the exit code."""
+def run_workstation(path: str | None = None) -> NoReturn:
+    """Open the main window on PATH (a study or a timeline file), else the sample study; when it closes, end the
+    process with the exit code (:func:`end_process`)."""
     if path is not None and not Path(path).exists():
         raise UnreadableInput(f"{path}: no such file or folder")
     log_file = setup_logging()
@@ -86,11 +105,10 @@ def run_workstation(path: str | None = None) -> int:
     else:
         study = path if path is not None else sample_study()
         if study is not None:
-            window.opener.open_path(study)
+            window.opener.open_path(study, remember=path is not None)
     code = app.exec()
     signal_timer.stop()
-    close_window(app, window)
-    del window
-    gc.collect()
+    if window.isVisible():  # the loop ended another way than by closing the window
+        window.close()
     log.info("MedStation exited with status %d", code)
-    return code
+    end_process(code)

@@ -22,6 +22,8 @@ from medstation.errors import Cancelled
 
 log = logging.getLogger(__name__)
 PROGRESS_INTERVAL_S = 0.05
+QUIT_GRACE_MS = 400
+"""How long quitting waits for cancelled jobs to reach their next cancel check (docs/design.md §5)."""
 _ids = itertools.count(1)
 
 
@@ -54,6 +56,8 @@ class _Worker(QRunnable):
         self._cancel = cancel
         self._signals = signals
         self._last_emit = 0.0
+        self.done = threading.Event()
+        """Set when :meth:`run` has returned (the job's signals may still be on their way to the GUI thread)."""
 
     def _progress(self, fraction: float, message: str) -> None:
         now = time.monotonic()
@@ -62,6 +66,12 @@ class _Worker(QRunnable):
             self._signals.progressed.emit(float(fraction), str(message))
 
     def run(self) -> None:
+        try:
+            self._run()
+        finally:
+            self.done.set()
+
+    def _run(self) -> None:
         if self._cancel.is_set():
             self._signals.raised.emit(Cancelled("cancelled before it started"), "")
             return
@@ -195,11 +205,17 @@ class JobRunner(QObject):
             job.deleteLater()
 
     def shutdown(self, timeout_ms: int = 30_000) -> bool:
-        """Refuse new jobs, cancel every job and wait for the workers; True when all stopped in time."""
+        """Refuse new jobs, cancel every job and wait up to ``timeout_ms`` for the workers; True when all stopped.
+
+        False leaves the workers running: a job inside one long library call (a validation pass, an import)
+        reaches its next cancel check only when that call returns. Quitting waits :data:`QUIT_GRACE_MS` for them,
+        then ends the process without them (``ui/app.py``).
+        """
         self.closed = True
         for job in self.active_jobs():
             job.cancel()
         stopped = self._pool.waitForDone(timeout_ms)
         if not stopped:
-            log.error("%d job(s) still running after %d ms", self._pool.activeThreadCount(), timeout_ms)
+            for job in [job for job in self.active_jobs() if not job.worker.done.is_set()]:
+                log.warning("job %d (%s) cancelled, still running after %d ms", job.id, job.title, timeout_ms)
         return stopped

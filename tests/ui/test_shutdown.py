@@ -1,4 +1,5 @@
-"""The application exits with status 0 and no fatal error, also while a job is running or on SIGTERM."""
+"""The application exits with status 0 and no fatal error, also while a job is running (even one stuck in a long
+call that never checks its cancel token) or on SIGTERM."""
 
 from __future__ import annotations
 
@@ -32,6 +33,27 @@ workstation.MainWindow.show = show_then_quit_mid_job
 sys.exit(workstation.run_workstation())
 """
 
+QUIT_WITH_A_STUCK_JOB = """
+import sys, threading
+from PySide6.QtCore import QTimer
+from medstation.ui import app as workstation
+
+show = workstation.MainWindow.show
+
+def never_returns(progress=None, cancel=None):
+    threading.Event().wait()  # a library call that never reaches a cancel check
+
+def show_then_quit_while_stuck(window):
+    show(window)
+    def start():
+        job = window.runner.submit("stuck call", never_returns)
+        job.state_changed.connect(lambda state: state.value == "running" and window.close())
+    QTimer.singleShot(0, start)
+
+workstation.MainWindow.show = show_then_quit_while_stuck
+workstation.run_workstation()
+"""
+
 
 def _env(tmp_path: Path) -> dict:
     return {**os.environ, "MEDSTATION_HOME": str(tmp_path / "home"), "XDG_CONFIG_HOME": str(tmp_path / "cfg")}
@@ -61,3 +83,15 @@ def test_sigterm_closes_the_workstation_cleanly(tmp_path):
     assert process.returncode == 0, stderr
     assert "Fatal Python error" not in stderr
     assert "exited with status 0" in log.read_text()
+
+
+def test_quitting_while_a_job_is_stuck_in_a_long_call_still_exits_cleanly(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-c", QUIT_WITH_A_STUCK_JOB], capture_output=True, text=True, timeout=180,
+        env=_env(tmp_path),
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Fatal Python error" not in result.stderr
+    log = (tmp_path / "home" / "logs" / "medstation.log").read_text()
+    assert "still running after" in log and "(stuck call)" in log
+    assert "exited with status 0" in log
