@@ -71,6 +71,11 @@ def default_window(volume: Volume) -> Window:
     return replace(window, inverted=volume.info.invert_display)
 
 
+def window_reads(window: Window, volume: Volume) -> bool:
+    """True unless ``window`` would show nearly all of the volume (a sample of it) pure black or white."""
+    return _reads(window, _sample(volume.array))
+
+
 def header_windows(volume: Volume) -> list[Window]:
     """The windows the image headers carry (positive widths), the one most images carry first."""
     return [Window(float(preset.width), float(preset.center), name=preset.name or "Header")

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import logging
 import os
+from pathlib import Path
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, QUrl
-from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QKeySequence
-from PySide6.QtWidgets import QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox, QWidget
+from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QDragEnterEvent, QDropEvent, QKeySequence
+from PySide6.QtWidgets import QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox, QSplitter, QWidget
 
 from medstation.core.layers import OverlayLayer
 from medstation.engine.runtime.device import ENV_VARIABLE
 from medstation.engine.saliency.analysis import ImageAnalysis, saliency_layer
 from medstation.errors import MedStationError
-from medstation.io.database import RebuiltDatabase, StudyDatabase, import_folders
+from medstation.io.database import RebuiltDatabase, SeriesRow, StudyDatabase, import_folders
 from medstation.io.formats import IMAGE_FORMATS
 from medstation.io.measurement_store import MeasurementStore
 from medstation.io.open_study import OpenedStudy
@@ -21,16 +22,19 @@ from medstation.paths import log_dir
 from medstation.ui.dialogs.about import AboutDialog
 from medstation.ui.dialogs.preferences import PreferencesDialog
 from medstation.ui.dialogs.shortcuts import ShortcutsDialog
-from medstation.ui.jobs import Job, JobRunner
+from medstation.ui.hanging_protocols import HangingProtocols
+from medstation.ui.jobs import QUIT_GRACE_MS, Job, JobRunner
 from medstation.ui.panels.ai_panel import AIPanel
 from medstation.ui.panels.generator_panel import GeneratorPanel
 from medstation.ui.panels.jobs_panel import JobsPanel
 from medstation.ui.panels.study_browser import StudyBrowser
 from medstation.ui.panels.timeline_panel import TimelinePanel
+from medstation.ui.recent_menu import RecentMenu
 from medstation.ui.settings import Settings
 from medstation.ui.study_index import open_study_index
-from medstation.ui.study_opening import StudyOpener, other_files_count, warnings_to_show
-from medstation.ui.timeline_opening import TimelineOpener
+from medstation.ui.study_opening import StudyOpener, dropped_paths, other_files_count, warnings_to_show
+from medstation.ui.timeline_opening import TimelineOpener, is_timeline_file
+from medstation.ui.viewer.compare_view import CompareView
 from medstation.ui.viewer.viewer_widget import ViewerWidget
 
 log = logging.getLogger(__name__)
@@ -78,14 +82,24 @@ class MainWindow(QMainWindow):
         self.resize(1440, 900)
 
         self.viewer = ViewerWidget(measurement_store=MeasurementStore())
-        self.setCentralWidget(self.viewer)
         self.study_browser = StudyBrowser(self.database, runner)
         self.opener = StudyOpener(runner, self.database, self)
         self.opener.opened.connect(self.show_study)
+        self.hanging = HangingProtocols(self)
+        self.hanging.prior_wanted.connect(self.compare_with_prior)
+        self.setAcceptDrops(True)
         self.readout = QLabel("")
         self.viewer.readout_changed.connect(self.readout.setText)
         self.viewer.measurement_not_saved.connect(lambda message: self.statusBar().showMessage(message, 10_000))
         self.study_browser.series_activated.connect(self.opener.open_series)
+        self.compare = CompareView(self.viewer, runner, self.database, MeasurementStore())
+        self.compare.viewer.readout_changed.connect(self.readout.setText)
+        self.study_browser.priors.compare_requested.connect(self.open_in_compare)
+        self.viewer_area = QSplitter(Qt.Orientation.Horizontal)
+        self.viewer_area.addWidget(self.viewer)
+        self.viewer_area.addWidget(self.compare)
+        self.compare.hide()
+        self.setCentralWidget(self.viewer_area)
 
         self.ai_panel = AIPanel(runner)
         self.ai_panel.analysed.connect(self.show_analysis)
@@ -122,6 +136,7 @@ class MainWindow(QMainWindow):
 
         self.device_status = QLabel("Device: detecting…")
         self.jobs_status = QLabel("")
+        self.statusBar().addPermanentWidget(self.hanging.label)
         self.statusBar().addPermanentWidget(self.readout)
         self.statusBar().addPermanentWidget(self.jobs_status)
         self.statusBar().addPermanentWidget(self.device_status)
@@ -160,6 +175,9 @@ class MainWindow(QMainWindow):
         file_menu = bar.addMenu("&File")
         self._action(file_menu, "&Open folder…", self.ask_open_folder, "Ctrl+O")
         self._action(file_menu, "Open &file…", self.ask_open_file, "Ctrl+Shift+O")
+        self.recent_menu = RecentMenu(self.settings, lambda path: self.open_paths([Path(path)]), self)
+        self.opener.path_opened.connect(self.recent_menu.add)
+        file_menu.addMenu(self.recent_menu)
         self._action(file_menu, "Open &timeline…", self.timeline_opener.ask_open_file)
         self._action(file_menu, "Open timeline fol&der…", self.timeline_opener.ask_open_folder)
         file_menu.addSeparator()
@@ -184,6 +202,14 @@ class MainWindow(QMainWindow):
                 toggle.setShortcut(QKeySequence(shortcut))
                 self.actions.append(toggle)
         view_menu.addSeparator()
+        self.compare_action = self._action(view_menu, "&Compare with a prior", self.set_compare, "Ctrl+4")
+        self.compare_action.setCheckable(True)
+        view_menu.addAction(self.compare.link_action)
+        self.actions.append(self.compare.link_action)
+        view_menu.addSeparator()
+        self._action(view_menu, "&Next series of the study", lambda: self.open_adjacent_series(1), "Ctrl+PgDown")
+        self._action(view_menu, "Pre&vious series of the study", lambda: self.open_adjacent_series(-1), "Ctrl+PgUp")
+        view_menu.addSeparator()
         self._action(view_menu, "Open &sample timeline", self.timeline_opener.open_sample)
         self._action(view_menu, "&Reset layout", self.reset_layout, "Ctrl+Shift+R")
         self._action(view_menu, "&Full screen", self.toggle_full_screen, "F11")
@@ -193,6 +219,7 @@ class MainWindow(QMainWindow):
             tools_menu.addAction(action)
         tools_menu.addSeparator()
         self._action(tools_menu, "Open &log folder", self.open_log_folder)
+        self._action(tools_menu, "Edit &hanging protocols…", self.hanging.edit)
 
         ai_menu = bar.addMenu("&AI")
         self._action(ai_menu, "&Verify compute engine", self.verify_engine, "Ctrl+Shift+V")
@@ -348,23 +375,71 @@ class MainWindow(QMainWindow):
         if path:
             self.opener.open_path(path)
 
+    def open_paths(self, paths: list[Path]) -> Job:
+        """Open dropped or recent paths: a timeline file in the timeline panel, anything else as a study."""
+        if len(paths) == 1 and is_timeline_file(paths[0]):
+            return self.timeline_opener.open_path(paths[0])
+        return self.opener.open_paths(paths)
+
+    def open_adjacent_series(self, step: int) -> Job | None:
+        """Open the next (``step`` 1) or previous (-1) series of the open study, in the study browser's order."""
+        info = self.viewer.state.volume.info if self.viewer.state is not None else None
+        job = self.opener.open_adjacent_series(info, step)
+        if job is None:
+            self.statusBar().showMessage(f"No {'next' if step > 0 else 'previous'} series in this study", 5_000)
+        return job
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        if dropped_paths(event.mimeData()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        paths = dropped_paths(event.mimeData())
+        if paths:
+            event.acceptProposedAction()
+            self.open_paths(paths)
+
     def show_study(self, opened: OpenedStudy) -> None:
         """Show a loaded volume in the viewer and list its study in the browser."""
-        self.viewer.set_volume(opened.volume)
+        protocol = self.hanging.show(self.viewer, opened.volume)
         self.viewer.banner.show_warnings(warnings_to_show(opened))
         self.saliency_layer = None
         self.ai_panel.set_volume(opened.volume)
+        self.study_browser.priors.set_current(opened.volume.info)
         self.study_browser.refresh()
         info = opened.volume.info
         name = info.series_description or opened.source.name
         self.setWindowTitle(f"MedStation — {name}")
         others = other_files_count(opened)
         left_out = f"; {others} file(s) that are not images left out" if others else ""
+        hung = f"; hanging protocol {protocol.name}" if protocol else ""
         self.statusBar().showMessage(
             f"Opened {name}: {'x'.join(map(str, opened.volume.array.shape))}, orientation {opened.volume.orientation}"
-            f"{left_out}",
+            f"{left_out}{hung}",
             10_000,
         )
+
+    def set_compare(self, shown: bool, open_prior: bool = True) -> Job | None:
+        """Show or hide the Compare layout: a second series beside the current one. Shown empty, it opens the
+        current patient's newest prior (its series most like the current one), when there is one."""
+        self.compare_action.setChecked(shown)
+        self.compare.setVisible(shown)
+        if not shown:
+            return None
+        half = max(self.viewer_area.width() // 2, 1)
+        self.viewer_area.setSizes([half, half])
+        return self.compare.open_newest_prior() if open_prior and self.compare.viewer.state is None else None
+
+    def compare_with_prior(self, info) -> Job | None:
+        """A hanging protocol's "prior beside it": Compare with the newest prior, when the patient has one."""
+        if not self.database.priors(info.patient_id, info.study_uid):
+            return None
+        return self.set_compare(True)
+
+    def open_in_compare(self, row: SeriesRow) -> Job:
+        """Open a series (a prior from the study browser) beside the current study, in the Compare layout."""
+        self.set_compare(True, open_prior=False)
+        return self.compare.open_series(row)
 
     def show_timelines(self, summary: str) -> None:
         """Bring the timeline panel forward after timelines loaded, and say what was read."""
@@ -425,9 +500,10 @@ class MainWindow(QMainWindow):
         self.settings.sync()
         if self.runner.active_jobs():
             self.statusBar().showMessage("Cancelling running jobs…")
-        self.runner.shutdown()
+        self.runner.shutdown(QUIT_GRACE_MS)
         for box in self.error_dialogs:
             box.close()
         self.viewer.close_volume()
+        self.compare.viewer.close_volume()
         self.database.close()
         event.accept()

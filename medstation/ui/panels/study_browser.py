@@ -20,6 +20,7 @@ from medstation.errors import MedStationError
 from medstation.io.database import SeriesRow, StudyDatabase
 from medstation.io.dicom.thumbnails import series_thumbnails
 from medstation.ui.jobs import JobRunner
+from medstation.ui.panels.priors_list import PriorsList
 
 log = logging.getLogger(__name__)
 SERIES_ROLE = Qt.ItemDataRole.UserRole
@@ -27,7 +28,8 @@ ICON_PIXELS = 48
 
 
 class StudyBrowser(QWidget):
-    """Tree of patient > study > series; double-clicking a series asks for it to be opened."""
+    """Tree of patient > study > series; double-clicking a series asks for it to be opened. Below it, the
+    :class:`PriorsList` of the current patient."""
 
     series_activated = Signal(object)
 
@@ -47,16 +49,19 @@ class StudyBrowser(QWidget):
         self.tree.header().setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
         self.tree.setIconSize(QSize(ICON_PIXELS, ICON_PIXELS))
         self.tree.itemActivated.connect(self._activated)
+        self.priors = PriorsList(database)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.search)
-        layout.addWidget(self.tree)
+        layout.addWidget(self.tree, 1)
+        layout.addWidget(self.priors)
         self.refresh()
 
     def refresh(self) -> None:
         """Reload the tree from the database (it is small: one row per series); a database error is shown in
         the tree instead."""
         self.tree.clear()
+        self.priors.refresh()
         try:
             missing = self._fill_tree()
         except MedStationError as error:

@@ -80,6 +80,8 @@ class SliceView(QWidget):
         self._overlay_items: list[pg.ImageItem] = []
 
         self.graphics = pg.GraphicsView(background="k")
+        for widget in (self.graphics, self.graphics.viewport()):
+            widget.setAcceptDrops(False)  # files dropped on an image go on to the window, which opens them
         self.view_box = ReviewViewBox()
         self.graphics.setCentralItem(self.view_box)
         self.image_item = pg.ImageItem(axisOrder="row-major")
@@ -284,15 +286,7 @@ class SliceView(QWidget):
     # camera ------------------------------------------------------------------------------------------
     def fitted_rect(self) -> QRectF:
         """Screen rectangle (mm) holding every slice of the stack, at zoom 1."""
-        plane = self.plane
-        corners = []
-        for index in (0, plane.n_slices - 1):
-            matrix = plane.pixel_to_screen(index)
-            for column in (-0.5, plane.n_columns - 0.5):
-                for row in (-0.5, plane.n_rows - 0.5):
-                    corners.append(matrix @ np.array([column, row, 1.0]))
-        corners = np.array(corners)
-        (x0, y0), (x1, y1) = corners.min(axis=0), corners.max(axis=0)
+        x0, y0, x1, y1 = self.plane.screen_extent()
         return QRectF(x0, y0, x1 - x0, y1 - y0)
 
     def _apply_camera(self, *_) -> None:

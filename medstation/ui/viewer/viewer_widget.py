@@ -66,10 +66,13 @@ class ViewerWidget(QWidget):
         The cursor readout of whichever view the mouse is over (for a status bar).
     measurement_not_saved(str)
         A measurement could not be saved for the next opening (the message says why).
+    state_changed()
+        A volume was shown or closed: :attr:`state` is another one (or None).
     """
 
     readout_changed = Signal(str)
     measurement_not_saved = Signal(str)
+    state_changed = Signal()
 
     def __init__(self, parent: QWidget | None = None, measurement_store: MeasurementStore | None = None) -> None:
         super().__init__(parent)
@@ -130,8 +133,9 @@ class ViewerWidget(QWidget):
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
 
     # public API --------------------------------------------------------------------------------------
-    def set_volume(self, volume: Volume) -> ViewState:
-        """Show ``volume`` (its middle slices, header window) and return the new shared state."""
+    def set_volume(self, volume: Volume, layout: str | None = None) -> ViewState:
+        """Show ``volume`` (its middle slices, header window) and return the new shared state; ``layout`` (a
+        hanging protocol's) replaces the layout chosen last, except that a single image is always shown alone."""
         self.close_volume()
         self.banner.show_warnings([])
         self.state = state = ViewState(volume)
@@ -147,9 +151,10 @@ class ViewerWidget(QWidget):
         self.layers_panel.set_state(state)
         self.measurements_panel.set_state(state)
         self._set_time_controls(volume.n_volumes)
-        self.set_layout("single" if min(volume.spatial_shape) == 1 else self.layout_name)
+        self.set_layout("single" if min(volume.spatial_shape) == 1 else layout or self.layout_name)
         state.active_view_changed.connect(self._active_view_changed)
         self._keep_measurements(state)
+        self.state_changed.emit()
         return state
 
     def _keep_measurements(self, state: ViewState) -> None:
@@ -194,8 +199,10 @@ class ViewerWidget(QWidget):
         self.views = {}
         self.layers_panel.set_state(None)
         self.measurements_panel.set_state(None)
-        self.state = None
+        closed, self.state = self.state, None
         self.empty_label.show()
+        if closed is not None:
+            self.state_changed.emit()
 
     def add_overlay(self, layer: OverlayLayer) -> None:
         """Draw ``layer`` (aligned ``[k, j, i]`` with the volume) over every view."""
