@@ -70,9 +70,14 @@ def end_process(code: int) -> NoReturn:
 
 def quit_on_signals(app: QApplication, window: MainWindow) -> QTimer:
     """Close the window cleanly on SIGINT / SIGTERM (Ctrl+C, logout); the timer lets Python see signals."""
-    def close_and_quit(*_) -> None:
+    def close_now() -> None:
         window.close()
         app.quit()  # also when another top-level window (a dialog, a floating dock) would keep the loop alive
+
+    def close_and_quit(*_) -> None:
+        # Deferred to the event loop: a signal that arrives before app.exec() starts would otherwise quit a loop
+        # that is not running yet, and the loop would then wait forever with the window already closed.
+        QTimer.singleShot(0, close_now)
 
     for number in (signal.SIGINT, signal.SIGTERM):
         signal.signal(number, close_and_quit)

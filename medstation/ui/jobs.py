@@ -145,6 +145,11 @@ class Job(QObject):
 
     @Slot(object)
     def _on_returned(self, result: Any) -> None:
+        if self._cancel_event.is_set():
+            # Cancelled after its last check (by the user, or by a shutdown that is closing the window): its
+            # result must not reach a window that no longer expects it.
+            self._on_raised(Cancelled(f"{self.title}: cancelled"), "")
+            return
         self.result = result
         self._finish(JobState.SUCCEEDED)
         self.succeeded.emit(result)

@@ -97,3 +97,22 @@ def test_shutdown_cancels_and_joins_running_jobs(qtbot, qapp):
     assert runner.shutdown(5_000)
     qapp.processEvents()
     assert job.state is JobState.CANCELLED
+
+
+def test_a_job_cancelled_after_its_last_check_ends_cancelled_and_its_result_is_not_delivered(qtbot, runner):
+    running, release = threading.Event(), threading.Event()
+
+    def unaware(progress, cancel):  # returns a result without looking at cancel again
+        running.set()
+        release.wait(10)
+        return "late result"
+
+    job = runner.submit("unaware", unaware)
+    delivered = []
+    job.succeeded.connect(delivered.append)
+    assert running.wait(10)
+    job.cancel()
+    release.set()
+    with qtbot.waitSignal(job.finished, timeout=10_000):
+        pass
+    assert job.state is JobState.CANCELLED and delivered == []

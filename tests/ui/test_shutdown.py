@@ -95,3 +95,27 @@ def test_quitting_while_a_job_is_stuck_in_a_long_call_still_exits_cleanly(tmp_pa
     log = (tmp_path / "home" / "logs" / "medstation.log").read_text()
     assert "still running after" in log and "(stuck call)" in log
     assert "exited with status 0" in log
+
+
+SIGTERM_BEFORE_THE_LOOP = """
+import os, signal, sys
+from medstation.ui import app as workstation
+from medstation.ui.study_opening import StudyOpener
+
+open_path = StudyOpener.open_path
+
+def open_then_terminate(self, *args, **kwargs):
+    job = open_path(self, *args, **kwargs)
+    os.kill(os.getpid(), signal.SIGTERM)  # handlers are installed, the event loop has not started yet
+    return job
+
+StudyOpener.open_path = open_then_terminate
+workstation.run_workstation()
+"""
+
+
+def test_sigterm_before_the_event_loop_starts_still_ends_the_workstation(tmp_path):
+    result = subprocess.run([sys.executable, "-c", SIGTERM_BEFORE_THE_LOOP], capture_output=True, text=True,
+                            timeout=120, env=_env(tmp_path))
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "Fatal Python error" not in result.stderr and "Traceback" not in result.stderr
