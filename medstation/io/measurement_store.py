@@ -79,6 +79,18 @@ class MeasurementStore:
         except UnreadableInput:
             os.replace(path, path.with_name(f"{path.name}.damaged-{time.strftime('%Y%m%d-%H%M%S')}"))
 
+    def saved_counts(self) -> dict[str, int]:
+        """``{SeriesInstanceUID: number of measurements}`` of every series with saved measurements (damaged files
+        left out); one pass over the folder, for the study browser's listing."""
+        counts: dict[str, int] = {}
+        for path in self.folder.glob("*.json") if self.folder.is_dir() else ():
+            try:
+                document = json.loads(path.read_text(encoding="utf-8"))
+                counts[str(document["series_uid"])] = len(document["measurements"])
+            except (OSError, ValueError, KeyError, TypeError):
+                continue
+        return counts
+
     def count(self, series_uid: str) -> int:
         """How many measurements are saved for ``series_uid`` (0 when none or unreadable)."""
         try:

@@ -81,8 +81,10 @@ class MainWindow(QMainWindow):
         self.setWindowTitle("MedStation")
         self.resize(1440, 900)
 
-        self.viewer = ViewerWidget(measurement_store=MeasurementStore())
-        self.study_browser = StudyBrowser(self.database, runner)
+        measurements = MeasurementStore()
+        self.viewer = ViewerWidget(measurement_store=measurements)
+        self.study_browser = StudyBrowser(self.database, runner, measurement_store=measurements)
+        self.viewer.measurements_saved.connect(lambda _uid: self.study_browser.refresh())
         self.opener = StudyOpener(runner, self.database, self)
         self.opener.opened.connect(self.show_study)
         self.hanging = HangingProtocols(self)

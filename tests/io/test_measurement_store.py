@@ -67,3 +67,11 @@ def test_a_uid_that_is_not_digits_and_dots_cannot_name_a_path(tmp_path):
     store.save("../../etc/passwd", STUDY, [measurement_record(_measurements()[0])])
     assert [path.parent for path in tmp_path.rglob("*.json")] == [tmp_path]
     assert len(store.load("../../etc/passwd")) == 1
+
+
+def test_saved_counts_list_every_measured_series_and_skip_damaged_files(tmp_path):
+    store = MeasurementStore(tmp_path)
+    store.save(SERIES, STUDY, [measurement_record(m) for m in _measurements()])
+    (tmp_path / "1.2.3.json").write_text("{broken")
+    assert store.saved_counts() == {SERIES: 2}
+    assert MeasurementStore(tmp_path / "absent").saved_counts() == {}

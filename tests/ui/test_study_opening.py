@@ -112,3 +112,24 @@ def test_a_picture_opens_in_the_viewer_and_the_open_dialog_offers_every_format(m
     offered = set(every[every.index("(") + 1 : -1].split())
     assert offered == {f"*{suffix}" for image_format in IMAGE_FORMATS for suffix in image_format.suffixes}
     assert IMAGE_FILE_FILTER.endswith("All files (*)")
+
+
+def test_the_study_browser_lists_saved_measurements_per_series_and_study(make_window, qtbot, tmp_path):
+    import numpy as np
+
+    from medstation.core.measurements import Ruler
+
+    folder = tmp_path / "dx"
+    folder.mkdir()
+    write_projection(folder / "dx.dcm")
+    window = make_window()
+    job = window.opener.open_path(folder)
+    qtbot.waitUntil(lambda: job.state.finished, timeout=60_000)
+    state = window.viewer.state
+    for _ in range(2):
+        state.measurements.add(Ruler("axial", 0, np.zeros(3), np.array([3.0, 4.0, 0.0])))
+    study_item = window.study_browser.tree.topLevelItem(0).child(0)
+    assert study_item.text(0).endswith("· 2 measurements")
+    assert study_item.child(0).text(0).endswith("· 2 measurements")
+    state.measurements.remove(state.measurements.items[0])
+    assert window.study_browser.tree.topLevelItem(0).child(0).child(0).text(0).endswith("· 1 measurement")

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
 from medstation.errors import MedStationError
 from medstation.io.database import SeriesRow, StudyDatabase
 from medstation.io.dicom.thumbnails import series_thumbnails
+from medstation.io.measurement_store import MeasurementStore
 from medstation.ui.jobs import JobRunner
 from medstation.ui.panels.priors_list import PriorsList
 
@@ -33,10 +34,13 @@ class StudyBrowser(QWidget):
 
     series_activated = Signal(object)
 
-    def __init__(self, database: StudyDatabase, runner: JobRunner, parent: QWidget | None = None):
+    def __init__(self, database: StudyDatabase, runner: JobRunner, parent: QWidget | None = None,
+                 measurement_store: MeasurementStore | None = None):
         super().__init__(parent)
         self.database = database
         self.runner = runner
+        self.measurement_store = measurement_store
+        """Where saved measurements are counted per series and study (none: not listed)."""
         self.thumbnails: dict[tuple, QIcon] = {}
         self.search = QLineEdit()
         self.search.setPlaceholderText("Search patient name or ID")
@@ -79,6 +83,7 @@ class StudyBrowser(QWidget):
     def _fill_tree(self) -> dict[tuple, list]:
         """Add the patient > study > series items; returns the files of the series that lack a thumbnail."""
         missing: dict[tuple, list] = {}
+        measured = self.measurement_store.saved_counts() if self.measurement_store is not None else {}
         for patient in self.database.patients(self.search.text().strip()):
             name = patient.patient_name.replace("^", " ").strip() or "(no name)"
             patient_item = QTreeWidgetItem([f"{name}  [{patient.patient_id or 'no ID'}]", ""])
@@ -87,10 +92,14 @@ class StudyBrowser(QWidget):
                 date = _format_date(study.study_date)
                 study_item = QTreeWidgetItem([f"{date}  {study.study_description}".strip(), ""])
                 patient_item.addChild(study_item)
+                in_study = 0
                 for series in self.database.series(study.study_uid):
-                    study_item.addChild(self._series_item(series))
+                    study_item.addChild(self._series_item(series, measured.get(series.series_uid, 0)))
+                    in_study += measured.get(series.series_uid, 0)
                     if _key(series) not in self.thumbnails:
                         missing[_key(series)] = self.database.series_files(series)
+                if in_study:
+                    study_item.setText(0, f"{study_item.text(0)}  · {_measurements(in_study)}")
         return missing
 
     def _thumbnails_ready(self, images: dict) -> None:
@@ -105,11 +114,12 @@ class StudyBrowser(QWidget):
                 iterator.value().setIcon(0, self.thumbnails[_key(row)])
             iterator += 1
 
-    def _series_item(self, series: SeriesRow) -> QTreeWidgetItem:
+    def _series_item(self, series: SeriesRow, measurements: int = 0) -> QTreeWidgetItem:
         number = "-" if series.series_number is None else str(series.series_number)
-        item = QTreeWidgetItem(
-            [f"{number}  {series.modality}  {series.series_description}".strip(), str(series.images)]
-        )
+        label = f"{number}  {series.modality}  {series.series_description}".strip()
+        if measurements:
+            label += f"  · {_measurements(measurements)}"
+        item = QTreeWidgetItem([label, str(series.images)])
         item.setData(0, SERIES_ROLE, series)
         item.setToolTip(0, f"{series.files} file(s); double-click to open")
         if _key(series) in self.thumbnails:
@@ -120,6 +130,10 @@ class StudyBrowser(QWidget):
         series = item.data(0, SERIES_ROLE)
         if series is not None:
             self.series_activated.emit(series)
+
+
+def _measurements(count: int) -> str:
+    return f"{count} measurement{'s' if count != 1 else ''}"
 
 
 def _key(series: SeriesRow) -> tuple:

@@ -66,12 +66,15 @@ class ViewerWidget(QWidget):
         The cursor readout of whichever view the mouse is over (for a status bar).
     measurement_not_saved(str)
         A measurement could not be saved for the next opening (the message says why).
+    measurements_saved(str)
+        The measurements of the series with this UID were saved.
     state_changed()
         A volume was shown or closed: :attr:`state` is another one (or None).
     """
 
     readout_changed = Signal(str)
     measurement_not_saved = Signal(str)
+    measurements_saved = Signal(str)
     state_changed = Signal()
 
     def __init__(self, parent: QWidget | None = None, measurement_store: MeasurementStore | None = None) -> None:
@@ -172,6 +175,7 @@ class ViewerWidget(QWidget):
         def save(_measurement=None) -> None:
             try:
                 store.save(info.series_uid, info.study_uid, [measurement_record(m) for m in state.measurements.items])
+                self.measurements_saved.emit(info.series_uid)
             except OSError as error:
                 log.warning("measurements of series %s not saved: %s", info.series_uid, error)
                 self.measurement_not_saved.emit(f"Measurements not saved: {error}")
