@@ -245,9 +245,15 @@ class SliceView(QWidget):
         self._texts_key = key
         for edge, label in self.edge_labels.items():
             label.setText(texts[edge])
+        # The bottom-left lines above the height of the bottom-right block (slice number) may use the whole width.
+        above_right = texts["bottom_left"].count("\n") - texts["bottom_right"].count("\n")
         for corner, label in self.corner_labels.items():
             metrics = QFontMetrics(label.font())
-            lines = [annotations.elide_words(line, partial(_fits, metrics, room)) for line in texts[corner].split("\n")]
+            lines = [
+                annotations.elide_words(line, partial(_fits, metrics, self.width() - 8 if wide else room))
+                for number, line in enumerate(texts[corner].split("\n"))
+                for wide in [corner == "bottom_left" and number < above_right]
+            ]
             if corner == "bottom_left" and self.readout:
                 lines.insert(0, metrics.elidedText(self.readout, Qt.TextElideMode.ElideRight, self.width() - 8))
             label.setText("\n".join(lines))

@@ -335,3 +335,12 @@ def test_after_a_layout_change_the_keys_reach_the_active_view_and_texts_follow_t
     for view in viewer.visible_views():
         bottom = view.corner_labels["bottom_left"]
         assert view.height() - (bottom.y() + bottom.height()) <= 8, "bottom text sits at the bottom after a resize"
+
+
+def test_the_slice_number_is_never_cut_from_a_narrow_view(make_viewer):
+    viewer = make_viewer(marker_volume(np.diag([0.5, 0.5, 2.0, 1.0]), shape=(24, 300, 300)), layout="1x3",
+                         size=(700, 500))
+    for view in viewer.visible_views():
+        first = view.corner_labels["bottom_left"].text().splitlines()[0]
+        n_slices = view.plane.n_slices
+        assert f"/{n_slices}" in first and "…" not in first, first
