@@ -24,6 +24,7 @@ if command -v desktop-file-validate >/dev/null; then
 fi
 APP="$ROOT/usr/bin/medstation"
 export MEDSTATION_HOME="$HOME_DIR"
+export XDG_CONFIG_HOME="$HOME_DIR/config"  # a first start: no window layout saved by an earlier run
 "$APP" --version
 echo "smoke: self-test (offscreen)"
 QT_QPA_PLATFORM=offscreen "$APP" self-test | tee "$OUT/self-test.txt"
