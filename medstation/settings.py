@@ -121,6 +121,27 @@ def update_settings(path: Path | None = None, **changes: object) -> UserSettings
     return settings
 
 
+def load_section(name: str, path: Path | None = None) -> object | None:
+    """The value of a top-level key of ``settings.json`` that a module of its own keeps and checks (the PACS nodes:
+    ``io/pacs/nodes.py``); None when absent or when the file cannot be read."""
+    try:
+        path = path or settings_file()
+    except MedStationError:
+        return None
+    return _readable_object(path).get(name)
+
+
+def save_section(name: str, value: object, path: Path | None = None) -> None:
+    """Replace one top-level key of ``settings.json`` atomically, keeping every other key."""
+    path = path or settings_file()
+    document = _readable_object(path)
+    document[name] = value
+    try:
+        write_text_atomically(path, json.dumps(document, indent=2, sort_keys=True) + "\n")
+    except OSError as error:
+        raise MedStationError(f"{path}: cannot save the settings ({_reason(error)})") from error
+
+
 def _readable_object(path: Path) -> dict:
     try:
         document = json.loads(path.read_text(encoding="utf-8"))

@@ -12,7 +12,9 @@ from medstation.resources import resource_path
 from medstation.settings import (
     SETTINGS_FILE_NAME,
     UserSettings,
+    load_section,
     load_settings,
+    save_section,
     save_settings,
     settings_file,
     update_settings,
@@ -44,6 +46,15 @@ def test_keys_of_a_newer_version_survive_a_save(home):
     settings_file().write_text(json.dumps({"device": "cpu", "theme": "light"}), encoding="utf-8")
     assert update_settings(device="mps") == UserSettings(device="mps")
     assert json.loads(settings_file().read_text(encoding="utf-8")) == {"device": "mps", "theme": "light"}
+
+
+def test_a_section_kept_by_its_own_module_survives_settings_saves(home):
+    assert load_section("pacs") is None
+    save_section("pacs", {"nodes": [{"name": "archive"}]})
+    update_settings(device="cpu")
+    assert load_section("pacs") == {"nodes": [{"name": "archive"}]}
+    assert load_settings() == UserSettings(device="cpu")
+    assert sorted(path.name for path in home.iterdir()) == [SETTINGS_FILE_NAME]
 
 
 @pytest.mark.parametrize(
