@@ -6,8 +6,19 @@ import argparse
 from pathlib import Path
 
 from medstation.cli_progress import ProgressBar
-from medstation.commands.labelled_images import add_labelled_images_options, data_description, label_names
-from medstation.commands.output import print_json, refuse_writing_into_source, skipped_entries, training_command
+from medstation.commands.labelled_images import (
+    add_column_options,
+    add_labelled_images_options,
+    data_description,
+    label_names,
+)
+from medstation.commands.output import (
+    print_json,
+    print_warning,
+    refuse_writing_into_source,
+    skipped_entries,
+    training_command,
+)
 from medstation.commands.recipe_options import recipe_from_args
 from medstation.engine.families import FAMILIES
 from medstation.errors import MedStationError, UnreadableInput, reason_without_path
@@ -25,7 +36,8 @@ def run_train(args: argparse.Namespace) -> int:
     recipe = recipe_from_args(CLASSIFIER.recipe_class(), args)
     size = recipe.spatial_size
     with ProgressBar(args.progress) as bar:
-        data = load_labelled_images(args.data, label_names(args), recipe.seed, size, lambda f, m: bar(0.05 * f, m))
+        data = load_labelled_images(args.data, label_names(args), recipe.seed, size, lambda f, m: bar(0.05 * f, m),
+                                    path_column=args.path_column, label_column=args.label_column or "label")
         if size is not None and len(size) == 1:
             recipe = replace(recipe, spatial_size=size * data.spatial_dims)
         bundle = train_classifier(
@@ -38,6 +50,10 @@ def run_train(args: argparse.Namespace) -> int:
             progress=lambda f, m: bar(0.05 + 0.95 * f, m),
         )
     metrics = bundle.metadata.metrics
+    training = bundle.metadata.document["training"]
+    if training.get("still_improving"):
+        print_warning(f"{bundle.root}: the validation AUC was still rising when the budget of {training['budget']} "
+                      "steps ran out; a larger --steps may give a better model")
     if args.json:
         print_json({"model": str(bundle.root), "metrics": metrics, "training": bundle.metadata.document["training"]})
         return 0
@@ -69,10 +85,14 @@ def run_evaluate(args: argparse.Namespace) -> int:
 
     classifier = load_classifier(args.model)
     plots = Path(args.plots) if args.plots else None
+    columns = classifier.bundle.metadata.document.get("training_data", {}).get("columns", {})
     with ProgressBar(args.progress) as bar:
-        data = load_labelled_images(args.data, progress=lambda f, m: bar(0.3 * f, m))
+        data = load_labelled_images(args.data, progress=lambda f, m: bar(0.3 * f, m),
+                                    path_column=args.path_column or columns.get("path"),
+                                    label_column=args.label_column or columns.get("label", "label"))
         document = evaluate_classifier(
-            classifier, data, args.split, args.subgroup, plots, progress=lambda f, m: bar(0.3 + 0.7 * f, m)
+            classifier, data, args.split, args.subgroup, plots, args.occlusion_check,
+            progress=lambda f, m: bar(0.3 + 0.7 * f, m),
         )
     if args.json:
         print_json(document)
@@ -185,4 +205,7 @@ def add_evaluate_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--split", default="test", choices=["train", "val", "test"])
     parser.add_argument("--subgroup", metavar="COLUMN", help="report metrics per value of this attribute")
     parser.add_argument("--plots", metavar="DIR", help="also draw the ROC and reliability curves as PNGs in DIR")
+    parser.add_argument("--occlusion-check", action="store_true",
+                        help="also measure the AUC with the image's border and corners hidden (shortcut check)")
+    add_column_options(parser, "default: those the model was trained with")
 

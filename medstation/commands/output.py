@@ -15,6 +15,11 @@ def print_json(payload: dict) -> None:
     print(json.dumps(payload, default=str))
 
 
+def print_warning(message: str) -> None:
+    """One ``warning: ...`` line on stderr (never on stdout, which ``--json`` keeps for its object)."""
+    print(f"warning: {message}", file=sys.stderr)
+
+
 def skipped_entry(path: str | Path, message: str, **fields) -> dict:
     """Name a skipped input once with its reason on stderr ("skipped PATH: reason"); return its entry of the JSON
     ``skipped`` list: ``path``, the ``fields`` given, ``reason``."""

@@ -41,13 +41,14 @@ def training_data(
     description: Mapping[str, str | None] | None, source: str, splits: Mapping[str, int]
 ) -> dict[str, Any]:
     """The metadata's ``training_data``: the data's name (``source`` where none is given), ``source``, the images per
-    split, and the ``licence`` and ``citation`` of ``description`` where it gives them."""
+    split, and the ``licence``, ``citation`` and ``population`` (who the images are of) of ``description`` where it
+    gives them."""
     described = {key: value for key, value in (description or {}).items() if value}
     return {
         "name": described.get("name") or source,
         "source": source,
         "splits": dict(splits),
-        **{key: described[key] for key in ("licence", "citation") if key in described},
+        **{key: described[key] for key in ("licence", "citation", "population") if key in described},
     }
 
 

@@ -20,7 +20,6 @@ from medstation.engine.bundles import (
 )
 from medstation.engine.classifier.data import LabelledImages
 from medstation.engine.classifier.recipe import TrainingRecipe
-from medstation.engine.metrics import SUMMARY_METRICS
 
 if TYPE_CHECKING:
     from medstation.engine.classifier.training import TrainingOutcome
@@ -38,7 +37,7 @@ def classifier_metadata(
     recipe: TrainingRecipe,
     outcome: TrainingOutcome,
     temperature: float,
-    threshold: float | None,
+    decision: dict[str, Any],
     metrics: dict[str, dict[str, Any]],
     confusion_matrices: dict[str, list[list[int]]],
     command: str,
@@ -64,6 +63,7 @@ def classifier_metadata(
         "training_data": {
             **training_data(data_description, data.source.name, splits),
             "subgroup_attributes": sorted(next(iter(data.splits.values())).groups),
+            **({"columns": data.columns} if data.columns else {}),
         },
         "metrics": metrics,
         "confusion_matrices": confusion_matrices,
@@ -73,25 +73,21 @@ def classifier_metadata(
             "recipe": recipe.as_dict(),
             "model_selection": "best validation AUC of the EMA weights, early stopping on it",
             **asdict(outcome),
+            "still_improving": outcome.still_improving,
         },
         **library_versions(),
     }
-    if threshold is not None:
-        document["decision"] = {
-            "positive_label": data.label_names[1],
-            "threshold": threshold,
-            "method": "youden",
-            "fitted_on": "val",
-        }
+    if decision:
+        document["decision"] = decision
     return document
 
 
 def _metric_rows(metrics: dict[str, Any]) -> list[str]:
     rows = []
-    for name in SUMMARY_METRICS:
-        if name in metrics:
+    for name, value in metrics.items():
+        if not name.endswith("_ci95"):
             interval = metrics.get(f"{name}_ci95")
-            rows.append((name, f"{metrics[name]:.4f}", f"{interval[0]:.3f} to {interval[1]:.3f}" if interval else ""))
+            rows.append((name, f"{value:.4f}", f"{interval[0]:.3f} to {interval[1]:.3f}" if interval else ""))
     return table(("metric", "value", "95% CI"), rows)
 
 
@@ -113,6 +109,33 @@ def _metrics_section(metadata: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _decision_lines(decision: dict[str, Any]) -> list[str]:
+    if not decision:
+        return []
+    if "members" in decision:
+        lines = [
+            "",
+            f"Decision: `{decision['positive_label']}` when the summed calibrated probability of "
+            f"{', '.join(f'`{member}`' for member in decision['members'])} is at least {decision['threshold']:.4f} "
+            "(Youden's J on the validation split); the image is then called its most probable member, else its most "
+            "probable other label.",
+        ]
+        within = decision.get("within")
+        if within:
+            lines += [
+                "",
+                f"`{within['negative_label']}` vs `{within['positive_label']}` (among images of "
+                f"`{decision['positive_label']}`): the share of `{within['positive_label']}` in their summed "
+                f"probability, threshold {within['threshold']:.4f} fitted on the validation split.",
+            ]
+        return lines
+    return [
+        "",
+        f"Decision: `{decision['positive_label']}` when its calibrated probability is at least "
+        f"{decision['threshold']:.4f} (Youden's J on the validation split).",
+    ]
+
+
 def classifier_card(name: str, metadata: dict[str, Any]) -> str:
     """The model card: what the model does, its data, how it was trained, its metrics per split, its limits."""
     data, training, spec = metadata["training_data"], metadata["training"], metadata["input"]
@@ -125,19 +148,23 @@ def classifier_card(name: str, metadata: dict[str, Any]) -> str:
         + (f"; modalities {', '.join(spec['modalities'])}" if spec.get("modalities") else "")
         + "."
     )
+    stopped = "early stopping" if training["stopped"] == "early" else "the budget ran out"
     how = [
-        f"Kept epoch {training['best_epoch']} of {training['epochs_run']} run ({training['model_selection']}); "
+        f"Kept the weights of step {training['best_step']} of {training['steps_run']} run of a budget of "
+        f"{training['budget']} optimiser steps ({stopped}; {training['model_selection']}); "
         f"{training['seconds'] / 60:.1f} minutes. Calibration temperature "
         f"{metadata['calibration']['temperature']:.3f} fitted on the validation split."
     ]
-    decision = metadata.get("decision")
-    if decision:
-        how += [
-            "",
-            f"Decision: `{decision['positive_label']}` when its calibrated probability is at least "
-            f"{decision['threshold']:.4f} (Youden's J on the validation split).",
-        ]
+    if training.get("still_improving"):
+        how += ["", "The validation AUC was still rising when the budget ran out: a larger budget may do better."]
+    how += _decision_lines(metadata.get("decision") or {})
     return model_card(
         name, [overview, ""], named_splits(data) + ".", data, training["command"], [*how, ""],
-        _metrics_section(metadata), LIMITS,
+        _metrics_section(metadata), _limits(data),
     )
+
+
+def _limits(data: dict[str, Any]) -> str:
+    if not data.get("population"):
+        return LIMITS
+    return f"{LIMITS} Its training images are of {data['population']}; it was never validated on anyone else."

@@ -4,9 +4,11 @@
 volumes, and ``{split}_labels`` ``(N,)`` or ``(N, 1)`` class indices, for splits ``train``, ``val``, ``test``.
 Optional ``{split}_{column}`` arrays ``(N,)`` are subgroup attributes (sex, age band, site).
 
-Folder: a CSV (``labels.csv`` in the folder, or the CSV's own path) with a header row holding ``path`` (relative
-to the CSV's folder) and ``label``, optionally ``split`` (``train``/``val``/``test``); every other column is a
-subgroup attribute. Without a ``split`` column the rows are split 70/15/15 per label, at random with the seed.
+Folder: a CSV (``labels.csv`` in the folder, or the CSV's own path) with a header row holding the image's path
+(relative to the CSV's folder; column ``path``, else ``file``, or the one named) and its label (column ``label`` or
+the one named: ``finding`` for bacterial / viral / normal), optionally ``split`` (``train``/``val``/``test``); every
+other column is a subgroup attribute. Without a ``split`` column the rows are split 70/15/15 per label, at random
+with the seed.
 Images (DICOM, NIfTI, PNG, ...) must all have one size, or be resized with ``size``.
 """
 
@@ -25,6 +27,8 @@ from medstation.progress import CancelToken, ProgressCallback, check_cancelled, 
 
 SPLITS = ("train", "val", "test")
 CSV_NAME = "labels.csv"
+PATH_COLUMNS = ("path", "file")
+"""Columns taken as the image's path, in this order, where none is named."""
 _RANDOM_SPLIT = (0.70, 0.15, 0.15)
 
 
@@ -47,6 +51,8 @@ class LabelledImages:
     source: Path
     label_names: tuple[str, ...]
     splits: dict[str, Split]
+    columns: dict[str, str] = field(default_factory=dict)
+    """The CSV's path and label columns (``{"path": ..., "label": ...}``); empty for an ``.npz``."""
 
     @property
     def spatial_dims(self) -> int:
@@ -128,15 +134,22 @@ def load_npz(path: Path | str, label_names: Sequence[str] | None = None) -> Labe
     return LabelledImages(path, _label_names(max(count, 2), label_names, str(path)), splits)
 
 
-def _read_rows(csv_path: Path) -> list[dict[str, str]]:
+def _read_rows(csv_path: Path, path_column: str | None, label_column: str) -> tuple[list[dict[str, str]], str]:
+    """The CSV's rows and the name of its path column."""
     try:
         with csv_path.open(newline="", encoding="utf-8-sig") as stream:
             rows = list(csv.DictReader(stream))
     except (OSError, UnicodeDecodeError, csv.Error) as error:
         raise UnreadableInput(f"{csv_path}: cannot read the labels table ({error})") from None
-    if not rows or not {"path", "label"} <= set(rows[0]):
-        raise UnreadableInput(f"{csv_path}: needs a header row with 'path' and 'label' columns and at least one row")
-    return rows
+    header = set(rows[0]) if rows else set()
+    if path_column is None:
+        path_column = next((name for name in PATH_COLUMNS if name in header), PATH_COLUMNS[0])
+    if not rows or not {path_column, label_column} <= header:
+        raise UnreadableInput(
+            f"{csv_path}: needs a header row with '{path_column}' and '{label_column}' columns and at least one row "
+            f"(found {', '.join(sorted(header)) or 'none'})"
+        )
+    return rows, path_column
 
 
 def _assign_splits(rows: list[dict[str, str]], seed: int) -> list[str]:
@@ -162,13 +175,16 @@ def load_folder(
     size: Sequence[int] | None = None,
     progress: ProgressCallback | None = None,
     cancel: CancelToken = None,
+    path_column: str | None = None,
+    label_column: str = "label",
 ) -> LabelledImages:
     """Images listed in a labels CSV (see the module docstring), read and optionally resized to ``size``."""
     from medstation.io.open_study import open_image
 
     path = Path(path)
     csv_path = path / CSV_NAME if path.is_dir() else path
-    rows = _read_rows(csv_path)
+    rows, path_column = _read_rows(csv_path, path_column, label_column)
+    rows = [{**row, "path": row[path_column], "label": row[label_column]} for row in rows]
     names = tuple(sorted({row["label"] for row in rows}))
     assigned = _assign_splits(rows, seed)
     images = []
@@ -179,12 +195,14 @@ def load_folder(
         array = np.moveaxis(array, -1, 0) if volume.is_rgb else array[np.newaxis]
         if array.shape[1] == 1:
             array = array[:, 0]
-        images.append(resize_batch(array[np.newaxis], size)[0] if size else array)
+        if size:
+            array = resize_batch(array[np.newaxis], tuple(size) * (array.ndim - 1) if len(size) == 1 else size)[0]
+        images.append(array)
         report(progress, (number + 1) / len(rows), f"reading {row['path']}")
     shapes = {image.shape for image in images}
     if len(shapes) > 1:
         raise UnreadableInput(f"{csv_path}: images of several sizes {sorted(shapes)[:3]}; give a common size to resize")
-    extra = [column for column in rows[0] if column not in ("path", "label", "split")]
+    extra = [column for column in rows[0] if column not in {"path", "label", "split", path_column, label_column}]
     splits = {}
     for name in SPLITS:
         picked = [i for i, split in enumerate(assigned) if split == name]
@@ -194,7 +212,7 @@ def load_folder(
                 np.array([names.index(rows[i]["label"]) for i in picked], dtype=np.int64),
                 {column: np.array([rows[i][column] for i in picked]) for column in extra},
             )
-    return LabelledImages(csv_path, names, splits)
+    return LabelledImages(csv_path, names, splits, {"path": path_column, "label": label_column})
 
 
 def load_labelled_images(
@@ -204,8 +222,11 @@ def load_labelled_images(
     size: Sequence[int] | None = None,
     progress: ProgressCallback | None = None,
     cancel: CancelToken = None,
+    path_column: str | None = None,
+    label_column: str = "label",
 ) -> LabelledImages:
-    """An ``.npz`` in MedMNIST layout, or a folder / CSV of labelled image files."""
+    """An ``.npz`` in MedMNIST layout, or a folder / CSV of labelled image files (its path and label columns as
+    named, see the module docstring)."""
     path = Path(path)
     if not path.exists():
         raise UnreadableInput(f"{path}: no such file or folder")
@@ -213,4 +234,4 @@ def load_labelled_images(
         return load_npz(path, label_names)
     if label_names is not None:
         raise UnreadableInput(f"{path}: label names come from the CSV's 'label' column; do not give them separately")
-    return load_folder(path, seed, size, progress, cancel)
+    return load_folder(path, seed, size, progress, cancel, path_column, label_column)

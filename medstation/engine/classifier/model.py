@@ -17,8 +17,9 @@ Metadata a classifier bundle adds to the common schema (see :mod:`medstation.eng
 - ``network``: the network spec of :mod:`medstation.engine.classifier.network`.
 - ``calibration``: ``{"temperature": T, "fitted_on": "val"}``; probabilities are ``softmax(logits / T)``.
 - ``decision``: ``{"positive_label": L, "threshold": t, "method": "youden", "fitted_on": "val"}`` for two
-  labels: an image is called ``L`` when its calibrated probability of ``L`` is at least ``t``. With more labels
-  the most probable label is the prediction.
+  labels: an image is called ``L`` when its calibrated probability of ``L`` is at least ``t``; with a combination
+  of labels (``"members"``) ``t`` applies to their summed probability (:mod:`~medstation.engine.classifier.decision`).
+  With more labels and no combination the most probable label is the prediction.
 
 The workstation imports this module when it starts, so it imports no torch: the network module
 (:mod:`~medstation.engine.classifier.network`, torch and MONAI) is imported where a network is built and where a
@@ -36,6 +37,7 @@ import numpy as np
 from medstation.core.volume import Volume
 from medstation.engine.bundles import Bundle, InputSpec, find_bundle, load_into
 from medstation.engine.calibration import apply_temperature
+from medstation.engine.classifier.decision import combined_probabilities, decide
 from medstation.engine.classifier.inputs import check_channels, prepare_batch, volume_to_input
 from medstation.engine.families import FAMILIES
 from medstation.engine.runtime import configure_threads, select_device
@@ -112,13 +114,13 @@ class Classifier:
                               progress=progress, cancel=cancel)
 
     def decide(self, probabilities: np.ndarray) -> list[str]:
-        """The predicted label of each row of calibrated probabilities."""
-        decision = self.decision
-        if len(self.labels) == 2 and "threshold" in decision:
-            positive = self.labels.index(decision["positive_label"])
-            called = probabilities[:, positive] >= decision["threshold"]
-            return [self.labels[positive] if hit else self.labels[1 - positive] for hit in called]
-        return [self.labels[index] for index in probabilities.argmax(axis=1)]
+        """The predicted label of each row of calibrated probabilities
+        (:func:`medstation.engine.classifier.decision.decide`)."""
+        return decide(probabilities, self.labels, self.decision)
+
+    def combined(self, probabilities: np.ndarray) -> dict[str, np.ndarray]:
+        """``{union name: summed probability per row}`` when the bundle combines labels, else empty."""
+        return combined_probabilities(probabilities, self.labels, self.decision)
 
     def predict_batch(self, images: Sequence[Volume | np.ndarray] | np.ndarray,
                       progress: ProgressCallback | None = None, cancel: CancelToken = None) -> list[Prediction]:

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from medstation.engine.classifier.recipe import ARCHITECTURES
+from medstation.engine.classifier.recipe import ARCHITECTURES, STEMS
 from medstation.engine.runtime import engine_module, load_torch
 from medstation.errors import ModelError
 from medstation.progress import CancelToken, ProgressCallback, check_cancelled, report
@@ -33,14 +33,16 @@ fuse = engine_module("torch.fx.experimental.optimization").fuse
 INFERENCE_BATCH = 128
 """Images per forward call at inference; beyond this, larger batches gained nothing on a 2-core CPU."""
 RESNET18_WIDTHS = (64, 128, 256, 512)
-STEMS = ("3x3", "7x7")
 _MIN_SIZE = {"densenet121": 32}
 
 
-def default_network_spec(architecture: str = "resnet18", widths: Sequence[int] = RESNET18_WIDTHS) -> dict[str, Any]:
-    """The spec of :func:`build_network` for an architecture, with the 28x28-suited stem for ResNet-18."""
+def default_network_spec(architecture: str = "resnet18", widths: Sequence[int] = RESNET18_WIDTHS,
+                         stem: str = "3x3") -> dict[str, Any]:
+    """The spec of :func:`build_network` for an architecture; ``stem`` for ResNet-18 (28x28-suited by default)."""
     if architecture == "resnet18":
-        return {"architecture": "resnet18", "widths": [int(w) for w in widths], "stem": "3x3"}
+        if stem not in STEMS:
+            raise ModelError(f"unknown ResNet stem {stem!r}; choose one of {', '.join(STEMS)}")
+        return {"architecture": "resnet18", "widths": [int(w) for w in widths], "stem": stem}
     if architecture == "densenet121":
         return {"architecture": "densenet121"}
     raise ModelError(f"unknown network architecture {architecture!r}; choose one of {', '.join(ARCHITECTURES)}")

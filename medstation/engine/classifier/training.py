@@ -1,13 +1,16 @@
 """Train a classifier into a complete model bundle (weights, metadata with metrics, model card).
 
 The defaults of :class:`TrainingRecipe` are the recipe of the shipped ``pneumonia-cxr-resnet18`` model: a
-ResNet-18 with the 3x3 stem for 28x28 images, AdamW with a one-cycle learning-rate schedule, label smoothing,
-batch augmentation (:mod:`medstation.engine.classifier.augment`) and an exponential moving average (EMA) of the
-weights. After every epoch the EMA network is scored on the validation split; the epoch with the best validation
-AUC is kept and training stops early when it has not improved for ``patience`` epochs. The kept weights are rounded
-to half precision, as the bundle stores them, before the calibration temperature and (two labels) the decision
-threshold are fitted on the validation split, so every figure in the bundle describes the weights it ships. The
-test split, when present, is only measured for the model card; it never steers training.
+ResNet-18 with the 3x3 stem for 28x28 images, AdamW with a one-cycle learning-rate schedule over a budget of
+optimiser steps, label smoothing, batch augmentation (:mod:`medstation.engine.classifier.augment`) and an
+exponential moving average (EMA) of the weights. The EMA network is scored on the validation split after every
+epoch (or every budget / 20 steps when epochs are shorter); the scoring with the best validation AUC is kept and
+training stops early when it has not improved for ``patience`` scorings. When the budget runs out while the last
+scoring is the best, :attr:`TrainingOutcome.still_improving` says so and the command warns. The kept weights are
+rounded to half precision, as the bundle stores them, before the calibration temperature and the decision
+(:mod:`medstation.engine.classifier.decision`) are fitted on the validation split, so every figure in the bundle
+describes the weights it ships. The test split, when present, is only measured for the model card; it never
+steers training.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from medstation.engine.calibration import apply_temperature, fit_temperature
 from medstation.engine.classifier.augment import augment_batch
 from medstation.engine.classifier.card import classifier_card, classifier_metadata
 from medstation.engine.classifier.data import LabelledImages
+from medstation.engine.classifier.decision import fit_decision, parse_combination
 from medstation.engine.classifier.evaluation import metadata_metrics, summarise
 from medstation.engine.classifier.inputs import normalise_intensity, resize_batch
 from medstation.engine.classifier.network import (
@@ -37,7 +41,7 @@ from medstation.engine.classifier.network import (
     prepare_network,
 )
 from medstation.engine.classifier.recipe import TrainingRecipe
-from medstation.engine.metrics import fit_threshold, roc_auc
+from medstation.engine.metrics import roc_auc
 from medstation.engine.runtime import configure_threads, load_optimisers, select_device
 from medstation.errors import ModelError
 from medstation.progress import CancelToken, ProgressCallback, check_cancelled, report
@@ -45,15 +49,32 @@ from medstation.progress import CancelToken, ProgressCallback, check_cancelled, 
 torch = load_optimisers()
 nn = torch.nn
 
+VALIDATIONS_PER_BUDGET = 20
+"""At most this many validation scorings per budget (more when an epoch is longer than budget / 20 steps)."""
+
 
 @dataclass
 class TrainingOutcome:
-    """What training found: the kept epoch, the epochs run, the validation AUC per epoch, the seconds taken."""
+    """What training found: the optimiser step kept, the steps run of the budget, why training stopped
+    (``budget`` or ``early``), the validation AUC at each scoring as ``[step, auc]``, the seconds taken, and whether
+    the validation AUC was still rising when the budget ran out."""
 
-    best_epoch: int
-    epochs_run: int
-    val_auc_per_epoch: list[float]
+    best_step: int
+    steps_run: int
+    budget: int
+    stopped: str
+    validation_auc: list[list[float]]
     seconds: float
+
+    @property
+    def still_improving(self) -> bool:
+        """The budget ran out while the last scoring was the best: a larger budget would likely do better."""
+        return self.stopped == "budget" and bool(self.validation_auc) and self.best_step == self.validation_auc[-1][0]
+
+
+def validation_interval(steps: int, steps_per_epoch: int) -> int:
+    """Optimiser steps between validation scorings: one epoch, or ``steps / 20`` when epochs are shorter."""
+    return max(1, min(steps, max(steps_per_epoch, math.ceil(steps / VALIDATIONS_PER_BUDGET))))
 
 
 def _input_spec(data: LabelledImages, recipe: TrainingRecipe) -> InputSpec:
@@ -127,41 +148,49 @@ def fit_network(
     )
     average = copy.deepcopy(network)
     batches = math.ceil(len(train) / recipe.batch_size)
-    total = recipe.epochs * batches
+    total = max(1, recipe.steps)
+    interval = validation_interval(total, batches)
     optimiser = torch.optim.AdamW(network.parameters(), lr=recipe.learning_rate, weight_decay=recipe.weight_decay)
     schedule = torch.optim.lr_scheduler.OneCycleLR(
         optimiser, max_lr=recipe.learning_rate, total_steps=total, pct_start=recipe.warmup
     )
     loss_function = torch.nn.CrossEntropyLoss(label_smoothing=recipe.label_smoothing)
     started, history = time.monotonic(), []
-    best_auc, best_epoch, best_state = -math.inf, 0, None
-    for epoch in range(recipe.epochs):
+    best_auc, best_step, best_state, since_best = -math.inf, 0, None, 0
+    permutation, stopped = torch.zeros(0, dtype=torch.long), "budget"
+    for step in range(1, total + 1):
+        check_cancelled(cancel)
+        position = (step - 1) % batches
+        if position == 0:
+            permutation = torch.from_numpy(order.permutation(len(train)))
         network.train()
-        permutation = torch.from_numpy(order.permutation(len(train)))
-        for batch in range(batches):
-            check_cancelled(cancel)
-            picked = permutation[batch * recipe.batch_size : (batch + 1) * recipe.batch_size]
-            images = augment_batch(train_images[picked], recipe.augmentation, generator).to(device)
-            loss = loss_function(network(images.contiguous(memory_format=layout)), train_labels[picked].to(device))
-            optimiser.zero_grad(set_to_none=True)
-            loss.backward()
-            optimiser.step()
-            schedule.step()
-            update_average(average, network, recipe.ema_decay)
-            step = epoch * batches + batch + 1
-            report(progress, 0.95 * step / total, f"epoch {epoch + 1}/{recipe.epochs} loss {loss.item():.3f}")
+        picked = permutation[position * recipe.batch_size : (position + 1) * recipe.batch_size]
+        images = augment_batch(train_images[picked], recipe.augmentation, generator).to(device)
+        loss = loss_function(network(images.contiguous(memory_format=layout)), train_labels[picked].to(device))
+        optimiser.zero_grad(set_to_none=True)
+        loss.backward()
+        optimiser.step()
+        schedule.step()
+        update_average(average, network, recipe.ema_decay)
+        report(progress, 0.95 * step / total, f"step {step}/{total} (epoch {(step - 1) // batches + 1}) "
+                                              f"loss {loss.item():.3f}")
+        if step % interval and step != total:
+            continue
         average.eval()
         probabilities = apply_temperature(network_logits(average, val_images, spec.spatial_dims, device), 1.0)
         auc = _val_auc(val.labels, probabilities)
-        history.append(auc)
-        report(progress, 0.95 * (epoch + 1) / recipe.epochs, f"epoch {epoch + 1}: validation AUC {auc:.4f}")
+        history.append([step, auc])
+        report(progress, 0.95 * step / total, f"step {step}/{total}: validation AUC {auc:.4f}")
         if auc > best_auc:
-            best_auc, best_epoch = auc, epoch + 1
+            best_auc, best_step, since_best = auc, step, 0
             best_state = {key: value.detach().clone() for key, value in average.state_dict().items()}
-        elif epoch + 1 - best_epoch >= recipe.patience:
-            break
+        else:
+            since_best += 1
+            if since_best >= recipe.patience:
+                stopped = "early"
+                break
     average.load_state_dict(best_state)
-    outcome = TrainingOutcome(best_epoch, len(history), history, time.monotonic() - started)
+    outcome = TrainingOutcome(best_step, history[-1][0], total, stopped, history, time.monotonic() - started)
     return average.eval(), outcome
 
 
@@ -204,7 +233,8 @@ def train_classifier(
     configure_threads()
     _check_data(data)
     spec = _input_spec(data, recipe)
-    network_spec = default_network_spec(recipe.architecture, recipe.widths)
+    combination = parse_combination(recipe.combine, data.label_names)
+    network_spec = default_network_spec(recipe.architecture, recipe.widths, recipe.stem)
     check_network_input(network_spec, spec.spatial_size)
     network, outcome = fit_network(data, spec, network_spec, recipe, device, progress, cancel)
     weights = _half_precision(network.state_dict())
@@ -214,20 +244,19 @@ def train_classifier(
     val_logits = network_logits(network, _network_input(val.images, spec), spec.spatial_dims, device)
     temperature = fit_temperature(val_logits, val.labels)
     val_probabilities = apply_temperature(val_logits, temperature)
-    threshold = None
-    if len(data.label_names) == 2:
-        threshold = fit_threshold(val.labels, val_probabilities[:, 1], "youden")
-    summaries = {"val": summarise(val.labels, val_probabilities, 1, threshold or 0.5, seed=recipe.seed)}
+    decision = fit_decision(val.labels, val_probabilities, data.label_names, combination)
+    summaries = {"val": summarise(val.labels, val_probabilities, data.label_names, decision, seed=recipe.seed)}
     if "test" in data.splits:
         report(progress, 0.98, "measuring the test split for the model card")
         test = data.split("test")
         test_logits = network_logits(network, _network_input(test.images, spec), spec.spatial_dims, device)
         test_probabilities = apply_temperature(test_logits, temperature)
-        summaries["test"] = summarise(test.labels, test_probabilities, 1, threshold or 0.5, seed=recipe.seed)
+        summaries["test"] = summarise(test.labels, test_probabilities, data.label_names, decision, seed=recipe.seed)
     metadata = classifier_metadata(
-        data, spec, network_spec, recipe, outcome, temperature, threshold,
+        data, spec, network_spec, recipe, outcome, temperature, decision,
         {split: metadata_metrics(summary) for split, summary in summaries.items()},
-        {split: summary["metrics"]["confusion_matrix"] for split, summary in summaries.items()},
+        {split: summary.get("tasks", {}).get("multiclass", summary)["metrics"]["confusion_matrix"]
+         for split, summary in summaries.items()},
         command,
         data_description,
     )
