@@ -19,7 +19,7 @@ from medstation.resources import resource_path
 
 SAMPLE = resource_path("sample", "images")
 SHIPPED = "pneumonia-cxr-resnet18"
-TINY_RECIPE = ["--epochs", "3", "--batch-size", "32", "--widths", "8,16,32,64", "--learning-rate", "0.003"]
+TINY_RECIPE = ["--steps", "30", "--batch-size", "32", "--widths", "8,16,32,64", "--learning-rate", "0.003"]
 
 
 @pytest.fixture(scope="module")

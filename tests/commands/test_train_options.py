@@ -17,9 +17,10 @@ from medstation.engine.families import FAMILIES
 from medstation.engine.recipes import recipe_settings
 
 CONTRACT = {
-    "classifier": {"--data", "--out", "--seed", "--epochs", "--batch-size", "--learning-rate", "--patience",
-                   "--architecture", "--widths", "--size", "--labels", "--modalities", "--data-name", "--data-licence",
-                   "--data-citation", "--overwrite", "--json", "--progress"},
+    "classifier": {"--data", "--out", "--seed", "--steps", "--batch-size", "--learning-rate", "--patience",
+                   "--architecture", "--widths", "--stem", "--size", "--labels", "--modalities", "--combine",
+                   "--path-column", "--label-column", "--data-name", "--data-licence", "--data-citation",
+                   "--data-population", "--overwrite", "--json", "--progress"},
     "forecaster": {"--data", "--out", "--outcomes", "--seed", "--epochs", "--members", "--risk-models", "--hidden",
                    "--test-data", "--test-outcomes", "--overwrite", "--json", "--progress"},
     "generator": {"--data", "--out", "--seed", "--epochs", "--batch-size", "--latent-dim", "--width", "--size",
@@ -57,16 +58,17 @@ def test_no_option_leaves_the_recipe_at_its_defaults(kind):
 
 def test_help_shows_each_setting_s_default():
     shown = _train_parser("classifier").format_help()
-    assert "most epochs to train (default 6)" in shown and "(default 32,64,128,256)" in shown
+    assert "training budget in optimiser steps (default 240)" in shown and "(default 32,64,128,256)" in shown
     assert "--architecture {resnet18,densenet121}" in shown and "--widths W1,W2,W3,W4" in shown
     assert "LSTM hidden size (default 128)" in _train_parser("forecaster").format_help()
 
 
 def test_settings_are_parsed_into_the_recipe():
     classifier = recipe_from_args(FAMILIES["classifier"].recipe_class(), _args(
-        "classifier", "--epochs", "3", "--learning-rate", "0.003", "--widths", "8,16,32,64", "--modalities", "dx, CR",
-        "--size", "32", "--architecture", "densenet121"))
-    assert (classifier.epochs, classifier.learning_rate, classifier.widths) == (3, 0.003, (8, 16, 32, 64))
+        "classifier", "--steps", "300", "--learning-rate", "0.003", "--widths", "8,16,32,64", "--modalities", "dx, CR",
+        "--size", "32", "--architecture", "densenet121", "--stem", "7x7", "--combine", "p=a,b"))
+    assert (classifier.steps, classifier.learning_rate, classifier.widths) == (300, 0.003, (8, 16, 32, 64))
+    assert (classifier.stem, classifier.combine) == ("7x7", "p=a,b")
     assert (classifier.modalities, classifier.spatial_size, classifier.architecture) == (("dx", "CR"), (32,),
                                                                                          "densenet121")
     generator = recipe_from_args(FAMILIES["generator"].recipe_class(), _args("generator", "--size", "32",
@@ -87,8 +89,8 @@ def test_a_malformed_setting_is_refused_in_one_line(argv, message, tmp_path, cap
 
 
 def test_an_option_of_the_wrong_type_is_bad_usage(capsys):
-    assert main(["train", "classifier", "--epochs", "many"]) == 2
-    assert "--epochs: invalid int value: 'many'" in capsys.readouterr().err
+    assert main(["train", "classifier", "--steps", "many"]) == 2
+    assert "--steps: invalid int value: 'many'" in capsys.readouterr().err
 
 
 def test_the_recorded_command_is_the_one_typed_without_output_switches():

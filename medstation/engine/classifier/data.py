@@ -152,7 +152,7 @@ def _read_rows(csv_path: Path, path_column: str | None, label_column: str) -> tu
     return rows, path_column
 
 
-def _assign_splits(rows: list[dict[str, str]], seed: int) -> list[str]:
+def _assign_splits(rows: list[dict[str, str]], seed: int, label_column: str) -> list[str]:
     if all(row.get("split") for row in rows):
         unknown = sorted({row["split"] for row in rows} - set(SPLITS))
         if unknown:
@@ -160,8 +160,8 @@ def _assign_splits(rows: list[dict[str, str]], seed: int) -> list[str]:
         return [row["split"] for row in rows]
     generator = np.random.default_rng(seed)
     assigned = [""] * len(rows)
-    for label in sorted({row["label"] for row in rows}):
-        members = generator.permutation([i for i, row in enumerate(rows) if row["label"] == label])
+    for label in sorted({row[label_column] for row in rows}):
+        members = generator.permutation([i for i, row in enumerate(rows) if row[label_column] == label])
         cuts = np.round(np.cumsum(_RANDOM_SPLIT)[:-1] * len(members)).astype(int)
         for name, part in zip(SPLITS, np.split(members, cuts), strict=True):
             for index in part:
@@ -184,13 +184,12 @@ def load_folder(
     path = Path(path)
     csv_path = path / CSV_NAME if path.is_dir() else path
     rows, path_column = _read_rows(csv_path, path_column, label_column)
-    rows = [{**row, "path": row[path_column], "label": row[label_column]} for row in rows]
-    names = tuple(sorted({row["label"] for row in rows}))
-    assigned = _assign_splits(rows, seed)
+    names = tuple(sorted({row[label_column] for row in rows}))
+    assigned = _assign_splits(rows, seed, label_column)
     images = []
     for number, row in enumerate(rows):
         check_cancelled(cancel)
-        volume = open_image(csv_path.parent / row["path"]).volume
+        volume = open_image(csv_path.parent / row[path_column]).volume
         array = np.asarray(volume.array, dtype=np.float32)
         array = np.moveaxis(array, -1, 0) if volume.is_rgb else array[np.newaxis]
         if array.shape[1] == 1:
@@ -198,18 +197,18 @@ def load_folder(
         if size:
             array = resize_batch(array[np.newaxis], tuple(size) * (array.ndim - 1) if len(size) == 1 else size)[0]
         images.append(array)
-        report(progress, (number + 1) / len(rows), f"reading {row['path']}")
+        report(progress, (number + 1) / len(rows), f"reading {row[path_column]}")
     shapes = {image.shape for image in images}
     if len(shapes) > 1:
         raise UnreadableInput(f"{csv_path}: images of several sizes {sorted(shapes)[:3]}; give a common size to resize")
-    extra = [column for column in rows[0] if column not in {"path", "label", "split", path_column, label_column}]
+    extra = [column for column in rows[0] if column not in {"split", path_column, label_column}]
     splits = {}
     for name in SPLITS:
         picked = [i for i, split in enumerate(assigned) if split == name]
         if picked:
             splits[name] = Split(
                 np.stack([images[i] for i in picked]),
-                np.array([names.index(rows[i]["label"]) for i in picked], dtype=np.int64),
+                np.array([names.index(rows[i][label_column]) for i in picked], dtype=np.int64),
                 {column: np.array([rows[i][column] for i in picked]) for column in extra},
             )
     return LabelledImages(csv_path, names, splits, {"path": path_column, "label": label_column})

@@ -121,5 +121,5 @@ def test_training_stops_between_batches_when_cancelled(tmp_path, shared_path):
     cancel = threading.Event()
     cancel.set()
     with pytest.raises(Cancelled):
-        train_classifier(data, tmp_path / "never", TrainingRecipe(widths=(4, 8, 8, 8), epochs=1), cancel=cancel)
+        train_classifier(data, tmp_path / "never", TrainingRecipe(widths=(4, 8, 8, 8), steps=5), cancel=cancel)
     assert not (tmp_path / "never").exists()
