@@ -7,6 +7,7 @@ from medstation.lazy_exports import lazy_exports
 
 __all__, __getattr__, __dir__ = lazy_exports(__name__, {
     "data": ("LabelledImages", "Split", "load_labelled_images"),
+    "decision": ("called_as", "judged_labels", "label_probability"),
     "evaluation": ("evaluate_classifier",),
     "inputs": ("normalise_intensity", "prepare_batch", "resize_batch"),
     "model": ("Classifier", "Prediction", "classifier_from_bundle", "load_classifier"),

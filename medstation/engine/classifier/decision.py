@@ -117,3 +117,24 @@ def combined_probabilities(probabilities: np.ndarray, labels: Sequence[str],
     if "members" not in decision:
         return {}
     return {decision["positive_label"]: positive_scores(probabilities, labels, decision)}
+
+
+def judged_labels(labels: Sequence[str], decision: dict[str, Any]) -> tuple[str, ...]:
+    """The labels the classifier can judge: its own and a combination's name."""
+    return (*labels, decision["positive_label"]) if "members" in decision else tuple(labels)
+
+
+def label_probability(probabilities: np.ndarray, labels: Sequence[str], decision: dict[str, Any],
+                      requested: Sequence[str]) -> np.ndarray:
+    """Each row's probability of its ``requested`` label, a combination's name giving its members' sum."""
+    columns = {label: probabilities[:, index] for index, label in enumerate(labels)}
+    columns.update(combined_probabilities(probabilities, labels, decision))
+    return np.array([columns[label][row] for row, label in enumerate(requested)])
+
+
+def called_as(called: Sequence[str], decision: dict[str, Any], requested: Sequence[str]) -> list[str]:
+    """The called labels, a member of a combination read as the combination where that was requested."""
+    members = set(decision.get("members", ()))
+    union = decision.get("positive_label")
+    return [union if label in members and wanted == union else label
+            for label, wanted in zip(called, requested, strict=True)]

@@ -14,7 +14,14 @@ import numpy as np
 
 from medstation.engine.bundles import IntensitySpec
 from medstation.engine.calibration import apply_temperature
-from medstation.engine.classifier import Classifier, load_classifier, normalise_intensity, resize_batch
+from medstation.engine.classifier import (
+    Classifier,
+    judged_labels,
+    label_probability,
+    load_classifier,
+    normalise_intensity,
+    resize_batch,
+)
 from medstation.engine.families import FAMILIES
 from medstation.engine.runtime import load_torch
 from medstation.errors import ModelError
@@ -51,8 +58,9 @@ class FeatureNetwork:
         return int(self.classifier.network.fc.in_features)
 
     def check_labels(self, labels: list[str]) -> None:
-        """ModelError unless the classifier knows every label of the generator."""
-        missing = [label for label in labels if label not in self.classifier.labels]
+        """ModelError unless the classifier knows every label of the generator (a combination's name counts)."""
+        known = judged_labels(self.classifier.labels, self.classifier.decision)
+        missing = [label for label in labels if label not in known]
         if missing:
             raise ModelError(
                 f"{self.classifier.bundle.root}: the classifier does not know the classes {missing}; "
@@ -91,10 +99,9 @@ def load_feature_network(classifier: str = FEATURE_CLASSIFIER) -> FeatureNetwork
     return FeatureNetwork(loaded)
 
 
-def requested_class_probability(probabilities: np.ndarray, labels: list[str], classifier_labels) -> np.ndarray:
-    """Each row's probability of the class named in ``labels``."""
-    columns = np.array([list(classifier_labels).index(label) for label in labels], dtype=np.int64)
-    return probabilities[np.arange(len(labels)), columns]
+def requested_class_probability(probabilities: np.ndarray, labels: list[str], classifier: Classifier) -> np.ndarray:
+    """Each row's probability of the class named in ``labels`` (a combination's name: its members' sum)."""
+    return label_probability(probabilities, classifier.labels, classifier.decision, labels)
 
 
 def conditional_confidence(images: np.ndarray, labels: list[str],
@@ -106,4 +113,4 @@ def conditional_confidence(images: np.ndarray, labels: list[str],
     network = load_feature_network(classifier)
     network.check_labels(list(labels))
     _, probabilities = network.read(images)
-    return requested_class_probability(probabilities, list(labels), network.classifier.labels)
+    return requested_class_probability(probabilities, list(labels), network.classifier)

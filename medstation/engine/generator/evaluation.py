@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from medstation.engine.classifier import LabelledImages, normalise_intensity, resize_batch
+from medstation.engine.classifier import LabelledImages, called_as, normalise_intensity, resize_batch
 from medstation.engine.generator.confidence import FeatureNetwork, requested_class_probability
 from medstation.engine.generator.model import Generator
 from medstation.engine.generator.quality import box_blur, frechet_distance, knn_precision_recall, nearest_distances
@@ -138,8 +138,8 @@ def evaluate_generator(
     real_features = read["real"][0]
     precision, recall = knn_precision_recall(real_features, read["samples"][0], NEAREST_NEIGHBOURS)
     requested = [generator.labels[c] for c in wanted]
-    called = features.classifier.decide(read["samples"][1])
-    confidence = requested_class_probability(read["samples"][1], requested, features.classifier.labels)
+    called = called_as(features.classifier.decide(read["samples"][1]), features.classifier.decision, requested)
+    confidence = requested_class_probability(read["samples"][1], requested, features.classifier)
     report(progress, 0.9, "distances to the training images")
     metrics = {
         "fd": frechet_distance(read["samples"][0], real_features),

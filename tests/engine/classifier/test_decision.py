@@ -65,3 +65,15 @@ def test_decisions_fitted_on_validation_separate_what_they_can():
 def test_without_a_decision_the_most_probable_label_is_called():
     assert decide(_probabilities([[0.2, 0.5, 0.3], [0.6, 0.1, 0.3]]), LABELS, {}) == ["normal", "bacteria"]
     assert decide(_probabilities([[0.7, 0.3]]), ("a", "b"), {"positive_label": "b", "threshold": 0.25}) == ["b"]
+
+
+def test_a_judge_reads_a_combination_as_one_label():
+    from medstation.engine.classifier.decision import called_as, judged_labels, label_probability
+
+    decision = {"positive_label": "pneumonia", "members": ["bacteria", "virus"], "threshold": 0.5}
+    probabilities = _probabilities([[0.5, 0.2, 0.3], [0.1, 0.8, 0.1]])
+    assert judged_labels(LABELS, decision) == (*LABELS, "pneumonia") and judged_labels(LABELS, {}) == LABELS
+    assert np.allclose(label_probability(probabilities, LABELS, decision, ["pneumonia", "virus"]), [0.8, 0.1])
+    called = decide(probabilities, LABELS, decision)
+    assert called_as(called, decision, ["pneumonia", "normal"]) == ["pneumonia", "normal"]
+    assert called_as(called, decision, ["bacteria", "pneumonia"]) == ["bacteria", "normal"]
