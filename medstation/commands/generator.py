@@ -6,7 +6,12 @@ import argparse
 from pathlib import Path
 
 from medstation.cli_progress import ProgressBar
-from medstation.commands.labelled_images import add_labelled_images_options, data_description, label_names
+from medstation.commands.labelled_images import (
+    add_column_options,
+    add_labelled_images_options,
+    data_description,
+    label_names,
+)
 from medstation.commands.output import print_json, training_command
 from medstation.commands.recipe_options import recipe_from_args
 from medstation.engine.families import FAMILIES
@@ -37,7 +42,8 @@ def run_train(args: argparse.Namespace) -> int:
     _set_threads(args.threads)
     checkpoint = Path(args.checkpoint) if args.checkpoint else Path(f"{args.out}.checkpoint.pt")
     with ProgressBar(args.progress) as bar:
-        data = load_labelled_images(args.data, label_names(args), recipe.seed, None, lambda f, m: bar(0.02 * f, m))
+        data = load_labelled_images(args.data, label_names(args), recipe.seed, None, lambda f, m: bar(0.02 * f, m),
+                                    path_column=args.path_column, label_column=args.label_column or "label")
         bundle = train_generator(
             data,
             args.out,
@@ -92,7 +98,8 @@ def run_evaluate(args: argparse.Namespace) -> int:
     with ProgressBar(args.progress) as bar:
         path = Path(args.data)
         names = generator.labels if path.suffix.lower() == ".npz" else None
-        data = load_labelled_images(path, names, progress=lambda f, m: bar(0.1 * f, m))
+        data = load_labelled_images(path, names, progress=lambda f, m: bar(0.1 * f, m), path_column=args.path_column,
+                                    label_column=args.label_column or "label")
         document = evaluate_generator(generator, data, features, args.split, args.seed,
                                       progress=lambda f, m: bar(0.1 + 0.9 * f, m))
     if args.json:
@@ -135,5 +142,6 @@ def add_evaluate_options(parser: argparse.ArgumentParser) -> None:
     """Options of ``medstation evaluate generator`` beyond --model, --data and --json."""
     parser.add_argument("--split", default="test", choices=["val", "test"])
     parser.add_argument("--seed", type=int, default=0, help="seed of the samples and reference draws (default 0)")
+    add_column_options(parser, "default: path, else file; label")
     parser.add_argument("--feature-model", default=FEATURE_CLASSIFIER, metavar="NAME|DIR",
                         help=f"classifier whose penultimate features the distances use (default {FEATURE_CLASSIFIER})")

@@ -25,7 +25,8 @@ CONTRACT = {
                    "--test-data", "--test-outcomes", "--overwrite", "--json", "--progress"},
     "generator": {"--data", "--out", "--seed", "--epochs", "--batch-size", "--latent-dim", "--width", "--size",
                   "--labels", "--checkpoint", "--resume", "--threads", "--feature-model", "--no-evaluation",
-                  "--data-name", "--data-licence", "--data-citation", "--overwrite", "--json", "--progress"},
+                  "--path-column", "--label-column", "--data-name", "--data-licence", "--data-citation",
+                  "--data-population", "--overwrite", "--json", "--progress"},
 }
 
 
