@@ -45,11 +45,11 @@ class TrainingRecipe:
     so a small data set gets as many updates as a large one (240 steps are 6.5 epochs of PneumoniaMNIST's 4,708
     training images at 128 per step, 61 epochs of 500 images). The validation split is scored after every epoch,
     or every ``steps / 20`` steps when epochs are shorter; training stops early after ``patience`` scorings
-    without a better validation AUC. ``combine`` names a union of labels reported as one (``pneumonia=bacteria,
-    virus``): its summed probability gets the decision threshold (see
-    :mod:`medstation.engine.classifier.decision`). ``learning_rate`` is the peak of the one-cycle schedule,
-    reached after ``warmup`` of the steps;
-    ``ema_decay`` is the weight the average keeps per optimiser step; ``intensity`` is the bundle's normalisation
+    without a better validation AUC, counted once the learning rate has annealed below half its peak.
+    ``combine`` names a union of labels reported as one (``pneumonia=bacteria,virus``): its summed probability
+    gets the decision threshold (see :mod:`medstation.engine.classifier.decision`). ``learning_rate`` is the peak
+    of the one-cycle schedule, reached after ``warmup`` of the steps; ``ema_decay`` is the weight the average keeps
+    per optimiser step; ``intensity`` is the bundle's normalisation
     method, its parameters measured on the training split (``range``: the split's lowest and highest values map
     to 0 and 1, so brightness differences between images are kept, which per-image ``minmax`` would remove).
     """

@@ -5,7 +5,9 @@ ResNet-18 with the 3x3 stem for 28x28 images, AdamW with a one-cycle learning-ra
 optimiser steps, label smoothing, batch augmentation (:mod:`medstation.engine.classifier.augment`) and an
 exponential moving average (EMA) of the weights. The EMA network is scored on the validation split after every
 epoch (or every budget / 20 steps when epochs are shorter); the scoring with the best validation AUC is kept and
-training stops early when it has not improved for ``patience`` scorings. When the budget runs out while the last
+training stops early when it has not improved for ``patience`` scorings once the learning rate has fallen below half
+its peak (before that, in the schedule's high-rate phase, the validation AUC often stalls and then rises again as
+the rate anneals). When the budget runs out while the last
 scoring is the best, :attr:`TrainingOutcome.still_improving` says so and the command warns. The kept weights are
 rounded to half precision, as the bundle stores them, before the calibration temperature and the decision
 (:mod:`medstation.engine.classifier.decision`) are fitted on the validation split, so every figure in the bundle
@@ -184,7 +186,7 @@ def fit_network(
         if auc > best_auc:
             best_auc, best_step, since_best = auc, step, 0
             best_state = {key: value.detach().clone() for key, value in average.state_dict().items()}
-        else:
+        elif optimiser.param_groups[0]["lr"] < recipe.learning_rate / 2:
             since_best += 1
             if since_best >= recipe.patience:
                 stopped = "early"
