@@ -172,13 +172,16 @@ def run_classify(args: argparse.Namespace) -> int:
         probabilities = classifier.probabilities(
             prepare_batch(images, classifier.input_spec), lambda f, m: bar(0.5 + 0.5 * f, m)
         )
+    combined = classifier.combined(probabilities)
     results = [
         {
             "path": str(file),
             "probabilities": dict(zip(classifier.labels, map(float, row), strict=True)),
+            **({"combined": {name: float(values[index]) for name, values in combined.items()}} if combined else {}),
             "prediction": label,
         }
-        for file, row, label in zip(read, probabilities, classifier.decide(probabilities), strict=True)
+        for index, (file, row, label) in enumerate(zip(read, probabilities, classifier.decide(probabilities),
+                                                       strict=True))
     ]
     if args.saliency is not None:
         out_dir = Path(args.out)
@@ -190,7 +193,8 @@ def run_classify(args: argparse.Namespace) -> int:
         print_json({"model": classifier.name, "results": results, "skipped": skipped_list})
         return 0
     for result in results:
-        shown = ", ".join(f"{label} {p:.3f}" for label, p in result["probabilities"].items())
+        shown = ", ".join(f"{label} {p:.3f}" for label, p in {**result["probabilities"],
+                                                              **result.get("combined", {})}.items())
         print(f"{result['path']}: {result['prediction']}  ({shown})")
     return 0
 
