@@ -73,6 +73,12 @@ def _models():
     return models
 
 
+def _export():
+    from medstation.commands import export
+
+    return export
+
+
 def _family_command(family: str | None, verb: str) -> Callable[[argparse.Namespace], int]:
     """The handler that runs ``verb`` of a family's command module (the family ``args.kind`` names when
     ``family`` is None), once its libraries are known to be installed."""
@@ -175,11 +181,11 @@ def build_parser() -> argparse.ArgumentParser:
     _add_train_parsers(sub)
     _add_evaluate_parsers(sub)
 
-    p = sub.add_parser("forecast", help="forecast a patient's trend and risk from their timeline")
+    p = sub.add_parser("forecast", help="forecast patients' trends and risks from their timelines")
     p.add_argument("path")
-    p.add_argument("--model")
-    p.add_argument("--patient", metavar="ID")
+    FAMILIES["forecaster"].command_module().add_forecast_options(p)
     _add_json(p)
+    _add_progress(p)
 
     p = sub.add_parser("generate", help="generate synthetic images (marked synthetic)")
     p.add_argument("--model", required=True, metavar="NAME|DIR")
@@ -190,12 +196,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=["png", "nii", "dcm"], default="png")
     _add_json(p)
 
-    p = sub.add_parser("export", help="export a series as DICOM, NIfTI or PNG")
+    p = sub.add_parser("export", help="export a study's series (or one) as DICOM, de-identified DICOM, NIfTI or PNG")
     p.add_argument("path")
     p.add_argument("out_dir")
     _add_series(p)
-    p.add_argument("--format", choices=["dicom", "nifti", "png"], required=True)
-    p.add_argument("--anonymize", action="store_true")
+    _export().add_export_options(p)
+    _add_json(p)
+    _add_progress(p)
 
     p = sub.add_parser("pacs", help="talk to a PACS: echo, find, retrieve, send")
     p.add_argument("action", choices=["echo", "find", "retrieve", "send"])
@@ -229,6 +236,7 @@ HANDLERS["convert"] = lambda args: _imaging().run_convert(args)
 HANDLERS["import"] = lambda args: _imaging().run_import(args)
 HANDLERS["render"] = lambda args: _render().run_render(args)
 HANDLERS["models"] = lambda args: _models().run_models(args)
+HANDLERS["export"] = lambda args: _export().run_export(args)
 HANDLERS["classify"] = _family_command("classifier", "run_classify")
 HANDLERS["train"] = _family_command(None, "run_train")
 HANDLERS["evaluate"] = _family_command(None, "run_evaluate")

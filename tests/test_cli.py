@@ -41,7 +41,6 @@ def test_module_entry_point_reports_version():
     "argv",
     [
         ["pacs", "echo"],
-        ["export", "x", "out", "--format", "png"],
     ],
 )
 def test_unbuilt_commands_exit_1_and_say_so(argv, capsys):
