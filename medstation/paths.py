@@ -1,4 +1,4 @@
-"""Per-user folders: data (study database, user models) and logs.
+"""Per-user folders: data (study database, user models, studies received from a PACS) and logs.
 
 ``MEDSTATION_HOME`` overrides the platform's user data folder (portable installs, tests).
 A folder that cannot be created (a file in the way, no permission) raises :class:`MedStationError` naming it.
@@ -34,6 +34,11 @@ def log_dir() -> Path:
 def user_models_dir() -> Path:
     """Where model bundles the user trained or installed live."""
     return _create_folder(user_data_dir() / "models")
+
+
+def received_dir() -> Path:
+    """Where studies received from a PACS are stored (retrieved, or pushed to MedStation's Storage SCP)."""
+    return _create_folder(user_data_dir() / "received")
 
 
 def _create_folder(path: Path) -> Path:

@@ -39,3 +39,13 @@ def untrained_classifier_bundle(tmp_path, monkeypatch) -> str:
     monkeypatch.setenv("MEDSTATION_HOME", str(tmp_path / "home"))
     untrained_bundle(tmp_path / "home" / "models" / "wiring-test")
     return "wiring-test"
+
+
+# PACS tests: a real Orthanc in a private network namespace (private_network.py, pacs_fixtures.py).
+from pacs_fixtures import fresh_orthanc, orthanc, pacs_home, seeded  # noqa: E402, F401
+from private_network import (  # noqa: E402, F401
+    pytest_collection_finish,
+    pytest_pyfunc_call,
+    pytest_runtest_logreport,
+    pytest_sessionfinish,
+)

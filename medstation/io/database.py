@@ -321,6 +321,21 @@ class StudyDatabase:
         report(progress, 1.0, "import complete")
         return ImportReport(str(root), read, unchanged, removed, unreadable)
 
+    def record_files(self, root: str | os.PathLike, paths: list[Path]) -> list[tuple[str, str]]:
+        """Index these files of the folder ``root`` now, in one transaction, without reading or forgetting the
+        folder's other files (files arriving from a PACS while a transfer runs); ``root`` is listed among the imported
+        folders, so a rebuilt index imports it again. Returns the unreadable files with their reasons."""
+        root = Path(root).resolve()
+        records = []
+        for path in paths:
+            path = Path(path).resolve()
+            try:
+                records.append(_file_record(path, root, _stat(path)))
+            except OSError:
+                continue  # gone since it was written: nothing to index
+        self._write(records, root)
+        return [(row[0], row[-1]) for table, row in records if table == "unreadable"]
+
     def _known(self, root: Path) -> dict[str, tuple[int, int]]:
         return {
             path: (size, mtime_ns)
@@ -329,15 +344,18 @@ class StudyDatabase:
                                                    (str(root),))
         }
 
-    def _write(self, pending: list[tuple[str, tuple]]) -> None:
-        """Commit one batch of file records in one transaction."""
-        if not pending:
+    def _write(self, pending: list[tuple[str, tuple]], root: Path | None = None) -> None:
+        """Commit one batch of file records in one transaction (with ``root``, listing it among the imported
+        folders in the same transaction)."""
+        if not pending and root is None:
             return
         with self._transaction() as db:
             for table, row in pending:
                 for other in _TABLES:
                     db.execute(f"DELETE FROM {other} WHERE path = ?", (row[0],))
                 db.execute(f"INSERT INTO {table} VALUES ({', '.join('?' * len(row))})", row)
+            if root is not None:
+                db.execute("INSERT OR IGNORE INTO roots VALUES (?, datetime('now'))", (str(root),))
 
     def _finish(self, root: Path, present: set[str]) -> int:
         """Forget the files of ``root`` that are gone and record the import of ``root``; returns how many were

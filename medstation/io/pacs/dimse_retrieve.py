@@ -1,0 +1,146 @@
+"""Retrieving a study or series from a DIMSE node: C-GET (the instances come back on the same association) or
+C-MOVE (the node sends them to MedStation's Storage SCP, ``listener.py``)."""
+
+from __future__ import annotations
+
+import logging
+
+from pydicom.dataset import Dataset
+from pynetdicom import build_role, evt
+from pynetdicom.sop_class import (
+    StudyRootQueryRetrieveInformationModelGet,
+    StudyRootQueryRetrieveInformationModelMove,
+)
+
+from medstation.errors import Cancelled
+from medstation.io.pacs.associations import (
+    RECEIVE_TRANSFER_SYNTAXES,
+    STORAGE_SOP_CLASSES,
+    application_entity,
+    association,
+    check_transfer,
+)
+from medstation.io.pacs.errors import PacsError
+from medstation.io.pacs.nodes import LocalStation, PacsNode
+from medstation.io.pacs.storage import ReceivedStore
+from medstation.progress import CancelToken, ProgressCallback, report
+
+log = logging.getLogger(__name__)
+_PENDING = (0xFF00, 0xFF01)
+_OUT_OF_RESOURCES = 0xA702
+ADVICE = "the instances received whole are kept and listed; retrieve again to complete it"
+
+
+def retrieve_identifier(study_uid: str, series_uid: str = "") -> Dataset:
+    identifier = Dataset()
+    identifier.QueryRetrieveLevel = "SERIES" if series_uid else "STUDY"
+    identifier.StudyInstanceUID = study_uid
+    if series_uid:
+        identifier.SeriesInstanceUID = series_uid
+    return identifier
+
+
+def _what(study_uid: str, series_uid: str) -> str:
+    return f"series {series_uid} of study {study_uid}" if series_uid else f"study {study_uid}"
+
+
+def store_received(store: ReceivedStore, event, cancel: CancelToken, errors: list[str]) -> int:
+    """Write one instance arriving over DIMSE (a C-STORE request) into ``store``; its DIMSE status."""
+    if cancel is not None and cancel.is_set():
+        return _OUT_OF_RESOURCES
+    try:
+        header = event.dataset
+        store.save_encoded(event.encoded_dataset(), str(header.StudyInstanceUID), str(header.SeriesInstanceUID),
+                           str(event.file_meta.MediaStorageSOPInstanceUID))
+    except Exception as error:  # reported after the transfer; the node is told the instance failed
+        errors.append(f"{type(error).__name__}: {error}")
+        log.warning("instance not stored: %s", error)
+        return 0xA700
+    return 0x0000
+
+
+def _counts(status) -> tuple[int, int, int]:
+    """(done, failed, total) from a C-GET or C-MOVE response's sub-operation counts."""
+    completed = int(status.get("NumberOfCompletedSuboperations", 0) or 0)
+    failed = int(status.get("NumberOfFailedSuboperations", 0) or 0)
+    warning = int(status.get("NumberOfWarningSuboperations", 0) or 0)
+    remaining = int(status.get("NumberOfRemainingSuboperations", 0) or 0)
+    return completed + warning, failed, completed + warning + failed + remaining
+
+
+def _final(node: PacsNode, status, done: int, failed: int, errors: list[str], what: str) -> None:
+    code = status.Status
+    if errors:
+        raise PacsError(f"{node}: {len(errors)} instance(s) could not be stored here ({errors[0]}); {ADVICE}")
+    if code in (0x0000, 0xB000) or (code == 0xFE00 and done):
+        return
+    comment = str(status.get("ErrorComment", "")).strip()
+    details = f": {comment}" if comment else ""
+    if not done and not failed and code != 0xA801:
+        raise PacsError(f"{node}: holds no instance of {what}, or cannot send it (status 0x{code:04X}{details})")
+    if code == 0xA801:
+        raise PacsError(f"{node}: the node does not know where to send to MedStation's AE title{details}; ask its "
+                        "administrator to add it with this computer's address and listening port")
+    raise PacsError(f"{node}: the retrieve of {what} failed with status 0x{code:04X} after {done} instances"
+                    f"{f' ({failed} failed)' if failed else ''}{details}")
+
+
+def _follow(node: PacsNode, assoc, responses, progress: ProgressCallback | None, cancel: CancelToken,
+            errors: list[str], what: str, received=lambda: None) -> tuple[int, int]:
+    """Follow C-GET or C-MOVE responses to the end: progress, cancel (the association is aborted; what arrived
+    whole stays), failures; returns (done, failed)."""
+    done = failed = 0
+    total = None
+    for status, _ in responses:
+        count = received()
+        check_transfer(node, assoc, status, count if count is not None else done, total, "the retrieve", ADVICE)
+        if status.Status in _PENDING:
+            done, failed, total = _counts(status)
+            report(progress, done / max(total, 1), f"{node.name}: {done} of {total} instances")
+        else:
+            final_done, final_failed, _ = _counts(status)
+            done, failed = max(done, final_done), max(failed, final_failed)
+            _final(node, status, done, failed, errors, what)
+            report(progress, 1.0, f"{node.name}: {done} instances")
+        if cancel is not None and cancel.is_set():
+            assoc.abort()
+            raise Cancelled(f"{node}: retrieve cancelled after {done} instances; {ADVICE}")
+    return done, failed
+
+
+def c_get(node: PacsNode, local: LocalStation, study_uid: str, series_uid: str, store: ReceivedStore,
+          progress: ProgressCallback | None = None, cancel: CancelToken = None) -> tuple[int, int]:
+    """Retrieve by C-GET into ``store``; returns (instances received, instances the node failed to send)."""
+    ae = application_entity(local, node)
+    ae.add_requested_context(StudyRootQueryRetrieveInformationModelGet)
+    for sop_class in STORAGE_SOP_CLASSES[:127]:
+        ae.add_requested_context(sop_class, RECEIVE_TRANSFER_SYNTAXES)
+    roles = [build_role(sop_class, scp_role=True) for sop_class in STORAGE_SOP_CLASSES[:127]]
+    errors: list[str] = []
+    before = store.count
+    handlers = [(evt.EVT_C_STORE, lambda event: store_received(store, event, cancel, errors))]
+    report(progress, 0.0, f"{node.name}: asking for the instances")
+    with association(ae, node, local, ext_neg=roles, evt_handlers=handlers) as assoc:
+        responses = assoc.send_c_get(retrieve_identifier(study_uid, series_uid),
+                                     StudyRootQueryRetrieveInformationModelGet)
+        _, failed = _follow(node, assoc, responses, progress, cancel, errors, _what(study_uid, series_uid),
+                            lambda: store.count - before)
+    return store.count - before, failed
+
+
+def c_move(node: PacsNode, local: LocalStation, study_uid: str, series_uid: str, listener,
+           progress: ProgressCallback | None = None, cancel: CancelToken = None) -> tuple[int, int]:
+    """Retrieve by C-MOVE to MedStation's own AE title: the node opens associations to ``listener`` (a running
+    :class:`~medstation.io.pacs.listener.StorageListener`), which stores what arrives; returns (instances the
+    node sent, instances it failed to send)."""
+    ae = application_entity(local, node)
+    ae.add_requested_context(StudyRootQueryRetrieveInformationModelMove)
+    report(progress, 0.0, f"{node.name}: asking it to send the instances")
+    with listener.expecting(node), association(ae, node, local) as assoc:
+        responses = assoc.send_c_move(retrieve_identifier(study_uid, series_uid), local.ae_title,
+                                      StudyRootQueryRetrieveInformationModelMove)
+        done, failed = _follow(node, assoc, responses, progress, cancel, listener.errors,
+                               _what(study_uid, series_uid))
+    return done, failed
+
+
