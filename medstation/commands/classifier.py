@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from medstation.cli_progress import ProgressBar
@@ -155,6 +156,10 @@ def run_classify(args: argparse.Namespace) -> int:
     if args.saliency is not None:
         refuse_writing_into_source(args.path, args.out)
         _check_maps_folder(Path(args.out))
+    if args.sr is not None or args.report is not None:
+        from medstation.commands.reading_outputs import check_reading_outputs
+
+        check_reading_outputs(args)
     from medstation.engine.classifier import load_classifier, prepare_batch
     from medstation.io.images import image_files_in
 
@@ -189,6 +194,11 @@ def run_classify(args: argparse.Namespace) -> int:
         for result in results:
             result["saliency"] = _write_saliency(classifier, Path(result["path"]), args.saliency, out_dir)
     skipped_list = skipped_entries(skipped)
+    if args.sr is not None or args.report is not None:
+        from medstation.commands.reading_outputs import write_reading_outputs
+
+        for written in write_reading_outputs(args, classifier, results):
+            print(f"wrote {written}", file=sys.stderr)
     if args.json:
         print_json({"model": classifier.name, "results": results, "skipped": skipped_list})
         return 0
