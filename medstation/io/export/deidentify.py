@@ -10,8 +10,10 @@ per-frame functional groups of an enhanced MR, a referenced image) keeps its val
 module-level dictionary shared by every export of the process; dates are replaced by 00010101 rather than
 shifted; and a removed date is written back as 00010101. Here the table is applied at every depth, and:
 
-- **Private attributes** are removed, creators included; public attributes no dictionary knows are removed too
-  (an unknown attribute may hold anything).
+- **Private attributes** are removed, creators included, except the Siemens CSA image header (Retain Safe Private
+  option, 113111, said so where kept): without it a Siemens mosaic no longer knows its tiling and slice geometry,
+  and it holds acquisition parameters only. Public attributes no dictionary knows are removed (an unknown attribute
+  may hold anything).
 - **UIDs**: every UI value that is not a registered DICOM UID (SOP classes, transfer syntaxes, coding schemes) is
   replaced, whether the table lists the attribute or not; one :class:`Deidentifier` maps each original UID to one
   new UID, so the series and studies of one export still group and reference each other.
@@ -62,7 +64,11 @@ METHOD_CODES = {
     "descriptors": ("113105", "Clean Descriptors Option"),
     "modified_dates": ("113107", "Retain Longitudinal Temporal Information Modified Dates Option"),
     "full_dates": ("113106", "Retain Longitudinal Temporal Information Full Dates Option"),
+    "safe_private": ("113111", "Retain Safe Private Option"),
 }
+SAFE_PRIVATE = {(0x0029, "SIEMENS CSA HEADER"): {0x08: "CS", 0x09: "LO", 0x10: "OB"}}
+"""Private attributes kept (Retain Safe Private): the Siemens CSA image header, which holds a mosaic's tiling and
+slice geometry (acquisition parameters, no identity), by private creator and element offset, with their VR."""
 MAX_OFFSET_DAYS = 3650
 
 
@@ -183,8 +189,10 @@ class Deidentifier:
                                           "burned-in annotation is allowed (--allow-burned-in)")
         patient = self._patient(dataset)
         try:
+            safe = _safe_private(dataset)
             self._clean(dataset, patient, dataset)
-            self._finish(dataset, patient, reason)
+            _restore_safe_private(dataset, safe)
+            self._finish(dataset, patient, reason, bool(safe))
         except (ValueError, TypeError, KeyError, NotImplementedError) as error:
             raise DeidentificationRefused(f"{source}: cannot be de-identified ({error}); left out") from error
         self.tally.files += 1
@@ -293,12 +301,14 @@ class Deidentifier:
             return f"{modality} series {dataset.SeriesNumber}"
         return f"{modality} {kind}"
 
-    def _finish(self, dataset, patient: _Patient, burned_in: str | None) -> None:
+    def _finish(self, dataset, patient: _Patient, burned_in: str | None, kept_private: bool) -> None:
         from pydicom.dataset import Dataset, FileMetaDataset
 
         dataset.PatientIdentityRemoved = "YES"
         dates = "full_dates" if self.options.keep_dates else "modified_dates"
         codes = [METHOD_CODES["basic"], METHOD_CODES["descriptors"], METHOD_CODES[dates]]
+        if kept_private:
+            codes.append(METHOD_CODES["safe_private"])
         items = []
         for value, meaning in codes:
             item = Dataset()
@@ -307,6 +317,8 @@ class Deidentifier:
         dataset.DeidentificationMethodCodeSequence = items
         method = [f"MedStation {__version__}", "PS3.15 Basic Profile", "Clean Descriptors",
                   "dates kept" if self.options.keep_dates else "dates shifted per patient"]
+        if kept_private:
+            method.append("Retain Safe Private: Siemens CSA image header")
         if burned_in is not None:
             method.append("burned-in annotation NOT removed (user confirmed)")
         dataset.DeidentificationMethod = method
@@ -345,3 +357,22 @@ def _shifted(value: str, days: int) -> str:
     except ValueError:
         return ""
     return (date + datetime.timedelta(days=days)).strftime("%Y%m%d") + value[8:]
+
+
+def _safe_private(dataset) -> list[tuple[int, str, int, str, object]]:
+    """The top-level private attributes of :data:`SAFE_PRIVATE` present in ``dataset``."""
+    kept = []
+    for (group, creator), offsets in SAFE_PRIVATE.items():
+        try:
+            block = dataset.private_block(group, creator)
+        except KeyError:
+            continue
+        for offset, vr in offsets.items():
+            if block.get_tag(offset) in dataset:
+                kept.append((group, creator, offset, vr, dataset[block.get_tag(offset)].value))
+    return kept
+
+
+def _restore_safe_private(dataset, kept: list[tuple[int, str, int, str, object]]) -> None:
+    for group, creator, offset, vr, value in kept:
+        dataset.private_block(group, creator, create=True).add_new(offset, vr, value)

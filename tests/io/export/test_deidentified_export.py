@@ -82,8 +82,8 @@ def exported(tmp_path_factory):
 def test_no_original_identifier_is_left_in_any_exported_file(exported):
     summary, out = exported
     found: dict[str, str] = {}
-    originals = [frame.path for series in scan_dicom(SUITES).series for frame in series.frames]
-    for path in dict.fromkeys(originals):
+    originals = list(dict.fromkeys(frame.path for series in scan_dicom(SUITES).series for frame in series.frames))
+    for path in originals:
         _identifiers(pydicom.dcmread(path, stop_before_pixels=True), found)
     searched = {text: keyword for text, keyword in found.items() if len(text) >= MIN_LENGTH}
     numeric = [re.compile(rf"(?<![0-9]){text}(?![0-9])") for text in searched if text.isdigit()]
