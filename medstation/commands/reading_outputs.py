@@ -69,7 +69,8 @@ def write_report(classifier, results: list[dict], out: Path, method: str, force:
         explanation = explain_with_bundle(classifier, volume, method, source=str(path))
         layer = saliency_overlay(explanation.saliency.values[None], f"{method}: {explanation.label}")
         info = volume.info
-        heading = {"Patient": f"{info.patient_name} ({info.patient_id})".strip(" ()"),
+        patient = f"{info.patient_name} ({info.patient_id})" if info.patient_id else info.patient_name
+        heading = {"Patient": patient,
                    "Study": f"{info.study_date} {info.study_description}".strip(),
                    "Series": f"{info.series_number or ''} {info.series_description}".strip(), "Image": str(path)}
         measurements = _saved_measurements(info.series_uid) if info.series_uid else []
