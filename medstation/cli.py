@@ -67,6 +67,12 @@ def _render():
     return render
 
 
+def _pacs():
+    from medstation.commands import pacs
+
+    return pacs
+
+
 def _models():
     from medstation.commands import models
 
@@ -207,9 +213,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_json(p)
     _add_progress(p)
 
-    p = sub.add_parser("pacs", help="talk to a PACS: echo, find, retrieve, send")
-    p.add_argument("action", choices=["echo", "find", "retrieve", "send"])
-    p.add_argument("rest", nargs=argparse.REMAINDER)
+    p = sub.add_parser("pacs", help="PACS nodes: echo, find, retrieve, send (DIMSE or DICOMweb); listen for pushes")
+    _pacs().add_parsers(p)
 
     p = sub.add_parser("self-test", help="built-in checks of this installation")
     _add_json(p)
@@ -230,7 +235,6 @@ HANDLERS: dict[str, Callable[[argparse.Namespace], int]] = {
         "forecast",
         "generate",
         "export",
-        "pacs",
     )
 }
 HANDLERS["self-test"] = _run_self_test
@@ -239,6 +243,7 @@ HANDLERS["convert"] = lambda args: _imaging().run_convert(args)
 HANDLERS["import"] = lambda args: _imaging().run_import(args)
 HANDLERS["render"] = lambda args: _render().run_render(args)
 HANDLERS["models"] = lambda args: _models().run_models(args)
+HANDLERS["pacs"] = lambda args: _pacs().run(args)
 HANDLERS["export"] = lambda args: _export().run_export(args)
 HANDLERS["classify"] = _family_command("classifier", "run_classify")
 HANDLERS["train"] = _family_command(None, "run_train")

@@ -37,19 +37,6 @@ def test_module_entry_point_reports_version():
     assert result.stdout.strip() == f"medstation {__version__}"
 
 
-@pytest.mark.parametrize(
-    "argv",
-    [
-        ["pacs", "echo"],
-    ],
-)
-def test_unbuilt_commands_exit_1_and_say_so(argv, capsys):
-    assert main(argv) == 1
-    err = capsys.readouterr().err
-    assert "not available yet" in err
-    assert "Traceback" not in err
-
-
 def test_bad_usage_exits_2(capsys):
     assert main(["evaluate", "classifier"]) == 2
     assert "required" in capsys.readouterr().err
