@@ -19,7 +19,8 @@ SHIPPED_BUNDLES = ("pneumonia-cxr-resnet18", "icu-trend-lstm", "cxr-gan")
 def test_shipped_files_are_found_inside_the_package():
     assert DATA_ROOT.parent == PACKAGE
     assert resource_path("styles", "dark.qss").is_file()
-    assert len(list(resource_path("sample", "images").glob("*.dcm"))) == 6
+    assert len(list(resource_path("sample", "images").glob("sample-*.dcm"))) == 6
+    assert len(list(resource_path("sample", "images").glob("cxr-*.dcm"))) == 12
     for name in SHIPPED_BUNDLES:
         assert (installed_models_dir() / name / "configs" / "metadata.json").is_file()
 
@@ -44,6 +45,7 @@ def test_a_plain_wheel_carries_the_bundles_and_the_sample_study(tmp_path):
         for part in ("configs/metadata.json", "models/model.pt", "docs/README.md")
     }
     expected |= {f"medstation/data/resources/sample/images/sample-0{i}.dcm" for i in range(1, 7)}
+    expected |= {f"medstation/data/resources/sample/images/cxr-{i:02d}.dcm" for i in range(1, 13)}
     expected |= {"medstation/data/resources/styles/dark.qss", "medstation/data/resources/sample/timelines/150848.txt"}
     assert expected <= names, sorted(expected - names)
     shipped = {path.relative_to(SOURCE_TREE).as_posix() for path in DATA_ROOT.rglob("*") if path.is_file()}

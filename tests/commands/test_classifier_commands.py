@@ -123,7 +123,8 @@ def test_classify_folder_json_with_a_damaged_file_skipped(trained, tmp_path, cap
     captured = capsys.readouterr()
     document = json.loads(captured.out)
     assert document["model"] == "tiny-cxr"
-    assert [Path(r["path"]).name for r in document["results"]] == [f"sample-0{i}.dcm" for i in range(1, 7)]
+    assert [Path(r["path"]).name for r in document["results"]] == (
+        [f"cxr-{i:02d}.dcm" for i in range(1, 13)] + [f"sample-0{i}.dcm" for i in range(1, 7)])
     for result in document["results"]:
         assert set(result) == {"path", "probabilities", "prediction"}
         assert set(result["probabilities"]) == {"normal", "pneumonia"}

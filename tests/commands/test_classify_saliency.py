@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from medstation.cli import main
+from medstation.io.open_study import open_image
 from medstation.resources import resource_path
 
 SAMPLE = resource_path("sample")
@@ -18,11 +19,13 @@ def test_saliency_maps_are_written_for_every_classified_image(tmp_path, qapp, ca
     argv = ["classify", str(SAMPLE), "--model", untrained_classifier_bundle, "--saliency", "gradcam"]
     assert main([*argv, "--out", str(out), "--json"]) == 0
     document = json.loads(capsys.readouterr().out)
-    assert len(document["results"]) == 6
+    assert len(document["results"]) == 18
     for result in document["results"]:
         saliency = result["saliency"]
         values = np.load(saliency["map"])
-        assert values.shape == (28, 28) and values.min() >= 0 and values.max() <= 1
+        image_shape = open_image(result["path"]).volume.array.shape[1:]
+        assert values.shape == image_shape, "the map lies on the image's own grid (28 px or a full radiograph)"
+        assert values.min() >= 0 and values.max() <= 1
         assert Path(saliency["png"]).stat().st_size > 1000
         assert saliency["label"] == result["prediction"]
 

@@ -1,7 +1,11 @@
 """Decode DICOM pixel data safely: check its length against the header first.
 
 Uncompressed pixel data that the scan located (:class:`StoredPixels`) is read straight from the file with
-numpy, masked to BitsStored as pydicom does; anything else is decoded by pydicom and its plugins.
+numpy, masked to BitsStored as pydicom does; anything else is decoded by pydicom and its plugins. JPEG Baseline
+goes to pydicom's Pillow plugin where it is available: JPEG decoders may differ by one grey level (the standard
+allows it; pylibjpeg's libjpeg and Pillow's libjpeg-turbo do), and Pillow is what reads pictures
+(:mod:`medstation.io.images`), so a JPEG shows the same pixels whether it comes as a file or inside DICOM, and
+whichever optional decoders are installed.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ _NATIVE_TRANSFER_SYNTAXES = {
 _LITTLE_ENDIAN_NATIVE = {"1.2.840.10008.1.2", "1.2.840.10008.1.2.1"}
 _BIG_ENDIAN_NATIVE = "1.2.840.10008.1.2.2"
 DEFLATED = "1.2.840.10008.1.2.1.99"
+JPEG_BASELINE = "1.2.840.10008.1.2.4.50"
 # Photometric interpretations whose uncompressed pixels carry fewer values than SamplesPerPixel says:
 # YBR_FULL_422 shares each Cb, Cr pair between two horizontally adjacent pixels (4 values per 2 pixels).
 _VALUES_PER_PIXEL = {"YBR_FULL_422": 2}
@@ -70,8 +75,7 @@ def pixel_data_extent(element) -> tuple[int | None, int]:
 
 def locate_stored_pixels(dataset, element) -> StoredPixels | None:
     """Describe ``dataset``'s pixel data for a direct read, or None when pydicom must decode it."""
-    meta = getattr(dataset, "file_meta", None)
-    transfer_syntax = str(meta.get("TransferSyntaxUID", "")) if meta is not None else ""
+    transfer_syntax = _transfer_syntax(dataset)
     if transfer_syntax not in _LITTLE_ENDIAN_NATIVE and transfer_syntax != _BIG_ENDIAN_NATIVE:
         return None
     bits_allocated = int(dataset.get("BitsAllocated", 0) or 0)
@@ -215,11 +219,24 @@ def _read_dataset(path: Path):
 
 def _decode(path: Path, dataset) -> np.ndarray:
     try:
+        if _transfer_syntax(dataset) == JPEG_BASELINE and _pillow_decodes_jpeg_baseline():
+            dataset.pixel_array_options(decoding_plugin="pillow")
         return dataset.pixel_array
     except (KeyboardInterrupt, SystemExit):
         raise
     except BaseException as error:  # decoder plugins written in Rust raise PanicException, a BaseException
         raise UnreadableInput(f"{path}: pixel data cannot be decoded ({first_line(error)})") from error
+
+
+def _transfer_syntax(dataset) -> str:
+    meta = getattr(dataset, "file_meta", None)
+    return str(meta.get("TransferSyntaxUID", "")) if meta is not None else ""
+
+
+def _pillow_decodes_jpeg_baseline() -> bool:
+    from pydicom.pixels import get_decoder
+
+    return "pillow" in get_decoder(JPEG_BASELINE).available_plugins
 
 
 def first_line(error: BaseException) -> str:

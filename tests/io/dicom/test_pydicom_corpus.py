@@ -2,7 +2,8 @@
 
 pydicom's test files are a conformance corpus written by others: transfer syntaxes, photometric
 interpretations, planar configurations, byte orders, signed and odd bit depths, damaged files. The reference is
-pydicom's own ``pixel_array`` with the modality rescale applied. nibabel's bundled data adds other volume formats
+pydicom's own ``pixel_array`` with the modality rescale applied, JPEG Baseline through pydicom's Pillow plugin as
+MedStation decodes it (JPEG decoders may differ by a grey level). nibabel's bundled data adds other volume formats
 for the command-line sweep: every command answers with a result or one line, never a traceback.
 """
 
@@ -17,6 +18,7 @@ import numpy as np
 import pytest
 
 from medstation.cli import main
+from medstation.io.dicom.pixels import JPEG_BASELINE
 from medstation.io.dicom.series import load_dicom
 from medstation.io.nifti import read_volume, write_volume
 
@@ -45,6 +47,8 @@ def _pydicom_reference(path: Path) -> np.ndarray | None:
         warnings.simplefilter("ignore")
         try:
             dataset = dcmread(path)
+            if str(dataset.file_meta.get("TransferSyntaxUID", "")) == JPEG_BASELINE:
+                dataset.pixel_array_options(decoding_plugin="pillow")
             pixels = dataset.pixel_array
         except Exception:
             return None
