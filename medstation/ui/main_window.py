@@ -78,6 +78,7 @@ class MainWindow(QMainWindow):
         self.engine_versions: dict[str, str] = {}
         self.retry_engine_start = False
         self.error_dialogs: list[QMessageBox] = []
+        self.pacs_window = None
         self.setWindowTitle("MedStation")
         self.resize(1440, 900)
 
@@ -182,6 +183,8 @@ class MainWindow(QMainWindow):
         file_menu.addMenu(self.recent_menu)
         self._action(file_menu, "Open &timeline…", self.timeline_opener.ask_open_file)
         self._action(file_menu, "Open timeline fol&der…", self.timeline_opener.ask_open_folder)
+        file_menu.addSeparator()
+        self._action(file_menu, "&PACS…", self.show_pacs, "Ctrl+Shift+P")
         file_menu.addSeparator()
         self._action(file_menu, "&Preferences…", self.show_preferences, "Ctrl+,")
         file_menu.addSeparator()
@@ -474,6 +477,23 @@ class MainWindow(QMainWindow):
             self.start_engine()
         dialog.deleteLater()
 
+    def show_pacs(self):
+        """The PACS window (one per main window): what it retrieves or receives appears in the study browser."""
+        from medstation.ui.pacs.window import PacsWindow
+
+        if self.pacs_window is None:
+            self.pacs_window = PacsWindow(self.runner, self.database.path, self.open_series_files, self)
+            self.pacs_window.studies_changed.connect(self.study_browser.refresh)
+        self.pacs_window.show()
+        self.pacs_window.raise_()
+        return self.pacs_window
+
+    def open_series_files(self) -> list[Path]:
+        """The files of the open series, as the study database lists them (none when it is not listed)."""
+        info = self.viewer.state.volume.info if self.viewer.state is not None else None
+        rows = self.database.series(info.study_uid) if info is not None else []
+        return next((self.database.series_files(row) for row in rows if row.series_uid == info.series_uid), [])
+
     def show_shortcuts(self) -> None:
         dialog = ShortcutsDialog([*self.actions, *self.viewer.actions()], self.viewer.mouse_bindings(), self)
         dialog.exec()
@@ -505,6 +525,8 @@ class MainWindow(QMainWindow):
         self.runner.shutdown(QUIT_GRACE_MS)
         for box in self.error_dialogs:
             box.close()
+        if self.pacs_window is not None:
+            self.pacs_window.close()
         self.viewer.close_volume()
         self.compare.viewer.close_volume()
         self.database.close()

@@ -19,6 +19,7 @@ import os
 import re
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from io import BytesIO
 from pathlib import Path
@@ -103,6 +104,8 @@ class ReceivedStore:
 
     root: Path | None = None
     database_path: Path | None = None
+    on_recorded: Callable[[int], None] | None = None
+    """Called (on the thread that wrote them) with how many files were just listed in the study database."""
     written: list[StoredInstance] = field(default_factory=list)
     unreadable: list[tuple[str, str]] = field(default_factory=list)
 
@@ -112,7 +115,7 @@ class ReceivedStore:
         remove_stale_parts(self.root)
         self._lock = threading.Lock()
         self._pending: list[Path] = []
-        self._last_flush = time.monotonic()
+        self._last_flush = 0.0  # the first instance is listed at once, so a study shows as soon as it arrives
         self._database: StudyDatabase | None = None
 
     def save_encoded(self, data: bytes, study_uid: str, series_uid: str, sop_uid: str) -> Path:
@@ -153,6 +156,8 @@ class ReceivedStore:
             except UnreadableInput:
                 self._pending = pending + self._pending
                 raise
+        if self.on_recorded is not None:
+            self.on_recorded(len(pending))
 
     @property
     def count(self) -> int:
