@@ -10,10 +10,11 @@ per-frame functional groups of an enhanced MR, a referenced image) keeps its val
 module-level dictionary shared by every export of the process; dates are replaced by 00010101 rather than
 shifted; and a removed date is written back as 00010101. Here the table is applied at every depth, and:
 
-- **Private attributes** are removed, creators included, except the Siemens CSA image header (Retain Safe Private
-  option, 113111, said so where kept): without it a Siemens mosaic no longer knows its tiling and slice geometry,
-  and it holds acquisition parameters only. Public attributes no dictionary knows are removed (an unknown attribute
-  may hold anything).
+- **Private attributes** are removed, creators included, except a copy of the Siemens CSA image header cut down
+  to a mosaic's tiling, slice normal and diffusion encoding (Retain Safe Private option, 113111, said so where
+  kept): without it a Siemens mosaic no longer knows its tiling and slice geometry; the full header also holds the
+  station name and protocol text, which do not travel. Public attributes no dictionary knows are removed (an
+  unknown attribute may hold anything).
 - **UIDs**: every UI value that is not a registered DICOM UID (SOP classes, transfer syntaxes, coding schemes) is
   replaced, whether the table lists the attribute or not; one :class:`Deidentifier` maps each original UID to one
   new UID, so the series and studies of one export still group and reference each other.
@@ -45,6 +46,7 @@ from pathlib import Path
 
 from medstation import __version__
 from medstation.errors import MedStationError
+from medstation.io.export.csa_header import reduced_csa_header
 
 BIRTH = frozenset({0x00100030, 0x00100032})  # PatientBirthDate, PatientBirthTime
 CLEANED_DESCRIPTORS = {
@@ -66,9 +68,9 @@ METHOD_CODES = {
     "full_dates": ("113106", "Retain Longitudinal Temporal Information Full Dates Option"),
     "safe_private": ("113111", "Retain Safe Private Option"),
 }
-SAFE_PRIVATE = {(0x0029, "SIEMENS CSA HEADER"): {0x08: "CS", 0x09: "LO", 0x10: "OB"}}
-"""Private attributes kept (Retain Safe Private): the Siemens CSA image header, which holds a mosaic's tiling and
-slice geometry (acquisition parameters, no identity), by private creator and element offset, with their VR."""
+SAFE_PRIVATE = {(0x0029, "SIEMENS CSA HEADER"): {0x10: "OB"}}
+"""Private attributes kept (Retain Safe Private), by private creator and element offset with their VR: the Siemens
+CSA image header, reduced to a mosaic's tiling and slice geometry (:mod:`medstation.io.export.csa_header`)."""
 MAX_OFFSET_DAYS = 3650
 
 
@@ -318,7 +320,7 @@ class Deidentifier:
         method = [f"MedStation {__version__}", "PS3.15 Basic Profile", "Clean Descriptors",
                   "dates kept" if self.options.keep_dates else "dates shifted per patient"]
         if kept_private:
-            method.append("Retain Safe Private: Siemens CSA image header")
+            method.append("Retain Safe Private: Siemens CSA mosaic geometry")
         if burned_in is not None:
             method.append("burned-in annotation NOT removed (user confirmed)")
         dataset.DeidentificationMethod = method
@@ -369,7 +371,9 @@ def _safe_private(dataset) -> list[tuple[int, str, int, str, object]]:
             continue
         for offset, vr in offsets.items():
             if block.get_tag(offset) in dataset:
-                kept.append((group, creator, offset, vr, dataset[block.get_tag(offset)].value))
+                value = reduced_csa_header(bytes(dataset[block.get_tag(offset)].value))
+                if value is not None:
+                    kept.append((group, creator, offset, vr, value))
     return kept
 
 
