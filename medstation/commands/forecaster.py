@@ -8,10 +8,10 @@ import time
 from pathlib import Path
 
 from medstation.cli_progress import ProgressBar
-from medstation.commands.output import print_json, skipped_entry, training_command
+from medstation.commands.output import print_json, refuse_writing_into_source, skipped_entry, training_command
 from medstation.commands.recipe_options import recipe_from_args
 from medstation.engine.families import FAMILIES
-from medstation.errors import MedStationError, ModelError, UnreadableInput
+from medstation.errors import MedStationError, UnreadableInput
 
 FORECASTER = FAMILIES["forecaster"]
 
@@ -145,29 +145,88 @@ def run_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+RESULT_COLUMNS = ("id", "last_hour", "risk", "forecast", "contributors")
+"""The columns of a ``forecast --out`` CSV: a patient object of ``forecast --json``, lists and objects as JSON."""
+
+
+def add_forecast_options(parser: argparse.ArgumentParser) -> None:
+    """Options of ``medstation forecast`` beyond PATH, --json and --progress."""
+    parser.add_argument("--model", metavar="NAME|DIR")
+    parser.add_argument("--patient", metavar="ID", help="forecast only this patient of PATH")
+    parser.add_argument("--out", metavar="RESULTS",
+                        help="write one row per patient to RESULTS.csv or RESULTS.jsonl as each chunk of patients is "
+                             "done (RESULTS.partial until the last), instead of printing them")
+    parser.add_argument("--resume", action="store_true",
+                        help="continue the unfinished --out of the same model, input and options: patients already "
+                             "written are not forecast again")
+    parser.add_argument("--chunk", type=int, metavar="PATIENTS",
+                        help="patients per chunk: written together, and the most a killed job loses (default 256)")
+    parser.add_argument("--no-contributors", action="store_true",
+                        help="leave out what drove each risk (integrated gradients, most of the time taken)")
+
+
+def _job(args: argparse.Namespace, model, chunk: int) -> dict:
+    """What a resumed --out must have been started with: the same weights, input and options, and the same chunks
+    (each result is computed in the same batch as in an uninterrupted run, so it has the same digits)."""
+    return {
+        "model": model.name,
+        "weights_sha256": model.metadata.get("weights", {}).get("sha256"),
+        "input": str(Path(args.path).resolve()),
+        "patient": args.patient,
+        "contributors": not args.no_contributors,
+        "chunk": chunk,
+    }
+
+
 def run_forecast(args: argparse.Namespace) -> int:
-    """Forecast from the end of each patient's data (docs/design.md §3 ``forecast --json``)."""
+    """Forecast from the end of each patient's data (docs/design.md §3 ``forecast --json`` and ``--out``)."""
+    from medstation.engine.batches import run_batches
     from medstation.engine.forecaster import load_forecaster
+    from medstation.engine.forecaster.cohort import CHUNK, ForecastTask
     from medstation.io.timelines.reading import load_timelines
 
-    timelines, report = load_timelines(args.path, patient=args.patient)
-    model = load_forecaster(args.model or FORECASTER.shipped)
-    patients, skipped = [], [{"path": str(row.source), "line": row.line, "reason": row.reason}
-                              for row in report.bad_rows]
-    for row in report.bad_rows:
-        print(f"skipped {row}", file=sys.stderr)
-    for timeline in timelines:
-        try:
-            if not timeline.series:
-                raise ModelError(f"{timeline.source}: patient {timeline.patient_id} has no measurements")
-            patients.append(model.forecast(timeline))
-        except ModelError as error:
-            skipped.append(skipped_entry(timeline.source, str(error), id=timeline.patient_id))
-    if not patients:
+    if args.resume and not args.out:
+        raise MedStationError("--resume continues the results file of --out; give --out")
+    if args.chunk is not None and args.chunk < 1:
+        raise MedStationError(f"--chunk must be at least 1 patient, not {args.chunk}")
+    chunk = args.chunk or CHUNK
+    if args.out:
+        from medstation.io.batch_results import results_format
+
+        results_format(args.out)
+        refuse_writing_into_source(args.path, args.out)
+    with ProgressBar(args.progress) as bar:
+        timelines, report = load_timelines(args.path, patient=args.patient, progress=lambda f, m: bar(0.1 * f, m))
+        model = load_forecaster(args.model or FORECASTER.shipped)
+        skipped = [{"path": str(row.source), "line": row.line, "reason": row.reason} for row in report.bad_rows]
+        for row in report.bad_rows:
+            print(f"skipped {row}", file=sys.stderr)
+        sources = {t.patient_id: t.source for t in timelines}
+
+        def skip(patient: str, reason: str) -> None:
+            skipped.append(skipped_entry(sources[patient], reason, id=patient))
+
+        def progress(fraction: float, message: str) -> None:
+            bar(0.1 + 0.9 * fraction, message)
+
+        task = ForecastTask(model, explain=not args.no_contributors)
+        if args.out:
+            from medstation.io.batch_results import ResultsWriter
+
+            with ResultsWriter(args.out, "id", RESULT_COLUMNS, _job(args, model, chunk), resume=args.resume) as writer:
+                summary = run_batches(timelines, task, lambda rows: writer.write([p.to_json() for p in rows]), chunk,
+                                      done=writer.done, progress=progress, on_skipped=skip)
+            patients = None
+        else:
+            patients = []
+            summary = run_batches(timelines, task, patients.extend, chunk, progress=progress, on_skipped=skip)
+    if summary.ran + summary.done_before == 0:
         last = skipped[-1] if skipped else None
         where = "" if last is None or last["path"] == str(args.path) else f"{last['path']}: "
         first = f": {where}{last['reason']}" if last else ""
         raise MedStationError(f"{args.path}: no patient could be forecast ({len(skipped)} skipped{first})")
+    if patients is None:
+        return _print_written(args, model.name, summary, skipped)
     if args.json:
         print_json({"model": model.name, "patients": [p.to_json() for p in patients], "skipped": skipped})
         return 0
@@ -180,4 +239,16 @@ def run_forecast(args: argparse.Namespace) -> int:
             print(f"  {name}: {shown}")
         if p.contributors:
             print("  risk driven by: " + ", ".join(f"{c.variable} ({c.attribution:+.3f})" for c in p.contributors))
+    return 0
+
+
+def _print_written(args: argparse.Namespace, model: str, summary, skipped: list[dict]) -> int:
+    """The summary of a ``forecast --out`` run (docs/design.md §3)."""
+    written = summary.ran + summary.done_before
+    if args.json:
+        print_json({"model": model, "out": str(args.out), "patients": written, "forecast_now": summary.ran,
+                    "resumed": summary.done_before, "skipped": skipped})
+        return 0
+    resumed = f", {summary.done_before} of them written before" if summary.done_before else ""
+    print(f"{args.out}: {written} patients forecast by {model}{resumed}; {len(skipped)} skipped")
     return 0

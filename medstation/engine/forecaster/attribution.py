@@ -6,6 +6,14 @@ last observation, the running minimum and maximum at the hours they were reached
 every observation so far. Left on the row's own hour, the attribution of a risk would always point at the latest
 hours; moved to the source observations, it points at the hours a reader should look at. Totals per variable are
 unchanged.
+
+Every patient of a batch is explained in one pass: the paths of all of them go through the network together, each
+patient's log-odds taken at its own hour. Each path has 8 points at the middles of equal steps (Captum's
+``riemann_middle``). Against a 64-point Gauss-Legendre reference on 256 set-b stays, the per-variable totals were
+within 0.24% of the reference (median relative error; the 32-point trapezoid rule used before: 3.1%), the
+attributions summed to the log-odds difference within 0.020 on average (trapezoid: 0.049), and the top five
+variables were the same set for 99.8% of patients (99.9%) in the same order for 96.1% (98.8%: the differences are
+near ties), the top variable the same for all; at a quarter of the cost (benchmarks/README.md, forecast_cohort.py).
 """
 
 from __future__ import annotations
@@ -19,51 +27,76 @@ torch = load_torch()
 IntegratedGradients = engine_module("captum.attr").IntegratedGradients
 
 CARRIED, MASK, DELTA, MINIMUM, MAXIMUM, MEAN, COUNT = range(7)
+METHOD = "riemann_middle"
+STEPS = 8
+"""Points on each path, and where on it: see the module docstring."""
 
 
 def _source_hours(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per hour and variable: the hour of the last observation, of the running minimum and of the running maximum
-    so far (the hour itself while nothing was observed)."""
-    hours, variables = values.shape
-    last, low, high = (np.tile(np.arange(hours)[:, None], (1, variables)) for _ in range(3))
-    for variable in range(variables):
-        column = values[:, variable]
-        seen_at = low_at = high_at = -1
-        for hour in range(hours):
-            value = column[hour]
-            if not np.isnan(value):
-                seen_at = hour
-                low_at = hour if low_at < 0 or value < column[low_at] else low_at
-                high_at = hour if high_at < 0 or value > column[high_at] else high_at
-            if seen_at >= 0:
-                last[hour, variable], low[hour, variable], high[hour, variable] = seen_at, low_at, high_at
-    return last, low, high
+    """Per hour and variable of ``values`` ``[..., H, V]``: the hour of the last observation, of the running minimum
+    and of the running maximum so far (the hour itself while nothing was observed). A value equal to the running
+    minimum or maximum leaves it at the earlier hour."""
+    hours = values.shape[-2]
+    steps = np.arange(hours).reshape(hours, 1)
+    observed = ~np.isnan(values)
+
+    def latest(where: np.ndarray) -> np.ndarray:
+        return np.maximum.accumulate(np.where(where, steps, -1), axis=-2)
+
+    def reached(running: np.ndarray, start: float, better) -> np.ndarray:
+        before = np.concatenate([np.full_like(running[..., :1, :], start), running[..., :-1, :]], axis=-2)
+        return latest(observed & better(values, before))
+
+    low = np.minimum.accumulate(np.where(observed, values, np.inf), axis=-2)
+    high = np.maximum.accumulate(np.where(observed, values, -np.inf), axis=-2)
+    last = latest(observed)
+    own = np.broadcast_to(steps, values.shape)
+    return tuple(np.where(last >= 0, found, own) for found in (
+        last, reached(low, np.inf, np.less), reached(high, -np.inf, np.greater)))
 
 
 def attribution_by_source_hour(per_column: np.ndarray, values: np.ndarray) -> np.ndarray:
-    """``[H, V]`` attribution per hour and variable from ``per_column`` ``[H, V, 7]`` (the input columns of
-    :mod:`medstation.engine.forecaster.features`) and the binned values ``[H, V]`` (NaN where unobserved)."""
-    hours, variables, _ = per_column.shape
-    result = per_column[:, :, MASK].copy()
+    """``[..., H, V]`` attribution per hour and variable from ``per_column`` ``[..., H, V, 7]`` (the input columns of
+    :mod:`medstation.engine.forecaster.features`) and the binned values ``[..., H, V]`` (NaN where unobserved);
+    the leading axes are patients."""
+    hours, variables = values.shape[-2:]
+    result = per_column[..., MASK].copy()
     last, low, high = _source_hours(values)
-    columns = np.arange(variables)[None, :].repeat(hours, axis=0)
+    patients = int(np.prod(values.shape[:-2], dtype=np.int64))
+    base = (np.arange(patients).reshape(-1, 1, 1) * hours).reshape(*values.shape[:-2], 1, 1)
+    columns = np.arange(variables)
+    moved = np.zeros(result.size)
     for column, source in ((CARRIED, last), (DELTA, last), (MINIMUM, low), (MAXIMUM, high)):
-        np.add.at(result, (source, columns), per_column[:, :, column])
+        target = ((base + source) * variables + columns).ravel()
+        moved += np.bincount(target, weights=per_column[..., column].ravel(), minlength=result.size)
+    result += moved.reshape(result.shape)
     observed = ~np.isnan(values)
-    counts = np.cumsum(observed, axis=0)
-    spread = per_column[:, :, MEAN] + per_column[:, :, COUNT]
+    counts = np.cumsum(observed, axis=-2)
+    spread = per_column[..., MEAN] + per_column[..., COUNT]
     share = np.where(counts > 0, spread / np.maximum(counts, 1), 0.0)
-    result += observed * np.cumsum(share[::-1], axis=0)[::-1]
+    result += observed * np.flip(np.cumsum(np.flip(share, -2), axis=-2), -2)
     result += np.where(counts == 0, spread, 0.0)
     return result
 
 
 def risk_attributions(
-    ensemble: ForecasterEnsemble, inputs: np.ndarray, baseline: np.ndarray, hour: int, steps: int
+    ensemble: ForecasterEnsemble,
+    inputs: np.ndarray,
+    baselines: np.ndarray,
+    hours: np.ndarray,
+    steps: int = STEPS,
+    method: str = METHOD,
 ) -> np.ndarray:
-    """Integrated gradients ``[T, D]`` of the ensemble's log-odds of death at ``hour`` for one patient's inputs
-    ``[T, D]``, along the straight path from ``baseline`` ``[T, D]`` in ``steps`` steps."""
-    attributions = IntegratedGradients(lambda v: ensemble.risk_logit_at(v, hour)).attribute(
-        torch.from_numpy(inputs)[None], baselines=torch.from_numpy(baseline)[None], n_steps=steps
+    """Integrated gradients ``[N, T, D]`` of the ensemble's log-odds of death at each patient's hour ``hours[i]``
+    for inputs ``[N, T, D]``, along the straight path from ``baselines`` ``[N, T, D]``, every patient in one pass
+    (``steps`` points per path, Captum's ``method``). Inputs after a patient's hour get none: the network is
+    causal."""
+    device = next(ensemble.parameters()).device
+    attributions = IntegratedGradients(ensemble.risk_logit_at).attribute(
+        torch.from_numpy(inputs).to(device),
+        baselines=torch.from_numpy(baselines).to(device),
+        additional_forward_args=(torch.from_numpy(np.asarray(hours, dtype=np.int64)).to(device),),
+        n_steps=steps,
+        method=method,
     )
-    return attributions[0].detach().numpy()
+    return attributions.detach().cpu().numpy()

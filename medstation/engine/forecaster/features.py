@@ -11,6 +11,7 @@ bundle stores. Missingness is carried explicitly, GRU-D style: each variable con
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -77,31 +78,53 @@ class Normalisation:
 
 
 def bin_hourly(timeline: Timeline, norm: Normalisation, hours: int = HOURS) -> tuple[np.ndarray, np.ndarray]:
-    """Standardised hourly means ``[hours + 1, V]`` (NaN where unobserved) and the observed mask, for the inputs."""
-    values = np.full((hours + 1, len(INPUT_VARIABLES)), np.nan, dtype=np.float32)
+    """Standardised hourly means ``[hours + 1, V]`` (NaN where unobserved) and the observed mask of one patient."""
+    values, mask = bin_patients([timeline], norm, hours)
+    return values[0], mask[0]
+
+
+def bin_patients(
+    timelines: Sequence[Timeline], norm: Normalisation, hours: int = HOURS
+) -> tuple[np.ndarray, np.ndarray]:
+    """Standardised hourly means ``[N, hours + 1, V]`` (NaN where unobserved) and the observed mask, for the inputs;
+    every patient's observations of a variable are binned in one pass."""
+    count = len(timelines)
+    values = np.full((count, hours + 1, len(INPUT_VARIABLES)), np.nan, dtype=np.float32)
     for column, name in enumerate(INPUT_VARIABLES):
-        series = timeline.series.get(name)
-        if series is None or not len(series):
+        rows, found = [], []
+        for row, timeline in enumerate(timelines):
+            series = timeline.series.get(name)
+            if series is not None:
+                rows.append(row)
+                found.append(series)
+        if not found:
             continue
-        bins = np.ceil(series.hours - 1e-9).astype(np.int64)
+        times = np.concatenate([series.hours for series in found])
+        measured = np.concatenate([series.values for series in found])
+        patients = np.repeat(np.asarray(rows, dtype=np.int64), [len(series.hours) for series in found])
+        bins = np.ceil(times - 1e-9).astype(np.int64)
         keep = (bins >= 0) & (bins <= hours)
         if not keep.any():
             continue
-        scaled = norm.scale(name, series.values[keep])
-        sums = np.bincount(bins[keep], weights=scaled, minlength=hours + 1)
-        counts = np.bincount(bins[keep], minlength=hours + 1)
+        cells = patients[keep] * (hours + 1) + bins[keep]
+        scaled = norm.scale(name, measured[keep])
+        sums = np.bincount(cells, weights=scaled, minlength=count * (hours + 1))
+        counts = np.bincount(cells, minlength=count * (hours + 1))
         seen = counts > 0
-        values[seen, column] = sums[seen] / counts[seen]
+        target = values[:, :, column].reshape(-1)
+        target[seen] = sums[seen] / counts[seen]
+        values[:, :, column] = target.reshape(count, hours + 1)
     return values, ~np.isnan(values)
 
 
 def _carry_forward(values: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Last observed value (0 = the training mean before any) and hours since it was seen (capped, scaled)."""
-    steps = np.arange(values.shape[0])[:, None]
+    """Last observed value (0 = the training mean before any) and hours since it was seen (capped, scaled), along
+    the hour axis of ``[N, H, V]``."""
+    steps = np.arange(values.shape[1])[None, :, None]
     last_index = np.where(mask, steps, -1)
-    last_index = np.maximum.accumulate(last_index, axis=0)
+    last_index = np.maximum.accumulate(last_index, axis=1)
     ever = last_index >= 0
-    carried = np.where(ever, np.take_along_axis(np.nan_to_num(values), np.maximum(last_index, 0), axis=0), 0.0)
+    carried = np.where(ever, np.take_along_axis(np.nan_to_num(values), np.maximum(last_index, 0), axis=1), 0.0)
     delta = np.where(ever, steps - last_index, steps + 1).astype(np.float32)
     return carried.astype(np.float32), np.minimum(delta, 48.0) / DELTA_SCALE
 
@@ -109,10 +132,10 @@ def _carry_forward(values: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np
 def _running_summaries(values: np.ndarray, mask: np.ndarray) -> list[np.ndarray]:
     filled_low = np.where(mask, values, np.inf)
     filled_high = np.where(mask, values, -np.inf)
-    running_min = np.minimum.accumulate(filled_low, axis=0)
-    running_max = np.maximum.accumulate(filled_high, axis=0)
-    counts = np.cumsum(mask, axis=0)
-    running_mean = np.cumsum(np.nan_to_num(values), axis=0) / np.maximum(counts, 1)
+    running_min = np.minimum.accumulate(filled_low, axis=1)
+    running_max = np.maximum.accumulate(filled_high, axis=1)
+    counts = np.cumsum(mask, axis=1)
+    running_mean = np.cumsum(np.nan_to_num(values), axis=1) / np.maximum(counts, 1)
     seen = counts > 0
     return [
         np.where(seen, running_min, 0.0),
@@ -137,15 +160,26 @@ def static_features(timeline: Timeline, norm: Normalisation) -> np.ndarray:
     return features
 
 
-def patient_inputs(timeline: Timeline, norm: Normalisation, hours: int = HOURS) -> tuple[np.ndarray, np.ndarray]:
-    """The model input ``[hours + 1, F]`` for one patient, and the binned values ``[hours + 1, V]`` (NaN = none)."""
-    values, mask = bin_hourly(timeline, norm, hours)
+def batch_inputs(
+    timelines: Sequence[Timeline], norm: Normalisation, hours: int = HOURS
+) -> tuple[np.ndarray, np.ndarray]:
+    """The model inputs ``[N, hours + 1, F]`` and the binned values ``[N, hours + 1, V]`` (NaN = none) of several
+    patients, computed together."""
+    values, mask = bin_patients(timelines, norm, hours)
+    count, steps = len(timelines), hours + 1
     carried, delta = _carry_forward(values, mask)
     columns = [carried, mask.astype(np.float32), delta, *_running_summaries(values, mask)]
-    per_variable = np.stack(columns, axis=-1).reshape(hours + 1, -1)
-    static = np.repeat(static_features(timeline, norm)[None, :], hours + 1, axis=0)
-    clock = (np.arange(hours + 1, dtype=np.float32) / HOURS)[:, None]
-    return np.concatenate([per_variable, static, clock], axis=1).astype(np.float32), values
+    per_variable = np.stack(columns, axis=-1).reshape(count, steps, -1)
+    static = np.stack([static_features(t, norm) for t in timelines]) if count else np.zeros((0, len(STATIC_FEATURES)))
+    static = np.repeat(static[:, None, :], steps, axis=1)
+    clock = np.broadcast_to((np.arange(steps, dtype=np.float32) / HOURS)[None, :, None], (count, steps, 1))
+    return np.concatenate([per_variable, static, clock], axis=2).astype(np.float32), values
+
+
+def patient_inputs(timeline: Timeline, norm: Normalisation, hours: int = HOURS) -> tuple[np.ndarray, np.ndarray]:
+    """The model input ``[hours + 1, F]`` for one patient, and the binned values ``[hours + 1, V]`` (NaN = none)."""
+    inputs, values = batch_inputs([timeline], norm, hours)
+    return inputs[0], values[0]
 
 
 def input_size() -> int:
@@ -155,11 +189,3 @@ def input_size() -> int:
 def carried_columns() -> list[int]:
     """The input columns holding each forecast variable's last observed (standardised) value."""
     return [INPUT_VARIABLES.index(name) * PER_VARIABLE for name in FORECAST_VARIABLES]
-
-
-def batch_inputs(
-    timelines: list[Timeline], norm: Normalisation, hours: int = HOURS
-) -> tuple[np.ndarray, np.ndarray]:
-    """Stacked inputs ``[N, hours + 1, F]`` and binned values ``[N, hours + 1, V]``."""
-    pairs = [patient_inputs(t, norm, hours) for t in timelines]
-    return np.stack([p[0] for p in pairs]), np.stack([p[1] for p in pairs])

@@ -2,35 +2,34 @@
 in-hospital death from every hour, and the variables and hours that drove the latest risk (integrated gradients).
 
 The workstation imports this module when it starts, so it imports no torch: the network
-(:mod:`~medstation.engine.forecaster.network`) and the attributions (:mod:`~medstation.engine.forecaster.attribution`)
-are imported where a forecaster is built and where its risk is explained.
+(:mod:`~medstation.engine.forecaster.network`) and the batched forecasts with their attributions
+(:mod:`~medstation.engine.forecaster.cohort`) are imported where a forecaster is built and where it forecasts.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from medstation.core.forecast import Contributor, ForecastPoint, PatientForecast
+from medstation.core.forecast import PatientForecast
 from medstation.core.timeline import VARIABLES, Timeline
 from medstation.engine.bundles import Bundle, find_bundle, load_into
 from medstation.engine.families import FAMILIES
 from medstation.engine.forecaster.features import (
     FORECAST_VARIABLES,
     INPUT_VARIABLES,
-    PER_VARIABLE,
     Normalisation,
     batch_inputs,
     carried_columns,
     input_size,
-    patient_inputs,
 )
 from medstation.errors import ModelError
-from medstation.progress import CancelToken, ProgressCallback, check_cancelled, report
+from medstation.progress import CancelToken, ProgressCallback, report
 
 if TYPE_CHECKING:
     from medstation.engine.forecaster.network import ForecasterEnsemble
@@ -101,52 +100,33 @@ class Forecaster:
         explain: bool = True,
     ) -> PatientForecast:
         """Forecast from the end of the patient's data: risk per hour so far, the next hours, and why."""
-        last = max(0, math.ceil(timeline.last_hour - 1e-9))
-        if last > MAX_HOURS:
-            raise ModelError(
-                f"{timeline.source or 'timeline'}: patient {timeline.patient_id} has data up to hour {last}; "
-                f"{self.name} forecasts stays of up to {MAX_HOURS} hours ({MAX_HOURS // 24} days) since admission"
-            )
+        from medstation.engine.forecaster.cohort import ForecastTask
+
+        task = ForecastTask(self, explain, skip_unmeasured=False)
+        prepared = task.prepare([timeline])
+        if prepared.skipped:
+            raise ModelError(prepared.skipped[0][1])
         report(progress, 0.1, f"forecasting patient {timeline.patient_id}")
-        risks, quantiles = self._run([timeline], last)
-        check_cancelled(cancel)
-        trend = self._to_units(quantiles[0])
-        result = PatientForecast(timeline.patient_id, float(timeline.last_hour))
-        result.risk = [(float(hour), float(p)) for hour, p in enumerate(risks[0])]
-        for name, q in trend.items():
-            if name in timeline.series and len(timeline.series[name]):
-                result.forecast[name] = [
-                    ForecastPoint(float(last + ahead + 1), *map(float, q[ahead])) for ahead in range(self.horizon)
-                ]
-        if explain:
-            report(progress, 0.5, "explaining the risk")
-            result.contributors = self.contributors(timeline, last)
+        (result,) = task.run(prepared.payload, cancel)
         report(progress, 1.0, "forecast ready")
         return result
 
-    def contributors(self, timeline: Timeline, hour: int, steps: int = 32) -> list[Contributor]:
-        """The variables whose observations moved the risk at ``hour`` most, against the same patient with no
-        observations (integrated gradients over the input sequence), each with the three hours whose observations
-        weigh most (:mod:`medstation.engine.forecaster.attribution`)."""
-        from medstation.engine.forecaster.attribution import attribution_by_source_hour, risk_attributions
+    def forecast_many(
+        self,
+        timelines: Sequence[Timeline],
+        explain: bool = True,
+        progress: ProgressCallback | None = None,
+        cancel: CancelToken | None = None,
+    ) -> tuple[list[PatientForecast], list[tuple[str, str]]]:
+        """The forecasts of many patients, batched (:mod:`medstation.engine.forecaster.cohort`), in input order,
+        and ``(patient id, reason)`` for each patient skipped (no measurements, or a stay too long)."""
+        from medstation.engine.batches import run_batches
+        from medstation.engine.forecaster.cohort import CHUNK, ForecastTask
 
-        inputs, values = patient_inputs(timeline, self.normalisation, hour)
-        empty = Timeline(timeline.patient_id, dict(timeline.static))
-        baseline, _ = patient_inputs(empty, self.normalisation, hour)
-        per_column = risk_attributions(self.ensemble, inputs, baseline, hour, steps)
-        n = len(INPUT_VARIABLES) * PER_VARIABLE
-        per_variable = attribution_by_source_hour(
-            per_column[:, :n].reshape(hour + 1, len(INPUT_VARIABLES), PER_VARIABLE), values
-        )
-        totals = per_variable.sum(0)
-        order = np.argsort(-np.abs(totals))[:TOP_CONTRIBUTORS]
-        result = []
-        for index in order:
-            if totals[index] == 0:
-                continue
-            hours = np.argsort(-np.abs(per_variable[:, index]))[:3]
-            result.append(Contributor(INPUT_VARIABLES[index], float(totals[index]), tuple(sorted(map(int, hours)))))
-        return result
+        results: list[PatientForecast] = []
+        summary = run_batches(timelines, ForecastTask(self, explain), results.extend, CHUNK, progress=progress,
+                              cancel=cancel)
+        return results, summary.skipped
 
 
 def forecaster_from_bundle(bundle: Bundle) -> Forecaster:
@@ -167,7 +147,7 @@ def forecaster_from_bundle(bundle: Bundle) -> Forecaster:
     except (KeyError, TypeError, ValueError) as error:
         raise ModelError(f"{bundle.metadata_path}: forecaster settings missing or malformed ({error})") from None
     load_into(ensemble, bundle.load_state_dict(), bundle.weights_path, "forecaster network")
-    ensemble.eval()
+    ensemble.eval().requires_grad_(False)
     return Forecaster(bundle.name, ensemble, normalisation, interval_scale, horizon, metadata)
 
 
@@ -179,7 +159,7 @@ def forecaster_from_trained(trained: TrainedForecaster, name: str) -> Forecaster
     ensemble = build_ensemble(input_size(), carried_columns(), recipe.horizon, recipe.hidden, recipe.members,
                               recipe.risk_models)
     ensemble.load_state_dict(trained.state_dict)
-    ensemble.eval()
+    ensemble.eval().requires_grad_(False)
     return Forecaster(name, ensemble, trained.normalisation, trained.interval_scale, recipe.horizon, {})
 
 

@@ -44,6 +44,13 @@ class RiskModel(nn.Module):
     def forward(self, inputs: torch.Tensor) -> torch.Tensor:
         return self.head(torch.cat([self.trunk(inputs), inputs], dim=-1)).squeeze(-1)
 
+    def logit_at(self, inputs: torch.Tensor, hours: torch.Tensor | int) -> torch.Tensor:
+        """Log-odds ``[N]`` at each patient's hour ``hours[i]`` (or one hour for all): the head runs at that hour
+        only."""
+        index = torch.arange(len(inputs), device=inputs.device)
+        states = self.trunk(inputs)[index, hours]
+        return self.head(torch.cat([states, inputs[index, hours]], dim=-1)).squeeze(-1)
+
 
 class RiskBag(nn.Module):
     """Risk networks of the same shape and different initial weights; their log-odds side by side."""
@@ -68,8 +75,13 @@ class TrendModel(nn.Module):
         self.head = nn.Linear(hidden, len(carried_columns) * horizon * 3)
 
     def forward(self, inputs: torch.Tensor, steps: torch.Tensor | None = None) -> torch.Tensor:
+        """Quantiles ``[N, S, F, horizon, 3]`` at the hours ``steps``: ``[S]`` the same for every patient, ``[N, S]``
+        each patient's own, None every hour."""
         states = self.trunk(inputs)
-        if steps is not None:
+        if steps is not None and steps.dim() == 2:
+            index = torch.arange(len(inputs), device=inputs.device)[:, None]
+            states, inputs = states[index, steps], inputs[index, steps]
+        elif steps is not None:
             states, inputs = states[:, steps], inputs[:, steps]
         n, count, _ = inputs.shape
         raw = self.head(states).view(n, count, len(self.carried_columns), self.horizon, 3)
@@ -114,21 +126,32 @@ class ForecasterEnsemble(nn.Module):
         risks, trends = zip(*(member(inputs, steps) for member in self.members), strict=True)
         return torch.sigmoid(torch.cat(risks, dim=-1)).mean(-1), torch.stack(trends).mean(0)
 
-    def predict(self, inputs: np.ndarray, hour: int, batch: int = 256) -> tuple[np.ndarray, np.ndarray]:
-        """Probabilities ``[N, T]`` for binned inputs ``[N, T, D]`` and the standardised quantiles forecast from
-        hour ``hour`` ``[N, F, horizon, 3]``, without gradients, ``batch`` patients per call."""
+    def predict(
+        self, inputs: np.ndarray, hours: int | np.ndarray, batch: int = 256
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Probabilities ``[N, T]`` for binned inputs ``[N, T, D]`` and the standardised quantiles ``[N, F, horizon,
+        3]`` forecast from hour ``hours`` (one for all, or each patient's own ``[N]``), without gradients,
+        ``batch`` patients per call. The network is causal: the probabilities up to a patient's hour do not depend
+        on the inputs after it, so patients of different lengths share a batch padded to the longest."""
+        device = next(self.parameters()).device
+        hours = np.array(np.broadcast_to(np.asarray(hours, dtype=np.int64), (len(inputs),)))
         risks, trends = [], []
-        steps = torch.tensor([hour])
         with torch.inference_mode():
             for start in range(0, len(inputs), batch):
-                risk, trend = self(torch.from_numpy(inputs[start : start + batch]), steps)
-                risks.append(risk.numpy())
-                trends.append(trend[:, 0].numpy())
+                chunk = torch.from_numpy(inputs[start : start + batch]).to(device, non_blocking=True)
+                steps = torch.from_numpy(hours[start : start + batch, None].copy()).to(device)
+                risk, trend = self(chunk, steps)
+                risks.append(risk.cpu().numpy())
+                trends.append(trend[:, 0].cpu().numpy())
+        if not risks:
+            return np.zeros((0, inputs.shape[1]), np.float32), np.zeros((0, 0, 0, 3), np.float32)
         return np.concatenate(risks), np.concatenate(trends)
 
-    def risk_logit_at(self, inputs: torch.Tensor, step: int) -> torch.Tensor:
-        """The ensemble's log-odds of death at one hour, for attribution."""
-        logits = torch.cat([member.risk(inputs)[:, step] for member in self.members], dim=-1)
+    def risk_logit_at(self, inputs: torch.Tensor, hours: torch.Tensor | int) -> torch.Tensor:
+        """The ensemble's log-odds of death ``[N]`` at each patient's hour ``hours[i]`` (or one hour for all), for
+        attribution: the mean probability of every risk network, as a log-odds."""
+        logits = torch.stack([model.logit_at(inputs, hours) for member in self.members
+                              for model in member.risk.models], dim=-1)
         probability = torch.sigmoid(logits).mean(-1)
         return torch.logit(probability.clamp(1e-6, 1 - 1e-6))
 

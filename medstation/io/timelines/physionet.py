@@ -24,11 +24,22 @@ def is_record_text(text: str) -> bool:
     return text.lstrip("\ufeff").startswith(HEADER)
 
 
+_STAMP_HOURS: dict[str, float] = {}
+_STAMPS_KEPT = 1 << 16
+"""Time stamps repeat from record to record (a 48-hour stay has at most 2,881 of them): each is parsed once."""
+
+
 def _hours(stamp: str) -> float:
+    hour = _STAMP_HOURS.get(stamp)
+    if hour is not None:
+        return hour
     hours, minutes = stamp.split(":")
     if not (hours.isdigit() and minutes.isdigit()) or int(minutes) >= 60:
         raise ValueError(f"time {stamp!r} is not hh:mm")
-    return clinical_hours(int(hours) + int(minutes) / 60.0, stamp)
+    hour = clinical_hours(int(hours) + int(minutes) / 60.0, stamp)
+    if len(_STAMP_HOURS) < _STAMPS_KEPT:
+        _STAMP_HOURS[stamp] = hour
+    return hour
 
 
 def _value(raw: str) -> float:
@@ -49,10 +60,11 @@ def parse_record(text: str, source: str) -> tuple[Timeline, ImportReport]:
     record_line = 0
     observed: dict[str, tuple[list[float], list[float]]] = defaultdict(lambda: ([], []))
     for number, line in enumerate(lines[1:], start=2):
-        if not line.strip():
+        stripped = line.strip()
+        if not stripped:
             continue
         report_.rows += 1
-        parts = line.strip().split(",")
+        parts = stripped.split(",")
         if len(parts) != 3:
             report_.bad_rows.append(BadRow(source, number, f"expected 3 fields, got {len(parts)}: {line!r}"))
             continue
