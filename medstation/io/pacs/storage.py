@@ -29,8 +29,8 @@ from medstation.io.database import StudyDatabase
 from medstation.paths import received_dir
 
 log = logging.getLogger(__name__)
-BATCH_FILES = 50
-BATCH_SECONDS = 1.0
+BATCH_FILES = 25
+BATCH_SECONDS = 0.5
 _UID = re.compile(r"^[0-9.]{1,64}$")
 _PART = re.compile(r"^\..+\.(\d+)\.part$")
 

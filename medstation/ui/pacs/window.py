@@ -44,7 +44,7 @@ from medstation.ui.pacs.node_dialog import NodeDialog
 from medstation.ui.pacs.results_table import MATCH_ROLE, ResultsTable
 
 NODE_ROLE = Qt.ItemDataRole.UserRole
-REFRESH_S = 1.5
+REFRESH_S = 1.0
 """While a retrieve runs, the study browser is refreshed at most this often (seconds)."""
 METHOD_LABELS = {"get": "C-GET", "move": "C-MOVE", "wado": "WADO-RS"}
 
