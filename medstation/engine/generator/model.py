@@ -24,11 +24,13 @@ from pathlib import Path
 
 import numpy as np
 
+from medstation.engine.batches import PreparedChunk, run_batches
 from medstation.engine.bundles import Bundle, find_bundle, load_into
 from medstation.engine.families import FAMILIES
 from medstation.engine.generator.network import ConditionalGenerator, build_generator
 from medstation.engine.runtime import configure_threads, load_torch, select_device
 from medstation.errors import ModelError
+from medstation.progress import CancelToken, ProgressCallback
 
 torch = load_torch()
 
@@ -80,24 +82,30 @@ class Generator:
             raise ModelError(f"{self.bundle.root}: no class {label!r}; this model generates {', '.join(self.labels)}")
         return self.labels.index(label)
 
-    def sample_classes(self, classes: np.ndarray, seed: int) -> np.ndarray:
+    def sample_classes(
+        self, classes: np.ndarray, seed: int, progress: ProgressCallback | None = None, cancel: CancelToken = None
+    ) -> np.ndarray:
         """Images ``[N, H, W]`` float32 in [0, 1] of the given class indices, the latent vectors drawn from
-        ``seed``."""
+        ``seed``, :data:`SAMPLING_BATCH` at a time through :func:`medstation.engine.batches.run_batches`."""
         latent_dim = int(self.bundle.metadata.document["network"]["latent_dim"])
         random = torch.Generator().manual_seed(int(seed))
         latents = torch.randn(len(classes), latent_dim, generator=random)
         wanted = torch.as_tensor(np.asarray(classes, dtype=np.int64))
-        outputs = []
-        with torch.inference_mode():
-            for start in range(0, len(wanted), SAMPLING_BATCH):
-                chunk = slice(start, start + SAMPLING_BATCH)
-                images = self.network(latents[chunk].to(self.device), wanted[chunk].to(self.device))
-                outputs.append(((images[:, 0] + 1.0) / 2.0).clamp(0.0, 1.0).float().cpu().numpy())
+        outputs: list[np.ndarray] = []
+        run_batches(range(len(wanted)), _Sampling(self, latents, wanted), outputs.extend, SAMPLING_BATCH,
+                    progress=progress, cancel=cancel)
         if not outputs:
             return np.zeros((0, *self.image_size), dtype=np.float32)
-        return np.concatenate(outputs)
+        return np.stack(outputs)
 
-    def sample(self, n: int, label: str | None = None, seed: int | None = None) -> SyntheticBatch:
+    def sample(
+        self,
+        n: int,
+        label: str | None = None,
+        seed: int | None = None,
+        progress: ProgressCallback | None = None,
+        cancel: CancelToken = None,
+    ) -> SyntheticBatch:
         """``n`` synthetic images of ``label`` (None: classes drawn in the training class mix)."""
         if not isinstance(n, int) or n < 1:
             raise ModelError(f"the number of images must be a positive whole number, got {n!r}")
@@ -106,8 +114,30 @@ class Generator:
             classes = np.random.default_rng(seed).choice(len(self.labels), size=n, p=self.class_mix)
         else:
             classes = np.full(n, self.class_index(label))
-        images = self.sample_classes(classes, seed)
+        images = self.sample_classes(classes, seed, progress, cancel)
         return SyntheticBatch(images, [self.labels[c] for c in classes], seed, self.name)
+
+
+class _Sampling:
+    """Sampling as a batch task: items are sample indices, a chunk's latents and classes its input, an image
+    ``[H, W]`` each result."""
+
+    def __init__(self, generator: Generator, latents, classes):
+        self.generator, self.latents, self.classes = generator, latents, classes
+
+    def key(self, index: int) -> str:
+        return str(index)
+
+    def prepare(self, indices: range) -> PreparedChunk:
+        chunk = slice(indices[0], indices[-1] + 1)
+        return PreparedChunk([str(index) for index in indices], (self.latents[chunk], self.classes[chunk]))
+
+    def run(self, payload, cancel: CancelToken = None) -> list[np.ndarray]:
+        latents, classes = payload
+        device = self.generator.device
+        with torch.inference_mode():
+            images = self.generator.network(latents.to(device), classes.to(device))
+        return list(((images[:, 0] + 1.0) / 2.0).clamp(0.0, 1.0).float().cpu().numpy())
 
 
 def generator_from_bundle(bundle: Bundle, device: str | None = None) -> Generator:
