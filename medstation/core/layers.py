@@ -5,6 +5,7 @@ Layer data is aligned voxel for voxel with the volume: ``[k, j, i]`` with the vo
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -44,6 +45,8 @@ class OverlayLayer:
     low: float | None = None
     high: float | None = None
     visible: bool = True
+    meaning: str = ""
+    """What a heat map's values are, shown under its colour legend (``"fraction of the map's peak"``)."""
     _bins: np.ndarray | None = field(default=None, init=False, repr=False)
     _bins_range: tuple[float, float] | None = field(default=None, init=False, repr=False)
 
@@ -106,10 +109,46 @@ def label_rgba(image: np.ndarray, opacity: float) -> np.ndarray:
     return rgba
 
 
+@dataclass(frozen=True)
+class ColourLegend:
+    """What a heat layer's colour bar says: its name, its colours from ``low`` to ``high`` (``colours[0]`` is
+    ``low``), the threshold below which nothing is drawn, and what the values are."""
+
+    title: str
+    colours: np.ndarray
+    low: float
+    high: float
+    threshold: float
+    meaning: str = ""
+
+    @property
+    def clear_fraction(self) -> float:
+        """How far up the bar (0 at ``low``, 1 at ``high``) the drawn colours start."""
+        span = self.high - self.low
+        return float(np.clip((self.threshold - self.low) / span, 0.0, 1.0)) if span > 0 else 0.0
+
+    def ticks(self) -> list[tuple[float, str]]:
+        """``(fraction up the bar, text)`` for ``low``, the threshold where it clears anything, and ``high``."""
+        ticks = [(0.0, f"{self.low:.3g}")]
+        if 0.0 < self.clear_fraction < 1.0:
+            ticks.append((self.clear_fraction, f"{self.threshold:.3g} (clear below)"))
+        return [*ticks, (1.0, f"{self.high:.3g}")]
+
+
+def colour_legend(layers: Sequence[OverlayLayer]) -> ColourLegend | None:
+    """The legend of the topmost visible heat layer (the last one drawn), None while no heat layer is visible."""
+    for layer in reversed(layers):
+        if layer.kind == "heat" and layer.visible:
+            return ColourLegend(layer.name, colormap_table(layer.colormap), float(layer.low), float(layer.high),
+                                float(layer.threshold), layer.meaning)
+    return None
+
+
 SALIENCY_THRESHOLD = 0.3
 """Saliency below this fraction of the map's peak is left transparent, so the image stays readable."""
 
 
 def saliency_overlay(values: np.ndarray, caption: str) -> OverlayLayer:
     """A heat-map layer for a saliency map scaled to [0, 1] (``[k, j, i]`` aligned with the volume)."""
-    return OverlayLayer(caption, values, kind="heat", opacity=0.5, low=0.0, high=1.0, threshold=SALIENCY_THRESHOLD)
+    return OverlayLayer(caption, values, kind="heat", opacity=0.5, low=0.0, high=1.0, threshold=SALIENCY_THRESHOLD,
+                        meaning="fraction of the map's peak")

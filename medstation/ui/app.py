@@ -88,7 +88,8 @@ def quit_on_signals(app: QApplication, window: MainWindow) -> QTimer:
 
 
 def sample_study() -> Path | None:
-    """The bundled sample study (PneumoniaMNIST test images as DICOM), where this installation has it."""
+    """The bundled sample study (chest radiographs as DICOM; its largest series, a full-resolution radiograph, opens
+    first), where this installation has it."""
     folder = resource_path("sample", "images")
     return folder if folder.is_dir() else None
 

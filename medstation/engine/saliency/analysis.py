@@ -2,15 +2,27 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
 from medstation.core.layers import OverlayLayer, saliency_overlay
 from medstation.core.volume import Volume
-from medstation.engine.classifier import Prediction, load_classifier
+from medstation.engine.classifier import Prediction, label_probability, load_classifier
 from medstation.engine.saliency.bundle import BundleExplanation, explain_with_bundle
 from medstation.progress import CancelToken, ProgressCallback, check_cancelled, report
+
+
+@dataclass(frozen=True)
+class ProbabilityRow:
+    """One row of what the AI panel lists: a label, its calibrated probability, and its depth (1 for a member of a
+    combination listed under the combination)."""
+
+    label: str
+    probability: float
+    depth: int = 0
+    members: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -21,6 +33,44 @@ class ImageAnalysis:
     prediction: Prediction
     threshold: float | None
     explanation: BundleExplanation | None
+    decision: dict[str, Any] = field(default_factory=dict)
+    """The bundle's ``decision`` metadata (:mod:`medstation.engine.classifier.decision`)."""
+
+    @property
+    def members(self) -> tuple[str, ...]:
+        """The labels the decision combines into one (``bacteria``, ``virus`` of ``pneumonia``); empty if none."""
+        return tuple(self.decision.get("members", ()))
+
+    def probability_rows(self) -> list[ProbabilityRow]:
+        """Every label with its probability in the bundle's order; a combination's union (its members' summed
+        probability) where its first member would be, with its members under it."""
+        probabilities = self.prediction.probabilities
+        labels = list(probabilities)
+        members = self.members
+        if not members:
+            return [ProbabilityRow(label, probability) for label, probability in probabilities.items()]
+        union = self.decision["positive_label"]
+        row = np.array([[probabilities[label] for label in labels]])
+        (union_probability,) = label_probability(row, labels, self.decision, [union])
+        rows = []
+        for label in labels:
+            if label == members[0]:
+                rows.append(ProbabilityRow(union, float(union_probability), members=members))
+                rows += [ProbabilityRow(member, probabilities[member], depth=1) for member in members]
+            elif label not in members:
+                rows.append(ProbabilityRow(label, probabilities[label]))
+        return rows
+
+    def call_text(self) -> str:
+        """The call in words, with the threshold it was made at: ``"pneumonia, most likely bacteria (threshold 0.430
+        on pneumonia, fitted on validation)"``; a plain label where nothing is combined."""
+        label, members = self.prediction.label, self.members
+        union = self.decision.get("positive_label")
+        call = f"{union}, most likely {label}" if label in members else label
+        if self.threshold is None:
+            return call
+        on = f" on {union}" if members else ""
+        return f"{call} (threshold {self.threshold:.3f}{on}, fitted on validation)"
 
 
 def analyse_image(
@@ -52,7 +102,8 @@ def analyse_image(
             cancel=cancel,
         )
     report(progress, 1.0, "done")
-    return ImageAnalysis(classifier.name, prediction, classifier.decision.get("threshold"), explanation)
+    decision = classifier.decision
+    return ImageAnalysis(classifier.name, prediction, decision.get("threshold"), explanation, decision)
 
 
 def saliency_layer(analysis: ImageAnalysis) -> OverlayLayer:

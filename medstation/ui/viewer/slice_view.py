@@ -16,7 +16,7 @@ from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QFontMetrics, QPen, QTransform
 from PySide6.QtWidgets import QGraphicsEllipseItem, QGraphicsItem, QGraphicsRectItem, QLabel, QVBoxLayout, QWidget
 
-from medstation.core.layers import OverlayLayer
+from medstation.core.layers import OverlayLayer, colour_legend
 from medstation.core.measurements import (
     MILLIMETRES,
     PIXELS,
@@ -31,6 +31,7 @@ from medstation.core.reslice import DisplayPlane, extract_slice, maximum_intensi
 from medstation.core.view_state import ViewState
 from medstation.core.window_level import apply_window, dragged_window, grey_lookup_table
 from medstation.ui.viewer import annotations
+from medstation.ui.viewer.colour_legend import ColourLegendWidget
 from medstation.ui.viewer.view_box import ReviewViewBox
 
 TOOLS = ("crosshair", "ruler", "rectangle", "ellipse")
@@ -104,6 +105,7 @@ class SliceView(QWidget):
         self._texts_key: tuple | None = None
         self._patient_text = annotations.patient_text(state)
         self._series_text = annotations.series_text(state)
+        self.colour_legend = ColourLegendWidget(self)
 
         self.view_box.on_wheel = self._wheel
         self.view_box.on_click = self._click
@@ -184,7 +186,10 @@ class SliceView(QWidget):
         return QTransform(linear[0, 0], linear[1, 0], linear[0, 1], linear[1, 1], shift[0], shift[1])
 
     def _rebuild_overlays(self) -> None:
-        """One ImageItem per layer (made or dropped when the count changes), then redraw the overlays."""
+        """One ImageItem per layer (made or dropped when the count changes), then redraw the overlays and show the
+        colour legend of the visible heat map, if any."""
+        self.colour_legend.set_legend(colour_legend(self.state.layers))
+        self._place_labels()
         while len(self._overlay_items) > len(self.state.layers):
             self.view_box.removeItem(self._overlay_items.pop())
         while len(self._overlay_items) < len(self.state.layers):
@@ -288,6 +293,12 @@ class SliceView(QWidget):
         corners["bottom_left"].move(margin, height - corners["bottom_left"].height() - margin)
         corners["bottom_right"].move(width - corners["bottom_right"].width() - margin,
                                      height - corners["bottom_right"].height() - margin)
+        legend = self.colour_legend
+        if legend.legend is not None:  # top right, under the series text and above the right edge's letter
+            top = corners["top_right"].y() + corners["top_right"].height() + margin
+            legend.fit_height(right.y() - margin - top)
+            legend.adjustSize()
+            legend.move(width - legend.width() - margin, top)
 
     # camera ------------------------------------------------------------------------------------------
     def fitted_rect(self) -> QRectF:
