@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 
 from pydicom.dataset import Dataset
+from pydicom.filereader import read_dataset
 from pynetdicom import build_role, evt
 from pynetdicom.sop_class import (
     StudyRootQueryRetrieveInformationModelGet,
@@ -28,6 +29,7 @@ from medstation.progress import CancelToken, ProgressCallback, report
 log = logging.getLogger(__name__)
 _PENDING = (0xFF00, 0xFF01)
 _OUT_OF_RESOURCES = 0xA702
+SERIES_INSTANCE_UID = 0x0020000E
 ADVICE = "the instances received whole are kept and listed; retrieve again to complete it"
 
 
@@ -49,14 +51,28 @@ def store_received(store: ReceivedStore, event, cancel: CancelToken, errors: lis
     if cancel is not None and cancel.is_set():
         return _OUT_OF_RESOURCES
     try:
-        header = event.dataset
-        store.save_encoded(event.encoded_dataset(), str(header.StudyInstanceUID), str(header.SeriesInstanceUID),
+        study_uid, series_uid = _series_identity(event)
+        store.save_encoded(event.encoded_dataset(), study_uid, series_uid,
                            str(event.file_meta.MediaStorageSOPInstanceUID))
     except Exception as error:  # reported after the transfer; the node is told the instance failed
         errors.append(f"{type(error).__name__}: {error}")
         log.warning("instance not stored: %s", error)
         return 0xA700
     return 0x0000
+
+
+def _series_identity(event) -> tuple[str, str]:
+    """(StudyInstanceUID, SeriesInstanceUID) of an instance arriving over DIMSE, read from the start of its data set
+    only (elements are sorted by tag, and both come before the bulk of it)."""
+    syntax = event.context.transfer_syntax
+    if syntax.is_deflated:
+        header = event.dataset
+    else:
+        stream = event.request.DataSet
+        stream.seek(0)
+        header = read_dataset(stream, syntax.is_implicit_VR, syntax.is_little_endian,
+                              stop_when=lambda tag, vr, length: tag > SERIES_INSTANCE_UID)
+    return str(header.StudyInstanceUID), str(header.SeriesInstanceUID)
 
 
 def _counts(status) -> tuple[int, int, int]:

@@ -2,12 +2,13 @@
 
 Each instance goes to ``received/<StudyInstanceUID>/<SeriesInstanceUID>/<SOPInstanceUID>.dcm`` in the user data
 folder (``paths.received_dir``): written to a hidden temporary name beside it (``.<SOP>.dcm.<thread>.<pid>.part``),
-flushed to disk, then renamed into place. A transfer that is cancelled or breaks off therefore leaves whole files
-only, and the same instance received again replaces its file instead of adding a second one. Temporary files left by a
-process that was killed are removed the next time a store opens in that folder.
+then renamed into place. A transfer that is cancelled or breaks off therefore leaves whole files only, and the same
+instance received again replaces its file instead of adding a second one. Temporary files left by a process that
+was killed are removed the next time a store opens in that folder.
 
-The files written are recorded in the study database in batches (every :data:`BATCH_FILES` files or
-:data:`BATCH_SECONDS` seconds, and when the store closes), so the study browser lists a study while it arrives.
+An indexing thread flushes the new files to disk and lists them in the study database, in batches of whatever has
+arrived meanwhile (at most :data:`BATCH_FILES`), so the study browser lists a study while it arrives and the database
+never lists a file that is not on disk; the sender meanwhile gets its answer without waiting for the disk.
 """
 
 from __future__ import annotations
@@ -16,21 +17,19 @@ import contextlib
 import hashlib
 import logging
 import os
+import queue
 import re
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from io import BytesIO
 from pathlib import Path
 
-from medstation.errors import UnreadableInput
 from medstation.io.database import StudyDatabase
 from medstation.paths import received_dir
 
 log = logging.getLogger(__name__)
-BATCH_FILES = 25
-BATCH_SECONDS = 0.5
+BATCH_FILES = 50
 _UID = re.compile(r"^[0-9.]{1,64}$")
 _PART = re.compile(r"^\..+\.(\d+)\.part$")
 
@@ -72,9 +71,9 @@ def _process_alive(pid: int) -> bool:
     return True
 
 
-def write_atomically(path: Path, chunks: list[bytes]) -> None:
+def write_atomically(path: Path, chunks, durable: bool = True) -> None:
     """Write the bytes of ``chunks`` to ``path`` through a temporary file renamed into place; nothing is left
-    behind on failure."""
+    behind on failure. ``durable``: flushed to disk before the rename (else the caller syncs it later)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.name}.{threading.get_ident()}.{os.getpid()}.part")
     try:
@@ -82,12 +81,23 @@ def write_atomically(path: Path, chunks: list[bytes]) -> None:
             for chunk in chunks:
                 handle.write(chunk)
             handle.flush()
-            os.fsync(handle.fileno())
+            if durable:
+                os.fsync(handle.fileno())
         os.replace(temporary, path)
     except BaseException:
         with contextlib.suppress(OSError):
             temporary.unlink()
         raise
+
+
+def _sync(path: Path) -> None:
+    """Flush a file (or, on POSIX, a folder's entries) to disk."""
+    flags = os.O_RDONLY if path.is_dir() else os.O_RDWR
+    descriptor = os.open(path, flags)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
 
 
 @dataclass
@@ -100,12 +110,18 @@ class StoredInstance:
 @dataclass
 class ReceivedStore:
     """Where one transfer (or a listening Storage SCP) puts what it receives. Thread-safe: a C-MOVE's instances
-    arrive on the SCP's threads."""
+    arrive on the SCP's threads.
+
+    Writing an instance returns as soon as it is renamed into place, so the sender gets its answer without waiting
+    for the disk; an indexing thread then flushes the files to disk and lists them in the study database, in
+    batches of what has arrived meanwhile (at most :data:`BATCH_FILES`), so a study shows in the browser as it
+    arrives and the database lists only files that are on disk. :meth:`flush` waits for it.
+    """
 
     root: Path | None = None
     database_path: Path | None = None
     on_recorded: Callable[[int], None] | None = None
-    """Called (on the thread that wrote them) with how many files were just listed in the study database."""
+    """Called (on the indexing thread) with how many files were just listed in the study database."""
     written: list[StoredInstance] = field(default_factory=list)
     unreadable: list[tuple[str, str]] = field(default_factory=list)
 
@@ -114,15 +130,16 @@ class ReceivedStore:
         self.root.mkdir(parents=True, exist_ok=True)
         remove_stale_parts(self.root)
         self._lock = threading.Lock()
-        self._pending: list[Path] = []
-        self._last_flush = 0.0  # the first instance is listed at once, so a study shows as soon as it arrives
+        self._queue: queue.Queue[Path | None] = queue.Queue()
+        self._indexer: threading.Thread | None = None
+        self._failure: BaseException | None = None
         self._database: StudyDatabase | None = None
 
     def save_encoded(self, data: bytes, study_uid: str, series_uid: str, sop_uid: str) -> Path:
         """Store one instance as received over DIMSE: a DICOM file's bytes (preamble, file meta information and the
         data set as encoded by the sender), written without decoding or re-encoding."""
         path = instance_path(self.root, study_uid, series_uid, sop_uid)
-        write_atomically(path, [data])
+        write_atomically(path, [data], durable=False)
         return self._written(path, study_uid, series_uid)
 
     def save_dataset(self, dataset) -> Path:
@@ -130,34 +147,58 @@ class ReceivedStore:
         buffer = BytesIO()
         dataset.save_as(buffer, enforce_file_format=True)
         path = instance_path(self.root, dataset.StudyInstanceUID, dataset.SeriesInstanceUID, dataset.SOPInstanceUID)
-        write_atomically(path, [buffer.getvalue()])
+        write_atomically(path, [buffer.getvalue()], durable=False)
         return self._written(path, str(dataset.StudyInstanceUID), str(dataset.SeriesInstanceUID))
 
     def _written(self, path: Path, study_uid: str, series_uid: str) -> Path:
         with self._lock:
             self.written.append(StoredInstance(path, str(study_uid), str(series_uid)))
-            self._pending.append(path)
-            due = len(self._pending) >= BATCH_FILES or time.monotonic() - self._last_flush >= BATCH_SECONDS
-        if due:
-            self.flush()
+            if self._indexer is None:
+                self._indexer = threading.Thread(target=self._index, name="received-store-indexer", daemon=True)
+                self._indexer.start()
+        self._queue.put(path)
         return path
 
-    def flush(self) -> None:
-        """Record the files written since the last flush in the study database."""
-        with self._lock:
-            pending, self._pending = self._pending, []
-            self._last_flush = time.monotonic()
-            if not pending:
-                return
-            if self._database is None:
-                self._database = StudyDatabase(self.database_path)
+    def _index(self) -> None:
+        """The indexing thread: flush each batch of new files to disk, then list it in the study database."""
+        while True:
+            batch = [self._queue.get()]
+            while len(batch) < BATCH_FILES and batch[-1] is not None:
+                try:
+                    batch.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            paths = [path for path in batch if path is not None]
             try:
-                self.unreadable.extend(self._database.record_files(self.root, pending))
-            except UnreadableInput:
-                self._pending = pending + self._pending
-                raise
+                if paths and self._failure is None:
+                    self._record(paths)
+            except BaseException as error:  # raised by flush() on the thread that asks
+                self._failure = error
+            finally:
+                for _ in batch:
+                    self._queue.task_done()
+            if batch[-1] is None:
+                return
+
+    def _record(self, paths: list[Path]) -> None:
+        for path in paths:
+            _sync(path)
+        if os.name == "posix":
+            for folder in {path.parent for path in paths}:
+                _sync(folder)
+        if self._database is None:
+            self._database = StudyDatabase(self.database_path)
+        self.unreadable.extend(self._database.record_files(self.root, paths))
         if self.on_recorded is not None:
-            self.on_recorded(len(pending))
+            self.on_recorded(len(paths))
+
+    def flush(self) -> None:
+        """Wait until every file written so far is on disk and listed in the study database; raise what stopped
+        the indexing (a database that cannot be written, ...)."""
+        self._queue.join()
+        if self._failure is not None:
+            failure, self._failure = self._failure, None
+            raise failure
 
     @property
     def count(self) -> int:
@@ -169,14 +210,18 @@ class ReceivedStore:
             return sorted({item.study_uid for item in self.written})
 
     def close(self) -> None:
-        """Record what is still pending, then close the database connection."""
+        """Record what is still pending, end the indexing thread, close the database connection."""
         try:
             self.flush()
         finally:
             with self._lock:
-                if self._database is not None:
-                    self._database.close()
-                    self._database = None
+                indexer, self._indexer = self._indexer, None
+            if indexer is not None:
+                self._queue.put(None)
+                indexer.join()
+            if self._database is not None:
+                self._database.close()
+                self._database = None
 
     def __enter__(self) -> ReceivedStore:
         return self
