@@ -95,7 +95,7 @@ def test_the_panel_picks_the_model_made_for_each_image_and_the_user_may_choose_a
     radiograph = open_image(SAMPLE / "cxr-01.dcm")
     window.show_study(radiograph)
     assert panel.models.currentData() == fullres, "a 1024-pixel radiograph gets the 256-pixel model, not a 28-pixel one"
-    assert panel.model_note.text().startswith("Chosen for this 962x1024 image")
+    assert panel.model_note.text().startswith("Chosen for this 1024x962 image"), "width x height"
     thumbnail = open_image(SAMPLE / "sample-01.dcm")
     window.show_study(thumbnail)
     assert panel.specs[panel.models.currentData()].spatial_size == (28, 28), "a 28-pixel image keeps a 28-pixel model"

@@ -10,7 +10,16 @@ choose another, which holds until the next image opens. A bundle that combines l
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QTableWidget, QTableWidgetItem, QWidget
+from PySide6.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QWidget,
+)
 
 from medstation.core.volume import Volume
 from medstation.engine.bundles import InputSpec, best_bundle, image_size
@@ -37,7 +46,8 @@ def _list_classifiers(progress=None, cancel=None) -> list[tuple[str, str | None,
 
 
 def _size_text(size: tuple[int, ...]) -> str:
-    return "x".join(map(str, size))
+    """Width x height (x depth): the voxel axes ``(..., j, i)`` named from ``i`` up, as sizes are usually read."""
+    return "x".join(map(str, reversed(size)))
 
 
 def model_note(name: str, spec: InputSpec | None, volume: Volume | None, chosen_for_image: bool) -> str:
@@ -77,7 +87,9 @@ class AIPanel(ModelPanel):
         self.results = QTableWidget(0, 2)
         self.results.setHorizontalHeaderLabels(["Label", "Probability"])
         self.results.verticalHeader().hide()
-        self.results.horizontalHeader().setStretchLastSection(True)
+        header = self.results.horizontalHeader()
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
         self.faithfulness = QLabel("")
         self.faithfulness.setWordWrap(True)
         model_row = QHBoxLayout()

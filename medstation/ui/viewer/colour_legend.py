@@ -15,7 +15,7 @@ from PySide6.QtWidgets import QWidget
 from medstation.core.layers import ColourLegend
 
 BAR_WIDTH = 14
-MAX_BAR_HEIGHT = 140
+MAX_BAR_HEIGHT = 110
 MIN_BAR_HEIGHT = 40
 PADDING = 6
 _TEXT = QColor(230, 230, 230)
