@@ -29,7 +29,9 @@ from medstation.progress import CancelToken, check_cancelled
 CHUNK = 256
 """Patients per chunk: the unit a results file is written in, and what a killed job can lose at most."""
 BATCH = 32
-"""Patients per forward pass; integrated gradients runs ``BATCH`` times its steps paths at once."""
+"""Patients per pass with contributors: integrated gradients runs ``BATCH`` times its steps paths at once."""
+FORWARD_BATCH = 256
+"""Patients per forward pass without contributors."""
 
 
 @dataclass
@@ -45,6 +47,9 @@ class PatientBatch:
     inputs: np.ndarray
     values: np.ndarray
     baselines: np.ndarray | None
+
+
+HOURS = tuple(float(hour) for hour in range(MAX_HOURS + 1))
 
 
 def last_step(timeline: Timeline) -> int:
@@ -69,8 +74,10 @@ class ForecastTask:
     measurement (a forecast from the admission attributes alone says nothing about the stay).
     """
 
-    def __init__(self, model: Forecaster, explain: bool = True, skip_unmeasured: bool = True, batch: int = BATCH):
-        self.model, self.explain, self.skip_unmeasured, self.batch = model, explain, skip_unmeasured, batch
+    def __init__(self, model: Forecaster, explain: bool = True, skip_unmeasured: bool = True,
+                 batch: int | None = None):
+        self.model, self.explain, self.skip_unmeasured = model, explain, skip_unmeasured
+        self.batch = batch or (BATCH if explain else FORWARD_BATCH)
 
     def key(self, timeline: Timeline) -> str:
         return timeline.patient_id
@@ -122,12 +129,13 @@ class ForecastTask:
         model = self.model
         risks, quantiles = model.ensemble.predict(batch.inputs, batch.lasts, batch=len(batch.ids))
         trend = {name: q.tolist() for name, q in model._to_units(quantiles).items()}
+        risk_rows = risks.tolist()
         contributors = self._contributors(batch) if self.explain else [[] for _ in batch.ids]
         results = []
         for row, patient in enumerate(batch.ids):
             last = int(batch.lasts[row])
             result = PatientForecast(patient, batch.last_hours[row])
-            result.risk = [(float(hour), p) for hour, p in enumerate(risks[row, : last + 1].tolist())]
+            result.risk = list(zip(HOURS[: last + 1], risk_rows[row][: last + 1], strict=True))
             for name, q in trend.items():
                 if name in batch.measured[row]:
                     result.forecast[name] = [ForecastPoint(float(last + ahead + 1), *q[row][ahead])

@@ -166,14 +166,17 @@ def batch_inputs(
     """The model inputs ``[N, hours + 1, F]`` and the binned values ``[N, hours + 1, V]`` (NaN = none) of several
     patients, computed together."""
     values, mask = bin_patients(timelines, norm, hours)
-    count, steps = len(timelines), hours + 1
+    count, steps, variables = len(timelines), hours + 1, len(INPUT_VARIABLES)
+    inputs = np.empty((count, steps, input_size()), dtype=np.float32)
+    per_variable = inputs[:, :, : variables * PER_VARIABLE].reshape(count, steps, variables, PER_VARIABLE)
     carried, delta = _carry_forward(values, mask)
-    columns = [carried, mask.astype(np.float32), delta, *_running_summaries(values, mask)]
-    per_variable = np.stack(columns, axis=-1).reshape(count, steps, -1)
-    static = np.stack([static_features(t, norm) for t in timelines]) if count else np.zeros((0, len(STATIC_FEATURES)))
-    static = np.repeat(static[:, None, :], steps, axis=1)
-    clock = np.broadcast_to((np.arange(steps, dtype=np.float32) / HOURS)[None, :, None], (count, steps, 1))
-    return np.concatenate([per_variable, static, clock], axis=2).astype(np.float32), values
+    for index, column in enumerate([carried, mask, delta, *_running_summaries(values, mask)]):
+        per_variable[..., index] = column
+    start = variables * PER_VARIABLE
+    for row, timeline in enumerate(timelines):
+        inputs[row, :, start : start + len(STATIC_FEATURES)] = static_features(timeline, norm)
+    inputs[:, :, -1] = np.arange(steps, dtype=np.float32) / HOURS
+    return inputs, values
 
 
 def patient_inputs(timeline: Timeline, norm: Normalisation, hours: int = HOURS) -> tuple[np.ndarray, np.ndarray]:
