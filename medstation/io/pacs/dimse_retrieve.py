@@ -8,6 +8,7 @@ import logging
 from pydicom.dataset import Dataset
 from pydicom.filereader import read_dataset
 from pynetdicom import build_role, evt
+from pynetdicom.dsutils import encode_file_meta
 from pynetdicom.sop_class import (
     StudyRootQueryRetrieveInformationModelGet,
     StudyRootQueryRetrieveInformationModelMove,
@@ -52,7 +53,8 @@ def store_received(store: ReceivedStore, event, cancel: CancelToken, errors: lis
         return _OUT_OF_RESOURCES
     try:
         study_uid, series_uid = _series_identity(event)
-        store.save_encoded(event.encoded_dataset(), study_uid, series_uid,
+        head = b"\0" * 128 + b"DICM" + encode_file_meta(event.file_meta)
+        store.save_encoded([head, event.request.DataSet.getbuffer()], study_uid, series_uid,
                            str(event.file_meta.MediaStorageSOPInstanceUID))
     except Exception as error:  # reported after the transfer; the node is told the instance failed
         errors.append(f"{type(error).__name__}: {error}")

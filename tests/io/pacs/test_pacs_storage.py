@@ -20,7 +20,7 @@ def test_instances_are_stored_once_under_their_uids_and_indexed(pacs_home):
     with ReceivedStore() as store:
         for _ in range(2):
             for path in GE:
-                store.save_encoded(path.read_bytes(), *_uids(path))
+                store.save_encoded([path.read_bytes()], *_uids(path))
     header = dcmread(GE[0], stop_before_pixels=True)
     stored = sorted(path for path in (pacs_home / "received").rglob("*") if path.is_file())
     assert len(stored) == 3
