@@ -56,7 +56,8 @@ class Forecaster:
 
     def _run(self, timelines: list[Timeline], hours: int, batch: int = 256) -> tuple[np.ndarray, np.ndarray]:
         """Probabilities ``[N, hours + 1]`` and the unscaled-interval standardised quantiles forecast from hour
-        ``hours`` ``[N, F, H, 3]``."""
+        ``hours`` ``[N, F, H, 3]``, from the observations up to hour bin ``hours`` (later ones are not binned, so
+        the timelines need not be cut first)."""
         inputs, _ = batch_inputs(timelines, self.normalisation, hours)
         return self.ensemble.predict(inputs, hours, batch)
 
@@ -83,13 +84,13 @@ class Forecaster:
         if horizon > self.horizon:
             raise ModelError(f"{self.name} forecasts at most {self.horizon} hours ahead, not {horizon}")
         step = math.floor(origin)
-        _, quantiles = self._run([t.until(origin) for t in timelines], step)
+        _, quantiles = self._run(timelines, step)
         return {name: q[:, :horizon] for name, q in self._to_units(quantiles).items()}
 
     def predict_risk(self, timelines: list[Timeline], hour: float) -> np.ndarray:
         """Probability of in-hospital death for each patient from the data up to ``hour``."""
         step = math.floor(hour)
-        risks, _ = self._run([t.until(hour) for t in timelines], step)
+        risks, _ = self._run(timelines, step)
         return risks[:, step]
 
     def forecast(
