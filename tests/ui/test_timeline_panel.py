@@ -180,7 +180,7 @@ def test_clicking_a_study_marker_opens_the_study_in_the_viewer(make_window, qtbo
 def test_a_timeline_with_an_admission_time_shows_the_patients_study_and_opens_it(make_window, qtbot):
     window = make_window()
     window.database.import_folder(SAMPLE_IMAGE.parent)
-    (study,) = window.database.studies()
+    (study,) = window.database.studies("MEDSTATION-SAMPLE")  # the thumbnails' patient; the radiographs are another
     panel = _open(window, qtbot, SAMPLE_TIMELINES / "145466-long.csv")
     assert panel.timeline.patient_id == "MEDSTATION-SAMPLE"
     (marker,) = [marker for marker in panel.plots.markers if marker.clickable and marker.marker_label is not None]
