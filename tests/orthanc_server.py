@@ -97,7 +97,7 @@ class OrthancServer:
         config.write_text(json.dumps(self.configuration(), indent=2))
         log = (self.folder / "orthanc.log").open("wb")
         self.process = subprocess.Popen([str(ORTHANC), str(config)], stdout=log, stderr=subprocess.STDOUT,
-                                        cwd=self.folder)
+                                        cwd=self.folder, preexec_fn=_die_with_parent)
         log.close()
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
@@ -187,6 +187,14 @@ class OrthancServer:
 
     def __exit__(self, *exc_info) -> None:
         self.stop()
+
+
+def _die_with_parent() -> None:
+    """In the child before Orthanc starts: end it (SIGKILL) when the process that started it ends, however it ends."""
+    import ctypes
+
+    PR_SET_PDEATHSIG = 1
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 def in_private_network() -> bool:

@@ -32,6 +32,7 @@ RESULTS = "MEDSTATION_PRIVATE_NETWORK_RESULTS"
 CHILD_TIMEOUT_S = 1800
 _selected: list[str] = []
 _recorded: dict[str, dict] = {}
+_child_folders: list[Path] = []
 
 
 @functools.cache
@@ -58,6 +59,7 @@ def pytest_collection_finish(session) -> None:
 def _child_results(rootdir: str) -> dict[str, dict]:
     """Run every selected marked test in one child pytest inside a private network namespace; their outcomes."""
     folder = Path(tempfile.mkdtemp(prefix="medstation-private-network-"))
+    _child_folders.append(folder)
     results = folder / "results.json"
     env = {**os.environ, INSIDE: "1", RESULTS: str(results)}
     command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--basetemp", str(folder / "tmp"),
@@ -115,6 +117,13 @@ def pytest_runtest_logreport(report) -> None:
 
 
 def pytest_sessionfinish(session) -> None:
+    """Inside: write the outcomes. Outside: remove the child's folder, kept (with its output.txt) when a test failed
+    there."""
     target = os.environ.get(RESULTS)
     if target and in_private_network():
         Path(target).write_text(json.dumps(_recorded))
+        return
+    for folder in _child_folders:
+        outcomes = _child_results(str(session.config.rootpath)).values()
+        if all(outcome["outcome"] != "failed" for outcome in outcomes):
+            shutil.rmtree(folder, ignore_errors=True)
