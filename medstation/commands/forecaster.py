@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import io
 import sys
 import time
 from pathlib import Path
@@ -21,6 +22,13 @@ def add_train_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--outcomes", help="outcomes file with RecordID and In-hospital_death (the only label read)")
     parser.add_argument("--test-data", help="held-out record files to evaluate on after training (written to the card)")
     parser.add_argument("--test-outcomes", help="outcomes file of --test-data")
+    launcher = parser.add_argument_group("training on several processes (torchrun, DistributedDataParallel)")
+    launcher.add_argument("--nproc-per-node", type=int, metavar="N",
+                          help="train in N worker processes on this node (one per GPU, or CPU processes)")
+    launcher.add_argument("--nnodes", metavar="M", help="machines taking part (default 1)")
+    launcher.add_argument("--node-rank", type=int, metavar="R", help="this machine's number, 0 to M-1 (default 0)")
+    launcher.add_argument("--rdzv-endpoint", metavar="HOST:PORT",
+                          help="where the machines meet (the first node's address); needed with --nnodes above 1")
 
 
 def add_evaluate_options(parser: argparse.ArgumentParser) -> None:
@@ -48,14 +56,23 @@ def _records(path: str, outcomes: str, bar: ProgressBar, start: float, end: floa
     return timelines, labels
 
 
+LAUNCHER_OPTIONS = ("nproc_per_node", "nnodes", "node_rank", "rdzv_endpoint")
+
+
+def _worker_command(args: argparse.Namespace) -> list[str]:
+    """``train forecaster`` and every option given, as each torchrun worker runs it."""
+    words = ["train", args.kind]
+    for name, value in vars(args).items():
+        if name in ("command", "kind") or value is None or value is False:
+            continue
+        words.append(f"--{name.replace('_', '-')}")
+        if value is not True:
+            words.append(str(value))
+    return words
+
+
 def run_train(args: argparse.Namespace) -> int:
-    from medstation.engine.forecaster import (
-        forecaster_from_trained,
-        forecaster_metadata,
-        record_evaluation,
-        train_forecaster,
-        write_forecaster_bundle,
-    )
+    from medstation.engine.runtime import launch, launched, process_group
 
     if not (args.data and args.outcomes and args.out):
         raise UnreadableInput("train forecaster needs --data (record files), --outcomes and --out")
@@ -64,11 +81,39 @@ def run_train(args: argparse.Namespace) -> int:
     recipe = recipe_from_args(FORECASTER.recipe_class(), args)
     if Path(args.out).exists() and not args.overwrite:
         raise UnreadableInput(f"{args.out}: already exists; choose another --out or pass --overwrite")
+    if args.nproc_per_node is None and any(getattr(args, name) is not None for name in LAUNCHER_OPTIONS):
+        raise UnreadableInput("--nnodes, --node-rank and --rdzv-endpoint go with --nproc-per-node")
+    if args.nproc_per_node is not None and not launched():
+        launch(_worker_command(args), args.nproc_per_node, args.nnodes or "1", args.node_rank or 0,
+               args.rdzv_endpoint)
+        return 0
+    with process_group() as workers:
+        if recipe.batch_size % workers.world:
+            raise UnreadableInput(f"the batch of {recipe.batch_size} patients cannot be shared equally by "
+                                  f"{workers.world} workers; choose a number of workers that divides it")
+        return _train(args, recipe, workers)
+
+
+def _train(args: argparse.Namespace, recipe, workers) -> int:
+    """Train (every worker), then write the bundle and print (rank 0), the others waiting until it is written."""
+    from medstation.engine.forecaster import (
+        forecaster_from_trained,
+        forecaster_metadata,
+        record_evaluation,
+        train_forecaster,
+        write_forecaster_bundle,
+    )
+    from medstation.engine.runtime import barrier
+
     started = time.monotonic()
-    with ProgressBar(args.progress) as bar:
+    quiet = None if workers.leader else io.StringIO()
+    with ProgressBar(args.progress and workers.leader, quiet) as bar:
         timelines, labels = _records(args.data, args.outcomes, bar, 0.0, 0.05)
         trained = train_forecaster(timelines, labels, recipe, progress=lambda f, m: bar(0.05 + 0.85 * f, m))
         seconds = time.monotonic() - started
+        if not workers.leader:
+            barrier(workers)
+            return 0
         command = training_command(args)
         metadata = forecaster_metadata(trained, args.data, len(timelines), command, seconds, outcomes=args.outcomes)
         bundle = write_forecaster_bundle(args.out, trained, metadata, overwrite=args.overwrite)
@@ -80,6 +125,7 @@ def run_train(args: argparse.Namespace) -> int:
                                              test_labels, progress=lambda f, m: bar(0.92 + 0.08 * f, m))
             evaluation = {"model": bundle.name, "data": args.test_data, "train_data": args.data, **evaluation}
             bundle = record_evaluation(bundle, evaluation)
+        barrier(workers)
     metadata = bundle.metadata.document
     if args.json:
         print_json({"model": str(bundle.root), "metrics": metadata["metrics"], "training": metadata["training"]})

@@ -24,7 +24,7 @@ class ForecasterRecipe:
     batch_size: int = 64
     learning_rate: float = 2e-3
     weight_decay: float = 1e-3
-    dropout: float = 0.4
+    dropout: float = setting(0.4, "dropout rate in training")
     patience: int = 5
     horizon: int = 12
     trend_hours_per_batch: int = 12

@@ -24,7 +24,7 @@ from medstation.engine.forecaster.features import (
 from medstation.engine.forecaster.network import TrendRiskLSTM, build_ensemble
 from medstation.engine.forecaster.recipe import ForecasterRecipe
 from medstation.engine.metrics import roc_auc
-from medstation.engine.runtime import load_optimisers
+from medstation.engine.runtime import SINGLE, Workers, current, engine_module, load_optimisers, reduce_sum
 from medstation.errors import UnreadableInput
 from medstation.progress import CancelToken, ProgressCallback, check_cancelled, report
 
@@ -79,14 +79,30 @@ def losses(
     :func:`risk_hour_weights`, summed over the networks (each learns on its own). Trend: pinball loss over every
     observed target bin within the horizon of the forecast hours ``steps`` (all when None), standardised units,
     each variable's terms weighted by ``weights`` ``[F]`` (equal when None)."""
+    total, count = trend_loss_terms(quantiles, targets, horizon, steps, weights)
+    return risk_loss(logits, labels, last_share), total / count.clamp(min=1e-9)
+
+
+def risk_loss(logits: torch.Tensor, labels: torch.Tensor, last_share: float = 0.8) -> torch.Tensor:
+    """The risk part of :func:`losses`: the batch mean of each patient's weighted cross-entropy."""
     hour_weights = risk_hour_weights(logits.shape[1], last_share).to(logits.device)[:, None]
     bce = functional.binary_cross_entropy_with_logits(logits, labels[:, None, None].expand_as(logits), reduction="none")
-    risk = (bce * hour_weights).sum((1, 2)).mean()
-    levels = torch.tensor(QUANTILES, device=logits.device)
-    weights = logits.new_ones(targets.shape[-1]) if weights is None else weights.to(logits.device)
-    total, count = logits.new_zeros(()), logits.new_zeros(())
+    return (bce * hour_weights).sum((1, 2)).mean()
+
+
+def trend_loss_terms(
+    quantiles: torch.Tensor,
+    targets: torch.Tensor,
+    horizon: int,
+    steps: torch.Tensor | None = None,
+    weights: torch.Tensor | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The trend part of :func:`losses` as its weighted pinball sum and the weight of the targets it sums over."""
+    levels = torch.tensor(QUANTILES, device=quantiles.device)
+    weights = quantiles.new_ones(targets.shape[-1]) if weights is None else weights.to(quantiles.device)
+    total, count = quantiles.new_zeros(()), quantiles.new_zeros(())
     hours = targets.shape[1]
-    steps = torch.arange(hours, device=logits.device) if steps is None else steps
+    steps = torch.arange(hours, device=quantiles.device) if steps is None else steps
     for ahead in range(1, horizon + 1):
         valid = steps + ahead < hours
         target = targets[:, steps[valid] + ahead, :]
@@ -96,7 +112,7 @@ def losses(
         pinball = torch.maximum(levels * error, (levels - 1) * error).sum(-1)
         total = total + (pinball * seen).sum()
         count = count + seen.sum()
-    return risk, total / count.clamp(min=1e-9)
+    return total, count
 
 
 def _folds(labels: np.ndarray, count: int, seed: int) -> np.ndarray:
@@ -145,22 +161,41 @@ def train_epoch(
     generator: torch.Generator,
     cancel: CancelToken = None,
     weights: torch.Tensor | None = None,
-) -> None:
+    workers: Workers = SINGLE,
+    network: torch.nn.Module | None = None,
+) -> float:
     """One pass over the patients in ``order``; the trend loss at ``trend_hours_per_batch`` random hours per batch,
-    each variable weighted by ``weights``."""
+    each variable weighted by ``weights``. Returns the sum of the batches' losses.
+
+    With several ``workers``, ``order`` is this worker's share of the epoch, ``network`` the member wrapped in
+    ``DistributedDataParallel`` (which averages the gradients), and each worker's batch is its share of
+    ``batch_size``; the trend loss is divided by the target weight of the whole global batch, so the averaged
+    gradient is that of one process running the global batch.
+    """
     inputs, targets, labels = data
+    network = network or member
     member.train()
-    for start in range(0, len(order), recipe.batch_size):
+    batch_size = recipe.batch_size // workers.world
+    summed = 0.0
+    for start in range(0, len(order), batch_size):
         check_cancelled(cancel)
-        batch = order[start : start + recipe.batch_size]
+        batch = order[start : start + batch_size]
         steps = torch.randperm(HOURS, generator=generator)[: recipe.trend_hours_per_batch].sort().values
-        logits, quantiles = member(inputs[batch], steps)
-        risk, trend = losses(logits, quantiles, targets[batch], labels[batch], recipe.horizon, steps, weights,
-                             recipe.risk_last_hour_share)
+        logits, quantiles = network(inputs[batch], steps)
+        if workers.distributed:
+            risk = risk_loss(logits, labels[batch], recipe.risk_last_hour_share)
+            total, count = trend_loss_terms(quantiles, targets[batch], recipe.horizon, steps, weights)
+            (everywhere,) = reduce_sum([float(count)], workers)
+            trend = total * workers.world / max(everywhere, 1e-9)
+        else:
+            risk, trend = losses(logits, quantiles, targets[batch], labels[batch], recipe.horizon, steps, weights,
+                                 recipe.risk_last_hour_share)
         optimiser.zero_grad()
         (risk + trend).backward()
         torch.nn.utils.clip_grad_norm_(member.parameters(), 1.0)
         optimiser.step()
+        summed += float((risk + trend).detach()) / workers.world
+    return summed
 
 
 def _train_member(
@@ -183,6 +218,13 @@ def _train_member(
     optimiser = torch.optim.AdamW(member.parameters(), lr=recipe.learning_rate, weight_decay=recipe.weight_decay)
     scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, T_max=recipe.epochs)
     generator = torch.Generator().manual_seed(recipe.seed * 1000 + number)
+    workers = current()
+    network, sampler = None, None
+    if workers.grouped:
+        network = engine_module("torch.nn.parallel").DistributedDataParallel(member)
+        sampler = engine_module("torch.utils.data").DistributedSampler(
+            range(len(train_index)), num_replicas=workers.world, rank=workers.rank, shuffle=True,
+            seed=recipe.seed * 1000 + number)
     risk_names = [f"risk {k + 1}" for k in range(len(member.risk.models))]
     parts = dict(zip(risk_names, member.risk.models, strict=True)) | {"trend": member.trend}
     best = dict.fromkeys(parts, math.inf)
@@ -191,13 +233,20 @@ def _train_member(
     outputs: dict[str, np.ndarray] = {}
     held_labels = held[2].numpy()
     for epoch in range(recipe.epochs):
-        order = train_index[torch.randperm(len(train_index), generator=generator).numpy()]
-        train_epoch(member, optimiser, (inputs, targets, labels), order, recipe, generator, cancel, weights)
+        if sampler is None:
+            order = train_index[torch.randperm(len(train_index), generator=generator).numpy()]
+        else:
+            sampler.set_epoch(epoch)
+            order = train_index[np.fromiter(sampler, dtype=np.int64)]
+        summed = train_epoch(member, optimiser, (inputs, targets, labels), order, recipe, generator, cancel, weights,
+                             workers, network)
+        (summed,) = reduce_sum([summed], workers)
         scheduler.step()
         risk, trend, probabilities, quantiles = _evaluate(member, *held, recipe, weights)
         auroc = roc_auc(held_labels, probabilities.mean(-1))
-        history.append({"member": number, "fold": fold, "epoch": epoch + 1, "held_risk_loss": risk,
-                        "held_trend_loss": trend, "held_auroc_48h": auroc})
+        batches = math.ceil(len(train_index) / recipe.batch_size)
+        history.append({"member": number, "fold": fold, "epoch": epoch + 1, "train_loss": summed / batches,
+                        "held_risk_loss": risk, "held_trend_loss": trend, "held_auroc_48h": auroc})
         report(progress, (number + (epoch + 1) / recipe.epochs) / recipe.members,
                f"member {number + 1}/{recipe.members} epoch {epoch + 1}: held-out AUROC {auroc:.3f}, "
                f"trend loss {trend:.3f}")

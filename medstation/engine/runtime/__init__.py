@@ -1,4 +1,5 @@
-"""Where the engine runs: the compute device and threads, its heavy libraries imported once, warm-up and smoke test.
+"""Where the engine runs: the compute device and threads, its heavy libraries imported once, warm-up, smoke test, and
+the workers of a training run on several processes.
 
 Names are imported from their modules on first use (:mod:`medstation.lazy_exports`).
 """
@@ -6,6 +7,7 @@ Names are imported from their modules on first use (:mod:`medstation.lazy_export
 from medstation.lazy_exports import lazy_exports
 
 __all__, __getattr__, __dir__ = lazy_exports(__name__, {
+    "distributed": ("SINGLE", "Workers", "barrier", "current", "launch", "launched", "process_group", "reduce_sum"),
     "device": ("CHOICES", "ENV_VARIABLE", "DeviceInfo", "configure_threads", "detect_device", "recommended_threads",
                "requested_device", "select_device"),
     "libraries": ("engine_module", "load_engine_libraries", "load_optimisers", "load_torch", "preload_native_core"),
