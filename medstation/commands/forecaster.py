@@ -229,8 +229,10 @@ def run_forecast(args: argparse.Namespace) -> int:
     from medstation.engine.batches import run_batches
     from medstation.engine.forecaster import load_forecaster
     from medstation.engine.forecaster.cohort import CHUNK, ForecastTask
+    from medstation.engine.runtime import keep_freed_memory
     from medstation.io.timelines.reading import load_timelines
 
+    keep_freed_memory()
     if args.resume and not args.out:
         raise MedStationError("--resume continues the results file of --out; give --out")
     if args.chunk is not None and args.chunk < 1:

@@ -10,6 +10,7 @@ __all__, __getattr__, __dir__ = lazy_exports(__name__, {
     "distributed": ("SINGLE", "Workers", "barrier", "current", "launch", "launched", "process_group", "reduce_sum"),
     "device": ("CHOICES", "ENV_VARIABLE", "DeviceInfo", "configure_threads", "detect_device", "recommended_threads",
                "requested_device", "select_device"),
+    "memory": ("keep_freed_memory",),
     "libraries": ("engine_module", "load_engine_libraries", "load_optimisers", "load_torch", "preload_native_core"),
     "smoke": ("run_training_check",),
     "warmup": ("warm_engine",),
