@@ -1,8 +1,9 @@
-"""Milliseconds per saliency map for every method, on one 28x28 image and a ResNet-18 (3x3 stem), on the CPU.
+"""Milliseconds per saliency map for every method, on one image of the bundle's input size, on the CPU.
 
 References in the same run: one plain forward pass under ``torch.inference_mode()`` (the floor any map costs)
 and MONAI's own ``GradCAM`` used the plain way (hooks left on a copy of the model, a full backward pass), so the
-ratios show what the engine's Grad-CAM saves. Goal: Grad-CAM under 30 ms. The network is the shipped bundle's
+ratios show what the engine's Grad-CAM saves. Goals: Grad-CAM under 30 ms at 28x28, under 150 ms on one thread at
+224x224. The network is the shipped bundle's
 when ``--model`` names one, else a freshly initialised one of the same shape (timing does not depend on the
 weights). The faithfulness score (deletion curve against five random maps) is timed too.
 
@@ -19,6 +20,8 @@ import time
 
 import numpy as np
 
+GOAL_MS = {False: 30, True: 150}
+"""Grad-CAM goals: 30 ms at 28x28 (issue 5), 150 ms at the full-resolution model's 224x224 (issue 16)."""
 REPEATS = {"gradcam": 50, "gradcampp": 50, "occlusion": 5, "integrated_gradients": 10, "lime": 3, "kernel_shap": 3}
 
 
@@ -34,16 +37,18 @@ def _median_ms(run, repeats: int, warmup: int = 2) -> float:
 
 
 def _network(model: str | None):
+    """The network, its name and its input size (the bundle's, else 28x28)."""
     if model:
         from medstation.engine.classifier.model import load_classifier
 
-        return load_classifier(model, "cpu").network, model
+        classifier = load_classifier(model, "cpu")
+        return classifier.network, model, tuple(classifier.input_spec.spatial_size)
     import torch
 
     from medstation.engine.classifier.network import build_network, default_network_spec
 
     torch.manual_seed(0)
-    return build_network(default_network_spec("resnet18"), 2, 1, 2).eval(), "resnet18 3x3 stem (initialised)"
+    return build_network(default_network_spec("resnet18"), 2, 1, 2).eval(), "resnet18 3x3 stem (initialised)", (28, 28)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -59,10 +64,10 @@ def main(argv: list[str] | None = None) -> int:
     from medstation.engine.saliency.checks import faithfulness
     from medstation.engine.saliency.methods import METHODS, explain
 
+    network, name, size = _network(args.model)
     if args.threads:
         torch.set_num_threads(args.threads)
-    network, name = _network(args.model)
-    image = np.random.default_rng(0).random((28, 28), dtype=np.float32)
+    image = np.random.default_rng(0).random(size, dtype=np.float32)
     x = torch.from_numpy(image)[None, None]
     results: dict[str, float] = {}
     with torch.inference_mode():
@@ -81,12 +86,15 @@ def main(argv: list[str] | None = None) -> int:
             "gradcam_vs_forward": round(results["gradcam"] / results["forward_pass"], 2),
             "monai_plain_vs_gradcam": round(results["monai_gradcam_plain"] / results["gradcam"], 2),
         },
-        "goal_gradcam_under_30ms": results["gradcam"] < 30,
+        "size": list(size),
+        "goal_gradcam_ms": GOAL_MS[size[0] > 28],
+        "goal_gradcam_met": results["gradcam"] < GOAL_MS[size[0] > 28],
     }
     if args.json:
         print(json.dumps(report))
     else:
-        print(f"model: {name}, {report['threads']} threads, median ms per map on one 28x28 image")
+        print(f"model: {name}, {report['threads']} threads, median ms per map on one {size[0]}x{size[1]} image; "
+              f"Grad-CAM goal {report['goal_gradcam_ms']} ms")
         for key, value in results.items():
             print(f"  {key:22s} {value:9.2f}")
         for key, value in report["ratios"].items():
