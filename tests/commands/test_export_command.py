@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pydicom
+import pytest
 
 from medstation.cli import main
 from medstation.io.open_study import open_image
@@ -61,3 +62,26 @@ def test_burned_in_annotation_is_refused_naming_the_file(tmp_path, capsys):
     assert not (tmp_path / "out" / "series-001-CT").exists()
     assert main(["export", str(source), str(tmp_path / "out"), "--format", "dicom", "--anonymize",
                  "--allow-burned-in"]) == 0
+
+
+def test_sending_needs_a_dicom_export(pacs_home, tmp_path, capsys):
+    assert main(["export", str(GE_TILT), str(tmp_path / "n"), "--format", "nifti", "--to", "archive"]) == 1
+    assert capsys.readouterr().err == ("medstation export: error: --to sends DICOM to a PACS; export --format dicom "
+                                       "to send to archive\n")
+    assert main(["export", str(GE_TILT), str(tmp_path / "d"), "--format", "dicom", "--to", "nowhere"]) == 1
+    assert "nowhere: no such PACS node" in capsys.readouterr().err and not (tmp_path / "d").exists()
+
+
+@pytest.mark.private_network
+def test_a_de_identified_export_is_sent_to_a_pacs_node(fresh_orthanc, pacs_home, tmp_path, capsys):
+    assert main(["pacs", "nodes", "add", "orthanc", "--ae-title", "ORTHANC", "--host", "127.0.0.1", "--port", "4243",
+                 "--timeout", "10"]) == 0
+    capsys.readouterr()
+    assert main(["export", str(GE_TILT), str(tmp_path / "out"), "--format", "dicom", "--anonymize", "--to", "orthanc",
+                 "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["sent"]["sent"] == 3
+    assert main(["pacs", "find", "orthanc", "--json"]) == 0
+    studies = json.loads(capsys.readouterr().out)["matches"]
+    original = pydicom.dcmread(next(GE_TILT.glob("*.dcm")), stop_before_pixels=True)
+    assert [study["instances"] for study in studies] == [3]
+    assert studies[0]["study_uid"] != original.StudyInstanceUID
