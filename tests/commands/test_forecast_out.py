@@ -8,9 +8,9 @@ import json
 import signal
 import subprocess
 import sys
-import tarfile
 
 import pytest
+from physionet_records import extract_records
 
 from medstation.cli import main
 
@@ -44,11 +44,7 @@ sys.exit(main(sys.argv[2:]))
 def records(shared_path, tmp_path_factory):
     """40 real set-b records in a folder."""
     folder = tmp_path_factory.mktemp("set-b") / "records"
-    folder.mkdir()
-    with tarfile.open(shared_path("physionet2012", "set-b.tar.gz")) as tar:
-        members = [m for m in tar if m.isfile() and m.name.endswith(".txt")][:40]
-        for member in members:
-            (folder / member.name.split("/")[-1]).write_bytes(tar.extractfile(member).read())
+    extract_records(shared_path("physionet2012", "set-b.tar.gz"), folder, 40)
     return folder
 
 

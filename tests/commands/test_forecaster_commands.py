@@ -1,9 +1,9 @@
 """``medstation train forecaster``, ``forecast`` and ``evaluate forecaster`` on real PhysioNet 2012 records."""
 
 import json
-import tarfile
 
 import pytest
+from physionet_records import records_with_outcomes
 
 from medstation.cli import main
 
@@ -13,18 +13,7 @@ pytestmark = pytest.mark.slow  # every test here uses a forecaster trained by th
 @pytest.fixture(scope="module")
 def records(shared_path, tmp_path_factory):
     """80 real set-a records (a quarter of those who died kept) in a folder, with their outcomes."""
-    archive = shared_path("physionet2012", "set-a.tar.gz")
-    outcomes = shared_path("physionet2012", "Outcomes-a.txt").read_text().splitlines()
-    folder = tmp_path_factory.mktemp("set")
-    (folder / "records").mkdir()
-    with tarfile.open(archive) as tar:
-        members = [m for m in tar if m.name.endswith(".txt")][:80]
-        for member in members:
-            (folder / "records" / member.name.split("/")[-1]).write_bytes(tar.extractfile(member).read())
-    kept = {m.name.split("/")[-1][:-4] for m in members}
-    rows = [outcomes[0]] + [row for row in outcomes[1:] if row.split(",")[0] in kept]
-    (folder / "outcomes.txt").write_text("\n".join(rows) + "\n")
-    return folder
+    return records_with_outcomes(shared_path, tmp_path_factory.mktemp("set"), 80)
 
 
 @pytest.fixture(scope="module")

@@ -7,10 +7,10 @@ import json
 import os
 import subprocess
 import sys
-import tarfile
 
 import numpy as np
 import pytest
+from physionet_records import records_with_outcomes
 
 pytestmark = pytest.mark.slow  # several real training runs, each in fresh processes
 
@@ -29,18 +29,7 @@ if os.environ.get("RANK") == "1":
 @pytest.fixture(scope="module")
 def records(shared_path, tmp_path_factory):
     """120 real set-a records in a folder, with their outcomes."""
-    archive = shared_path("physionet2012", "set-a.tar.gz")
-    outcomes = shared_path("physionet2012", "Outcomes-a.txt").read_text().splitlines()
-    folder = tmp_path_factory.mktemp("set")
-    (folder / "records").mkdir()
-    with tarfile.open(archive) as tar:
-        members = [m for m in tar if m.isfile() and m.name.endswith(".txt")][:120]
-        for member in members:
-            (folder / "records" / member.name.split("/")[-1]).write_bytes(tar.extractfile(member).read())
-    kept = {m.name.split("/")[-1][:-4] for m in members}
-    rows = [outcomes[0]] + [row for row in outcomes[1:] if row.split(",")[0] in kept]
-    (folder / "outcomes.txt").write_text("\n".join(rows) + "\n")
-    return folder
+    return records_with_outcomes(shared_path, tmp_path_factory.mktemp("set"), 120)
 
 
 def _train(records, out, workers: int, seed: int = 4, env: dict | None = None) -> subprocess.CompletedProcess:
