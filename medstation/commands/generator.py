@@ -80,7 +80,8 @@ def _format_evaluation(document: dict) -> str:
         f"    baseline (class mean plus noise)      {references['baseline']:.3f}",
         f"  precision {metrics['precision']:.3f}  recall {metrics['recall']:.3f} (k-NN manifolds)",
         f"  conditional accuracy {metrics['conditional_accuracy']:.3f} "
-        f"(mean confidence {metrics['mean_conditional_confidence']:.3f})",
+        f"(mean confidence {metrics['mean_conditional_confidence']:.3f}; real {document['split']} images "
+        f"{metrics['real_conditional_accuracy']:.3f})",
         f"  nearest training image, 5th percentile: samples {memorised['sample_p5']:.3f}, "
         f"real {memorised['real_p5']:.3f}",
         "  goals:",

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 from generator_data import write_npz
 
 from medstation.cli import main
+from medstation.engine.classifier import load_classifier
 
 TINY = ["--epochs", "1", "--batch-size", "16", "--latent-dim", "8", "--width", "4", "--labels", "normal,pneumonia"]
 
@@ -56,6 +58,11 @@ def test_evaluate_json_has_the_contract_keys(trained, capsys):
     assert all(value >= 0 for value in document["references"].values())
     assert "pneumonia-cxr-resnet18" in document["feature_network"]
     assert 0.0 <= document["metrics"]["conditional_accuracy"] <= 1.0
+    with np.load(data) as arrays:
+        images, classes = arrays["test_images"], arrays["test_labels"].ravel()
+    called = [p.label for p in load_classifier("pneumonia-cxr-resnet18").predict_batch(images[:, np.newaxis])]
+    right = np.mean([label == ("normal", "pneumonia")[c] for label, c in zip(called, classes, strict=True)])
+    assert document["metrics"]["real_conditional_accuracy"] == pytest.approx(right)
 
 
 @pytest.mark.slow

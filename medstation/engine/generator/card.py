@@ -83,7 +83,9 @@ def _evaluation_lines(evaluation: dict[str, Any]) -> list[str]:
             ("reference: class mean image plus noise (baseline)", f"{references['baseline']:.3f}"),
             ("k-NN precision (fidelity) / recall (diversity)", f"{metrics['precision']:.3f} / {metrics['recall']:.3f}"),
             ("conditional accuracy (classifier calls the requested class)", f"{metrics['conditional_accuracy']:.3f}"),
-            ("nearest-training-image distance, 5th percentile: samples / real test",
+            *([(f"reference: real {evaluation['split']} images at this size called their own class",
+                f"{metrics['real_conditional_accuracy']:.3f}")] if "real_conditional_accuracy" in metrics else []),
+            (f"nearest-training-image distance, 5th percentile: samples / real {evaluation['split']}",
              f"{memorised['sample_p5']:.3f} / {memorised['real_p5']:.3f}"),
         ]),
         "",
@@ -119,6 +121,8 @@ def generator_card(name: str, metadata: dict[str, Any]) -> str:
         f"a real patient. It imitates {data['name']} images at {size} and nothing else; "
         "the classes are only as separable as the feature classifier judges them. Distances are measured in one "
         "classifier's feature space, which cannot see everything a radiologist would."
+        + (f" Its training images are of {data['population']}; its images look like that population only."
+           if data.get("population") else "")
     )
     return model_card(
         name, [overview, ""], named_splits(data) + "; trained on the train split only.", data,

@@ -9,9 +9,10 @@ feature space of :class:`~medstation.engine.generator.confidence.FeatureNetwork`
 - ``references.baseline``: each class's mean training image plus Gaussian noise of that class's per-pixel spread.
 
 Fidelity and diversity are the k-NN precision and recall of the samples against the split; conditional accuracy is
-the share of samples the classifier calls the class they were asked for. The memorisation check compares each
-sample's pixel distance to its nearest training image with the same distance for the real split's images: the
-5th percentile over samples must not fall below the real images' 5th percentile.
+the share of samples the classifier calls the class they were asked for, beside the share of the real split's
+images (at the generator's size) it calls their own class: the most a generator can reach. The memorisation check
+compares each sample's pixel distance to its nearest training image with the same distance for the real split's
+images: the 5th percentile over samples must not fall below the real images' 5th percentile.
 """
 
 from __future__ import annotations
@@ -139,6 +140,7 @@ def evaluate_generator(
     precision, recall = knn_precision_recall(real_features, read["samples"][0], NEAREST_NEIGHBOURS)
     requested = [generator.labels[c] for c in wanted]
     called = called_as(features.classifier.decide(read["samples"][1]), features.classifier.decision, requested)
+    called_real = called_as(features.classifier.decide(read["real"][1]), features.classifier.decision, requested)
     confidence = requested_class_probability(read["samples"][1], requested, features.classifier)
     report(progress, 0.9, "distances to the training images")
     metrics = {
@@ -146,6 +148,7 @@ def evaluate_generator(
         "precision": precision,
         "recall": recall,
         "conditional_accuracy": float(np.mean([a == b for a, b in zip(called, requested, strict=True)])),
+        "real_conditional_accuracy": float(np.mean([a == b for a, b in zip(called_real, requested, strict=True)])),
         "mean_conditional_confidence": float(confidence.mean()),
         "memorisation": memorisation(samples, real, train_images),
     }
