@@ -8,6 +8,7 @@ training split with the defaults, to compare with the shipped ``pneumonia-cxr-re
 default of six epochs, 222 steps).
 
     python benchmarks/training_budget.py [--sizes 500,1000] [--factor 5] [--full] [--json]
+    python benchmarks/training_budget.py --sizes "" --full     (the full-data reproduction alone)
 """
 
 from __future__ import annotations
@@ -71,7 +72,7 @@ def main() -> None:
     results: dict = {"default_steps": budget, "factor": args.factor, "subsets": {}}
     with tempfile.TemporaryDirectory() as folder:
         work = Path(folder)
-        for size in (int(text) for text in args.sizes.split(",")):
+        for size in (int(text) for text in args.sizes.split(",") if text.strip()):
             subset = stratified_subset(Path(args.data), size, work / f"subset-{size}.npz")
             default = train(subset, work / f"default-{size}", [])
             longer = train(subset, work / f"longer-{size}", ["--steps", str(budget * args.factor)])
