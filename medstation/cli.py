@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 
 from medstation import __version__
 from medstation.engine.families import FAMILIES
-from medstation.errors import MedStationError, NotAvailableYet
+from medstation.errors import MedStationError
 
 LAUNCH_EPILOG = (
     "Run 'medstation' with no command (or with a PATH) to open the workstation; "
@@ -35,13 +35,6 @@ def _add_progress(parser: argparse.ArgumentParser) -> None:
 
 def _add_series(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--series", metavar="N|UID", help="series number or SeriesInstanceUID")
-
-
-def _not_available(name: str) -> Callable[[argparse.Namespace], int]:
-    def handler(args: argparse.Namespace) -> int:
-        raise NotAvailableYet(f"'medstation {name}' is not available yet in MedStation {__version__}")
-
-    return handler
 
 
 def _run_self_test(args: argparse.Namespace) -> int:
@@ -222,22 +215,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-HANDLERS: dict[str, Callable[[argparse.Namespace], int]] = {
-    name: _not_available(name)
-    for name in (
-        "info",
-        "convert",
-        "render",
-        "import",
-        "classify",
-        "train",
-        "evaluate",
-        "forecast",
-        "generate",
-        "export",
-    )
-}
-HANDLERS["self-test"] = _run_self_test
+HANDLERS: dict[str, Callable[[argparse.Namespace], int]] = {"self-test": _run_self_test}
 HANDLERS["info"] = lambda args: _imaging().run_info(args)
 HANDLERS["convert"] = lambda args: _imaging().run_convert(args)
 HANDLERS["import"] = lambda args: _imaging().run_import(args)

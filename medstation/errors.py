@@ -26,10 +26,6 @@ class DeviceError(MedStationError):
     """The requested compute device does not exist on this machine."""
 
 
-class NotAvailableYet(MedStationError):
-    """A command or feature that is part of the plan but not built in this version."""
-
-
 class Cancelled(MedStationError):
     """Work stopped because the user cancelled it."""
 
