@@ -163,18 +163,21 @@ def _short(value: float) -> str:
 
 
 def readout_text(state: ViewState, ijk: np.ndarray | None) -> str:
-    """Cursor readout: voxel (i, j, k), LPS position (mm) and value (HU for CT), or "" outside the volume."""
+    """Cursor readout: voxel (i, j, k), LPS position (mm; none where the pixel size is unknown) and value (HU for
+    CT), or "" outside the volume."""
     if ijk is None:
         return ""
     n_k, n_j, n_i = state.volume.spatial_shape
     i, j, k = (round(v) for v in ijk)
     if not (0 <= i < n_i and 0 <= j < n_j and 0 <= k < n_k):
         return ""
-    x, y, z = state.volume.voxel_to_patient(np.array([i, j, k], dtype=np.float64))
     value = state.array[k, j, i]
     if state.volume.is_rgb:
         shown = "RGB " + ", ".join(str(int(v)) for v in value)
     else:
         shown = f"{value:.4g}" if np.issubdtype(type(value), np.floating) else f"{int(value)}"
         shown += " HU" if state.volume.info.modality == "CT" else ""
+    if not state.volume.spacing_known:
+        return f"({i}, {j}, {k})  {shown}"
+    x, y, z = state.volume.voxel_to_patient(np.array([i, j, k], dtype=np.float64))
     return f"({i}, {j}, {k})  LPS ({x:.1f}, {y:.1f}, {z:.1f}) mm  {shown}"

@@ -281,6 +281,8 @@ def test_ruler_and_region_on_an_image_of_unknown_pixel_size_measure_in_pixels(ma
     texts = [viewer.measurements_panel.table.item(row, 4).text() for row in range(2)]
     assert texts[0].endswith(" px") and texts[1].endswith(" px²"), texts
     assert "mm" not in " ".join(texts)
+    axial._hover(axial.view_box.viewRect().center())
+    assert axial.readout.startswith("(") and "LPS" not in axial.readout and "mm" not in axial.readout
 
 
 def test_keys_one_to_six_offer_percentile_windows_on_mr_and_name_them(make_viewer):
