@@ -15,11 +15,9 @@ def _model_summary(classifier):
 
 
 def _result(classifier, summary, result: dict):
-    from medstation.io.export.results import ClassificationResult
+    from medstation.io.export.results import classification_result
 
-    decision = classifier.decision
-    return ClassificationResult(summary, result["probabilities"], result["prediction"], decision.get("threshold"),
-                                decision.get("positive_label"), slice_index=0)
+    return classification_result(summary, result["probabilities"], result["prediction"], classifier.decision)
 
 
 def _saved_measurements(series_uid: str) -> list:
@@ -58,7 +56,7 @@ def write_report(classifier, results: list[dict], out: Path, method: str, force:
     from medstation.core.measurements import measurement_row
     from medstation.engine.saliency import explain_with_bundle
     from medstation.io.export.overlay_image import overlay_slice
-    from medstation.io.export.pdf_report import ReportCase, write_pdf_report
+    from medstation.io.export.pdf_report import ReportCase, case_heading, write_pdf_report
     from medstation.io.open_study import open_image
 
     summary = _model_summary(classifier)
@@ -69,13 +67,9 @@ def write_report(classifier, results: list[dict], out: Path, method: str, force:
         explanation = explain_with_bundle(classifier, volume, method, source=str(path))
         layer = saliency_overlay(explanation.saliency.values[None], f"{method}: {explanation.label}")
         info = volume.info
-        patient = f"{info.patient_name} ({info.patient_id})" if info.patient_id else info.patient_name
-        heading = {"Patient": patient,
-                   "Study": f"{info.study_date} {info.study_description}".strip(),
-                   "Series": f"{info.series_number or ''} {info.series_description}".strip(), "Image": str(path)}
         measurements = _saved_measurements(info.series_uid) if info.series_uid else []
         cases.append(ReportCase(
-            title=f"{classifier.name}: {result['prediction']}", heading={k: v for k, v in heading.items() if v},
+            title=f"{classifier.name}: {result['prediction']}", heading=case_heading(info, str(path)),
             image=overlay_slice(volume, 0, [layer]),
             image_caption=f"{explanation.saliency.label} saliency of {explanation.label}, shown where it is at "
                           f"least {layer.threshold:.0%} of its peak", result=_result(classifier, summary, result),

@@ -13,9 +13,9 @@ series as DICOM, NIfTI or PNG), :mod:`.pdf_report`, :mod:`.files` (atomic writes
 from medstation.lazy_exports import lazy_exports
 
 __all__, __getattr__, __dir__ = lazy_exports(__name__, {
-    "files": ("ExportError", "save_dicom"),
+    "files": ("ExportError", "OutputExists", "save_dicom"),
     "sources": ("SourceImages", "find_source_series", "read_source_images"),
-    "results": ("DECISION_SUPPORT", "ClassificationResult", "ModelSummary", "model_summary"),
+    "results": ("DECISION_SUPPORT", "ClassificationResult", "ModelSummary", "classification_result", "model_summary"),
     "sr": ("SeriesFindings", "measurement_report"),
     "parametric_map": ("saliency_parametric_map",),
     "segmentation": ("layer_segmentation",),

@@ -78,6 +78,15 @@ class DeidentificationRefused(MedStationError):
     """A file a de-identified export cannot include (burned-in annotation, or a value it cannot de-identify)."""
 
 
+class BurnedInAnnotation(DeidentificationRefused):
+    """An image that may show identity in its pixels, refused until the user allows it (the workstation asks):
+    ``path`` names it, ``reason`` says why its pixels may show identity."""
+
+    def __init__(self, message: str, path: str | Path, reason: str):
+        super().__init__(message)
+        self.path, self.reason = Path(path), reason
+
+
 @dataclass
 class DeidentificationOptions:
     """``keep_dates``: the Full Dates variant of Retain Longitudinal Temporal Information (default: shifted).
@@ -187,8 +196,8 @@ class Deidentifier:
         """
         reason = burned_in_reason(dataset)
         if reason is not None and not self.options.allow_burned_in:
-            raise DeidentificationRefused(f"{source}: {reason}; left out of a de-identified export unless the "
-                                          "burned-in annotation is allowed (--allow-burned-in)")
+            raise BurnedInAnnotation(f"{source}: {reason}; left out of a de-identified export unless the "
+                                     "burned-in annotation is allowed (--allow-burned-in)", source, reason)
         patient = self._patient(dataset)
         try:
             safe = _safe_private(dataset)

@@ -20,6 +20,14 @@ class ExportError(MedStationError):
     """An export that cannot be written as asked (a file in the way, a source folder, an object not derivable)."""
 
 
+class OutputExists(ExportError):
+    """An output that already exists and was not to be replaced; ``path`` names it (the workstation asks)."""
+
+    def __init__(self, message: str, path: str | os.PathLike):
+        super().__init__(message)
+        self.path = Path(path)
+
+
 def refuse_source_target(target: str | os.PathLike, sources: Iterable[str | os.PathLike]) -> None:
     """Raise :class:`ExportError` when ``target`` is one of ``sources``, or inside a source folder (or a source
     folder is inside ``target``, which a replaced folder would remove)."""
@@ -37,7 +45,7 @@ def refuse_source_target(target: str | os.PathLike, sources: Iterable[str | os.P
 def refuse_existing(target: str | os.PathLike, force: bool) -> None:
     """Raise :class:`ExportError` naming ``target`` when it exists and ``force`` was not given."""
     if not force and os.path.lexists(target):
-        raise ExportError(f"{target}: already exists; choose another name, or replace it with --force")
+        raise OutputExists(f"{target}: already exists; choose another name, or replace it with --force", target)
 
 
 def write_atomically(target: str | os.PathLike, write: Callable[[Path], None], force: bool = False) -> Path:

@@ -39,6 +39,14 @@ class ReportCase:
     measurements: list[dict] = field(default_factory=list)
 
 
+def case_heading(info, image: str) -> dict[str, str]:
+    """What a page says it reads: patient, study, series (of a ``VolumeInfo``) and ``image``; empty lines left out."""
+    patient = f"{info.patient_name} ({info.patient_id})" if info.patient_id else info.patient_name
+    heading = {"Patient": patient, "Study": f"{info.study_date} {info.study_description}".strip(),
+               "Series": f"{info.series_number or ''} {info.series_description}".strip(), "Image": image}
+    return {key: value for key, value in heading.items() if value}
+
+
 def write_pdf_report(cases: Sequence[ReportCase], path: str | os.PathLike, reader: str = "", force: bool = False,
                      date: datetime.date | None = None) -> Path:
     """Write ``cases`` as a PDF, one page each, to ``path`` (atomically; an existing file only with ``force``)."""

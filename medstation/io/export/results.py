@@ -53,6 +53,13 @@ class ClassificationResult:
         return f"{self.prediction} (most probable label)"
 
 
+def classification_result(model: ModelSummary, probabilities: dict[str, float], prediction: str, decision: dict,
+                          slice_index: int = 0) -> ClassificationResult:
+    """One image's result, its threshold and thresholded label taken from the bundle's ``decision`` metadata."""
+    return ClassificationResult(model, dict(probabilities), prediction, decision.get("threshold"),
+                                decision.get("positive_label"), slice_index=slice_index)
+
+
 REPORTED_METRICS = ("auc", "accuracy", "recall", "specificity", "ece")
 
 
