@@ -81,6 +81,20 @@ def _call(function, *args):
     return job
 
 
+def ask_node_secret(parent: QWidget, node: PacsNode) -> bool:
+    """Make sure ``node``'s password or token is known for the session: asked for on the GUI thread where no
+    session, environment or keyring has it; False when the user gives none."""
+    if not node.needs_secret or stored_secret(node):
+        return True
+    what = "Password" if node.auth == "basic" else "Token"
+    secret, given = QInputDialog.getText(parent, f"{node.name}: {what.lower()}", f"{what} for {node}",
+                                         QLineEdit.EchoMode.Password)
+    if given and secret:
+        remember_for_session(node.name, secret)
+        return True
+    return False
+
+
 class PacsWindow(QWidget):
     """A window of its own; ``studies_changed`` asks the study browser to list what arrived."""
 
@@ -237,15 +251,7 @@ class PacsWindow(QWidget):
 
     def ask_secret(self, node: PacsNode) -> bool:
         """Make sure the node's password or token is known for the session (asked for here, on the GUI thread)."""
-        if not node.needs_secret or stored_secret(node):
-            return True
-        what = "Password" if node.auth == "basic" else "Token"
-        secret, given = QInputDialog.getText(self, f"{node.name}: {what.lower()}", f"{what} for {node}",
-                                             QLineEdit.EchoMode.Password)
-        if given and secret:
-            remember_for_session(node.name, secret)
-            return True
-        return False
+        return ask_node_secret(self, node)
 
     # jobs --------------------------------------------------------------------------------------------
     def _start(self, title: str, job_function, done: Callable[[object], None]) -> Job | None:
