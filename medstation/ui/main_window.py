@@ -15,18 +15,21 @@ from medstation.engine.runtime.device import ENV_VARIABLE
 from medstation.engine.saliency.analysis import ImageAnalysis, saliency_layer
 from medstation.errors import MedStationError
 from medstation.io.database import RebuiltDatabase, SeriesRow, StudyDatabase, import_folders
-from medstation.io.formats import IMAGE_FORMATS
+from medstation.io.formats import IMAGE_FORMATS, PYDICOM, format_of
 from medstation.io.measurement_store import MeasurementStore
 from medstation.io.open_study import OpenedStudy
 from medstation.paths import log_dir
 from medstation.ui.dialogs.about import AboutDialog
 from medstation.ui.dialogs.preferences import PreferencesDialog
 from medstation.ui.dialogs.shortcuts import ShortcutsDialog
+from medstation.ui.export.key_images import KeyImages
+from medstation.ui.export.tasks import Reading
 from medstation.ui.hanging_protocols import HangingProtocols
 from medstation.ui.jobs import QUIT_GRACE_MS, Job, JobRunner
 from medstation.ui.panels.ai_panel import AIPanel
 from medstation.ui.panels.generator_panel import GeneratorPanel
 from medstation.ui.panels.jobs_panel import JobsPanel
+from medstation.ui.panels.results_panel import OpenSeries, PlacedLayer, ResultsPanel
 from medstation.ui.panels.study_browser import StudyBrowser
 from medstation.ui.panels.timeline_panel import TimelinePanel
 from medstation.ui.recent_menu import RecentMenu
@@ -39,7 +42,7 @@ from medstation.ui.viewer.viewer_widget import ViewerWidget
 
 log = logging.getLogger(__name__)
 
-LAYOUT_VERSION = 2
+LAYOUT_VERSION = 3
 """Version of the dock set: a saved layout of another version (other docks) is not restored."""
 
 
@@ -107,6 +110,15 @@ class MainWindow(QMainWindow):
         self.ai_panel = AIPanel(runner)
         self.ai_panel.analysed.connect(self.show_analysis)
         self.saliency_layer: OverlayLayer | None = None
+        self.analysis: ImageAnalysis | None = None
+        self.opened: OpenedStudy | None = None
+        self.key_images = KeyImages()
+        self.export_dialog = None
+        self.results_panel = ResultsPanel(runner, self.open_series)
+        self.results_panel.layer_opened.connect(self.show_result_layer)
+        self.results_panel.report_opened.connect(lambda _path: (self.docks["results"].show(),
+                                                                self.docks["results"].raise_()))
+        self.results_panel.message.connect(lambda text: self.statusBar().showMessage(text, 10_000))
         self.generator_panel = GeneratorPanel(runner)
         self.generator_panel.open_requested.connect(self.show_study)
         self.jobs_panel = JobsPanel(runner)
@@ -121,12 +133,14 @@ class MainWindow(QMainWindow):
             "generator": self._add_dock("Generator", self.generator_panel, area.RightDockWidgetArea),
             "layers": self._add_dock("Layers", self.viewer.layers_panel, area.RightDockWidgetArea),
             "measurements": self._add_dock("Measurements", self.viewer.measurements_panel, area.RightDockWidgetArea),
+            "results": self._add_dock("Results", self.results_panel, area.RightDockWidgetArea),
             "timeline": self._add_dock("Timeline", self.timeline_panel, area.BottomDockWidgetArea),
             "jobs": self._add_dock("Jobs", self.jobs_panel, area.BottomDockWidgetArea),
         }
         self.tabifyDockWidget(self.docks["ai"], self.docks["generator"])
         self.tabifyDockWidget(self.docks["generator"], self.docks["layers"])
         self.tabifyDockWidget(self.docks["layers"], self.docks["measurements"])
+        self.tabifyDockWidget(self.docks["measurements"], self.docks["results"])
         self.docks["ai"].raise_()
         self.tabifyDockWidget(self.docks["timeline"], self.docks["jobs"])
         self.docks["timeline"].raise_()
@@ -186,6 +200,10 @@ class MainWindow(QMainWindow):
         file_menu.addSeparator()
         self._action(file_menu, "&PACS…", self.show_pacs, "Ctrl+Shift+P")
         file_menu.addSeparator()
+        self._action(file_menu, "&Export…", self.show_export, "Ctrl+E")
+        self._action(file_menu, "Save AI result as &DICOM…", lambda: self.show_export("ai"))
+        self._action(file_menu, "Export &key images…", lambda: self.show_export("kos"))
+        file_menu.addSeparator()
         self._action(file_menu, "&Preferences…", self.show_preferences, "Ctrl+,")
         file_menu.addSeparator()
         self._action(file_menu, "&Quit", self.close, "Ctrl+Q")
@@ -197,6 +215,7 @@ class MainWindow(QMainWindow):
             "generator": "",
             "layers": "",
             "measurements": "",
+            "results": "",
             "timeline": "Ctrl+Shift+T",
             "jobs": "Ctrl+Shift+J",
         }
@@ -222,6 +241,8 @@ class MainWindow(QMainWindow):
         tools_menu = bar.addMenu("&Tools")
         for action in self.viewer.actions():
             tools_menu.addAction(action)
+        tools_menu.addSeparator()
+        self._action(tools_menu, "Flag as &key image", self.toggle_key_image, "K")
         tools_menu.addSeparator()
         self._action(tools_menu, "Open &log folder", self.open_log_folder)
         self._action(tools_menu, "Edit &hanging protocols…", self.hanging.edit)
@@ -378,12 +399,16 @@ class MainWindow(QMainWindow):
     def ask_open_file(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Open an image file", "", IMAGE_FILE_FILTER)
         if path:
-            self.opener.open_path(path)
+            self.open_paths([Path(path)])
 
     def open_paths(self, paths: list[Path]) -> Job:
-        """Open dropped or recent paths: a timeline file in the timeline panel, anything else as a study."""
+        """Open dropped, chosen or recent paths: a timeline file in the timeline panel; a DICOM SR, SEG or Parametric
+        Map in the results panel (an SR listed, a SEG or map over its open source series); anything else as a
+        study."""
         if len(paths) == 1 and is_timeline_file(paths[0]):
             return self.timeline_opener.open_path(paths[0])
+        if len(paths) == 1 and paths[0].is_file() and format_of(paths[0]).reader == PYDICOM:
+            return self.results_panel.open_file(paths[0], self.opener.open_path)
         return self.opener.open_paths(paths)
 
     def open_adjacent_series(self, step: int) -> Job | None:
@@ -409,6 +434,8 @@ class MainWindow(QMainWindow):
         protocol = self.hanging.show(self.viewer, opened.volume)
         self.viewer.banner.show_warnings(warnings_to_show(opened))
         self.saliency_layer = None
+        self.analysis = None
+        self.opened = opened
         self.ai_panel.set_volume(opened.volume)
         self.study_browser.priors.set_current(opened.volume.info)
         self.study_browser.refresh()
@@ -467,7 +494,65 @@ class MainWindow(QMainWindow):
         if self.saliency_layer is not None and self.saliency_layer in self.viewer.state.layers:
             self.viewer.state.remove_layer(self.saliency_layer)
         self.saliency_layer = saliency_layer(analysis)
+        self.analysis = analysis
         self.viewer.add_overlay(self.saliency_layer)
+
+    # export and results --------------------------------------------------------------------------------
+    def open_series(self) -> OpenSeries | None:
+        """The series in the viewer and where it was opened from (None when nothing is open)."""
+        if self.viewer.state is None or self.opened is None or self.opened.volume is not self.viewer.state.volume:
+            return None
+        return OpenSeries(self.opened.volume, self.opened.source)
+
+    def reading(self) -> Reading | None:
+        """What an export takes of the open series: the AI result, layers, measurements, key images, window."""
+        series, state = self.open_series(), self.viewer.state
+        if series is None:
+            return None
+        saliency = self.saliency_layer if self.saliency_layer in state.layers else None
+        return Reading(series.volume, series.source, self.analysis if saliency is not None else None, saliency,
+                       [layer for layer in state.layers if layer.visible], list(state.measurements.items),
+                       list(self.key_images.items), state.window, round(state.voxel[2]))
+
+    def show_export(self, kind: str = "dicom"):
+        """File > Export… (one dialog per window, not modal): ``kind`` chosen in it."""
+        from medstation.io.pacs.nodes import load_nodes
+        from medstation.ui.export.export_dialog import ExportDialog
+        from medstation.ui.pacs.window import ask_node_secret
+
+        if self.export_dialog is None:
+            self.export_dialog = ExportDialog(self.runner, self.reading, load_nodes(),
+                                              lambda node: ask_node_secret(self, node), kind, self)
+            self.export_dialog.exported.connect(lambda done: self.statusBar().showMessage(done.summary, 10_000))
+        else:
+            self.export_dialog.set_kind(kind)
+        self.export_dialog.show()
+        self.export_dialog.raise_()
+        return self.export_dialog
+
+    def toggle_key_image(self) -> bool | None:
+        """Flag the image under the crosshair as a key image, or unflag it; None when it cannot be flagged."""
+        series = self.open_series()
+        if series is None:
+            return None
+        k = round(self.viewer.state.voxel[2])
+        try:
+            flagged = self.key_images.toggle(series.source, series.volume.info, series.volume.spatial_shape[0], k)
+        except ValueError as error:
+            self.statusBar().showMessage(f"Not flagged: {error}", 10_000)
+            return None
+        count = len(self.key_images)
+        self.statusBar().showMessage(f"Image {k + 1} {'flagged as a key image' if flagged else 'no longer a key image'}"
+                                     f" ({count} key image{'s' if count != 1 else ''} in this study; File > Export "
+                                     "key images… writes them as a Key Object Selection)", 10_000)
+        return flagged
+
+    def show_result_layer(self, placed: PlacedLayer) -> None:
+        """A SEG or Parametric Map read for the open series, drawn over it (unless another series opened since)."""
+        if self.viewer.state is not None and self.viewer.state.volume is placed.volume:
+            self.viewer.add_overlay(placed.layer)
+            self.docks["layers"].show()
+            self.docks["layers"].raise_()
 
     # dialogs and view --------------------------------------------------------------------------------
     def show_preferences(self) -> None:
@@ -527,6 +612,8 @@ class MainWindow(QMainWindow):
             box.close()
         if self.pacs_window is not None:
             self.pacs_window.close()
+        if self.export_dialog is not None:
+            self.export_dialog.close()
         self.viewer.close_volume()
         self.compare.viewer.close_volume()
         self.database.close()

@@ -22,5 +22,5 @@ __all__, __getattr__, __dir__ = lazy_exports(__name__, {
     "secondary_capture": ("overlay_secondary_capture",),
     "key_objects": ("key_object_selection",),
     "overlay_image": ("overlay_slice",),
-    "reading": ("derived_layer", "is_structured_report", "sr_lines"),
+    "reading": ("ExportedObject", "derived_layer", "exported_object", "is_structured_report", "sr_lines"),
 })

@@ -9,6 +9,7 @@ of its real-world values.
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -32,6 +33,32 @@ def _read(path: str | os.PathLike, stop_before_pixels: bool = False):
         return pydicom.dcmread(path, stop_before_pixels=stop_before_pixels)
     except (OSError, InvalidDicomError, ValueError) as error:
         raise UnreadableInput(f"{path}: not a readable DICOM file ({error})") from error
+
+
+@dataclass(frozen=True)
+class ExportedObject:
+    """What a file is among the objects opened here: ``kind`` ``"report"`` (SR or KOS), ``"segmentation"`` or
+    ``"parametric map"``; the series it was made from and its frame of reference (for placing a layer)."""
+
+    kind: str
+    source_series: frozenset[str] = frozenset()
+    frame_of_reference_uid: str = ""
+
+
+def exported_object(path: str | os.PathLike) -> ExportedObject | None:
+    """What ``path`` is (see :class:`ExportedObject`); None for anything else: an image, or not DICOM at all (the
+    image opener then says what it is)."""
+    try:
+        dataset = _read(path, stop_before_pixels=True)
+    except UnreadableInput:
+        return None
+    sop_class = str(dataset.get("SOPClassUID", ""))
+    kinds = {SEGMENTATION: "segmentation", PARAMETRIC_MAP: "parametric map", **dict.fromkeys(SR_CLASSES, "report")}
+    if sop_class not in kinds:
+        return None
+    series = frozenset(str(item.SeriesInstanceUID) for item in dataset.get("ReferencedSeriesSequence", [])
+                       if "SeriesInstanceUID" in item)
+    return ExportedObject(kinds[sop_class], series, str(dataset.get("FrameOfReferenceUID", "") or ""))
 
 
 def is_structured_report(path: str | os.PathLike) -> bool:
