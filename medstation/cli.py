@@ -169,14 +169,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("models", help="installed model bundles")
     _add_json(p)
 
-    p = sub.add_parser("classify", help="classify an image or a folder of images")
-    p.add_argument("path")
-    p.add_argument("--model")
-    p.add_argument("--saliency", metavar="METHOD")
-    p.add_argument("--out", metavar="DIR")
-    p.add_argument("--sr", metavar="OUT.dcm", help="also write the results as a DICOM SR (TID 1500) report")
-    p.add_argument("--report", metavar="OUT.pdf", help="also write a PDF report, one page per image")
-    p.add_argument("--force", action="store_true", help="replace an existing --sr or --report file")
+    p = sub.add_parser("classify", help="classify an image, a folder of images or the study database's images")
+    FAMILIES["classifier"].command_module().add_classify_options(p)
     _add_json(p)
     _add_progress(p)
 

@@ -20,9 +20,9 @@ from medstation.commands.output import (
     skipped_entries,
     training_command,
 )
-from medstation.commands.recipe_options import recipe_from_args
+from medstation.commands.recipe_options import add_launcher_options, launch_workers, recipe_from_args
 from medstation.engine.families import FAMILIES
-from medstation.errors import MedStationError, UnreadableInput, reason_without_path
+from medstation.errors import MedStationError, UnreadableInput
 
 CLASSIFIER = FAMILIES["classifier"]
 
@@ -30,13 +30,26 @@ CLASSIFIER = FAMILIES["classifier"]
 def run_train(args: argparse.Namespace) -> int:
     if not args.data or not args.out:
         raise UnreadableInput("train classifier needs --data (an .npz or a folder with labels.csv) and --out")
+    recipe = recipe_from_args(CLASSIFIER.recipe_class(), args)
+    if Path(args.out).exists() and not args.overwrite:
+        raise UnreadableInput(f"{args.out}: already exists; choose another --out or pass --overwrite")
+    if launch_workers(args, "no bundle was written"):
+        return 0
+    from medstation.engine.runtime import process_group, select_device
+
+    with process_group(cuda=select_device().startswith("cuda")) as workers:
+        return _train(args, recipe, workers)
+
+
+def _train(args: argparse.Namespace, recipe, workers) -> int:
+    """Train (every torchrun worker), then print the result (rank 0, which wrote the bundle)."""
+    import io
     from dataclasses import replace
 
     from medstation.engine.classifier import load_labelled_images, train_classifier
 
-    recipe = recipe_from_args(CLASSIFIER.recipe_class(), args)
     size = recipe.spatial_size
-    with ProgressBar(args.progress) as bar:
+    with ProgressBar(args.progress and workers.leader, None if workers.leader else io.StringIO()) as bar:
         data = load_labelled_images(args.data, label_names(args), recipe.seed, size, lambda f, m: bar(0.05 * f, m),
                                     path_column=args.path_column, label_column=args.label_column or "label")
         if size is not None and len(size) == 1:
@@ -50,6 +63,8 @@ def run_train(args: argparse.Namespace) -> int:
             data_description=data_description(args),
             progress=lambda f, m: bar(0.05 + 0.95 * f, m),
         )
+    if bundle is None:  # a worker other than rank 0
+        return 0
     metrics = bundle.metadata.metrics
     training = bundle.metadata.document["training"]
     if training.get("still_improving"):
@@ -102,20 +117,6 @@ def run_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _read_inputs(classifier, paths: list[Path], bar) -> tuple[list[Path], list, list[tuple[Path, str]]]:
-    from medstation.io.open_study import open_image
-
-    read, images, skipped = [], [], []
-    for number, path in enumerate(paths):
-        try:
-            images.append(classifier.image_input(open_image(path).volume, str(path)))
-            read.append(path)
-        except MedStationError as error:
-            skipped.append((path, reason_without_path(path, str(error))))
-        bar(0.5 * (number + 1) / len(paths), f"reading {path.name}")
-    return read, images, skipped
-
-
 def _write_saliency(classifier, path: Path, method: str, out_dir: Path) -> dict[str, str]:
     """The map of ``path``'s predicted label as ``STEM_METHOD.npy`` (float32 [j, i]) and as a PNG over the image."""
     import numpy as np
@@ -150,50 +151,111 @@ def _make_maps_folder(out: Path) -> None:
         raise MedStationError(f"{out}: cannot create the folder for the saliency maps ({error.strerror})") from None
 
 
-def run_classify(args: argparse.Namespace) -> int:
+def _classify_inputs(args: argparse.Namespace) -> tuple[list[Path], str]:
+    """The image files to classify (PATH's, or the study database's selected by the query options) and the input
+    in words, as a results file's job records it."""
+    from medstation.engine.classifier.cohort import database_images, describe_query
+    from medstation.io.images import image_files_in
+
+    query = (args.modality, args.since, args.until)
+    if args.database:
+        if args.path is not None:
+            raise MedStationError(f"{args.path}: give PATH or --database, not both")
+        paths = database_images(*query)
+        if not paths:
+            raise MedStationError(f"the study database holds no {describe_query(*query)}; import them first "
+                                  "(medstation import FOLDER) or widen the query")
+        return paths, f"database: {describe_query(*query)}"
+    if any(query):
+        raise MedStationError("--modality, --since and --until select from the study database; add --database")
+    if args.path is None:
+        raise MedStationError("give an image, a folder of images, or --database")
+    path = Path(args.path)
+    if not path.exists():
+        raise UnreadableInput(f"{path}: no such file or folder")
+    return (image_files_in(path) if path.is_dir() else [path]), str(path.resolve())
+
+
+def _results_job(args: argparse.Namespace, classifier, source: str, chunk: int) -> dict:
+    """What a resumed --results must have been started with: the same weights, input and chunks."""
+    return {"model": classifier.name, "weights_sha256": classifier.bundle.metadata.document["weights"]["sha256"],
+            "input": source, "chunk": chunk}
+
+
+def _check_classify_options(args: argparse.Namespace) -> None:
     if args.saliency is not None and args.out is None:
         raise MedStationError("--saliency needs --out DIR for the maps")
+    if args.resume and not args.results:
+        raise MedStationError("--resume continues the results file of --results; give --results")
+    if args.chunk is not None and args.chunk < 1:
+        raise MedStationError(f"--chunk must be at least 1 image, not {args.chunk}")
+    if args.workers is not None and args.workers < 0:
+        raise MedStationError(f"--workers must be 0 or more, not {args.workers}")
+    if args.results and (args.saliency or args.sr or args.report):
+        raise MedStationError("--results streams rows to a file; run --saliency, --sr and --report without it")
+    if args.results:
+        from medstation.io.batch_results import results_format
+
+        results_format(args.results)
+        if args.path is not None:
+            refuse_writing_into_source(args.path, args.results)
     if args.saliency is not None:
-        refuse_writing_into_source(args.path, args.out)
+        if args.path is not None:
+            refuse_writing_into_source(args.path, args.out)
         _check_maps_folder(Path(args.out))
     if args.sr is not None or args.report is not None:
         from medstation.commands.reading_outputs import check_reading_outputs
 
         check_reading_outputs(args)
-    from medstation.engine.classifier import load_classifier, prepare_batch
-    from medstation.io.images import image_files_in
 
-    path = Path(args.path)
-    if not path.exists():
-        raise UnreadableInput(f"{path}: no such file or folder")
+
+def run_classify(args: argparse.Namespace) -> int:
+    """Classify images (docs/design.md §3 ``classify --json`` and ``--results``), in batches through
+    :mod:`medstation.engine.classifier.cohort`: decoded in worker processes, the same numbers as one at a time."""
+    _check_classify_options(args)
+    from medstation.engine.classifier import load_classifier
+    from medstation.engine.classifier.cohort import CHUNK, RESULT_COLUMNS, classify_files
+    from medstation.engine.runtime import keep_freed_memory
+
+    keep_freed_memory()
+    paths, source = _classify_inputs(args)
     classifier = load_classifier(args.model or CLASSIFIER.shipped)
-    paths = image_files_in(path) if path.is_dir() else [path]
+    chunk = args.chunk or CHUNK
+    skipped: list[tuple[str, str]] = []
+    options = {"chunk_size": chunk, "workers": args.workers,
+               "on_skipped": lambda key, reason: skipped.append((key, reason))}
     with ProgressBar(args.progress) as bar:
-        read, images, skipped = _read_inputs(classifier, paths, bar)
-        if not images:
-            if not path.is_dir() and skipped:
-                raise UnreadableInput(f"{path}: {skipped[0][1]}")
-            raise UnreadableInput(f"{path}: no image that {classifier.name} can classify")
-        probabilities = classifier.probabilities(
-            prepare_batch(images, classifier.input_spec), lambda f, m: bar(0.5 + 0.5 * f, m)
-        )
-    combined = classifier.combined(probabilities)
-    results = [
-        {
-            "path": str(file),
-            "probabilities": dict(zip(classifier.labels, map(float, row), strict=True)),
-            **({"combined": {name: float(values[index]) for name, values in combined.items()}} if combined else {}),
-            "prediction": label,
-        }
-        for index, (file, row, label) in enumerate(zip(read, probabilities, classifier.decide(probabilities),
-                                                       strict=True))
-    ]
+        if args.results:
+            from medstation.io.batch_results import ResultsWriter
+
+            job = _results_job(args, classifier, source, chunk)
+            with ResultsWriter(args.results, "path", RESULT_COLUMNS, job, resume=args.resume) as writer:
+                summary = classify_files(classifier, paths, writer.write, done=writer.done, progress=bar, **options)
+            results = None
+        else:
+            results = []
+            summary = classify_files(classifier, paths, results.extend, progress=bar, **options)
+    if summary.ran + summary.done_before == 0:
+        single = args.path is not None and not Path(args.path).is_dir()
+        if single and skipped:
+            raise UnreadableInput(f"{args.path}: {skipped[0][1]}")
+        raise UnreadableInput(f"{args.path or source}: no image that {classifier.name} can classify")
+    skipped_list = skipped_entries(skipped)
+    if results is None:
+        written = summary.ran + summary.done_before
+        if args.json:
+            print_json({"model": classifier.name, "results": str(args.results), "images": written,
+                        "classified_now": summary.ran, "resumed": summary.done_before, "skipped": skipped_list})
+            return 0
+        resumed = f", {summary.done_before} of them written before" if summary.done_before else ""
+        print(f"{args.results}: {written} images classified by {classifier.name}{resumed}; "
+              f"{len(skipped_list)} skipped")
+        return 0
     if args.saliency is not None:
         out_dir = Path(args.out)
         _make_maps_folder(out_dir)
         for result in results:
             result["saliency"] = _write_saliency(classifier, Path(result["path"]), args.saliency, out_dir)
-    skipped_list = skipped_entries(skipped)
     if args.sr is not None or args.report is not None:
         from medstation.commands.reading_outputs import write_reading_outputs
 
@@ -209,9 +271,37 @@ def run_classify(args: argparse.Namespace) -> int:
     return 0
 
 
+def add_classify_options(parser: argparse.ArgumentParser) -> None:
+    """Options of ``medstation classify`` beyond --json and --progress."""
+    parser.add_argument("path", nargs="?", help="an image or a folder of images (or --database)")
+    parser.add_argument("--model", metavar="NAME|DIR")
+    parser.add_argument("--database", action="store_true",
+                        help="classify the images of the study database (medstation import) instead of PATH")
+    parser.add_argument("--modality", metavar="M", help="with --database: only images of this modality (CR, DX, ...)")
+    parser.add_argument("--since", metavar="YYYY-MM-DD", help="with --database: only studies dated from this day")
+    parser.add_argument("--until", metavar="YYYY-MM-DD", help="with --database: only studies dated up to this day")
+    parser.add_argument("--results", metavar="RESULTS",
+                        help="write one row per image to RESULTS.csv or RESULTS.jsonl as each chunk of images is "
+                             "done (RESULTS.partial until the last), instead of printing them")
+    parser.add_argument("--resume", action="store_true",
+                        help="continue the unfinished --results of the same model and input: images already "
+                             "written are not classified again")
+    parser.add_argument("--chunk", type=int, metavar="IMAGES",
+                        help="images per chunk: written together, and the most a killed job loses (default 256)")
+    parser.add_argument("--workers", type=int, metavar="N",
+                        help="processes decoding images while the network runs (default: one fewer than the "
+                             "cores, at most 4; 0 decodes in the main process)")
+    parser.add_argument("--saliency", metavar="METHOD")
+    parser.add_argument("--out", metavar="DIR", help="the folder for the --saliency maps")
+    parser.add_argument("--sr", metavar="OUT.dcm", help="also write the results as a DICOM SR (TID 1500) report")
+    parser.add_argument("--report", metavar="OUT.pdf", help="also write a PDF report, one page per image")
+    parser.add_argument("--force", action="store_true", help="replace an existing --sr or --report file")
+
+
 def add_train_options(parser: argparse.ArgumentParser) -> None:
     """Options of ``medstation train classifier`` beyond --data, --out and the recipe's settings."""
     add_labelled_images_options(parser)
+    add_launcher_options(parser)
 
 
 def add_evaluate_options(parser: argparse.ArgumentParser) -> None:

@@ -84,7 +84,8 @@ def check_reading_outputs(args) -> None:
 
     for out in (args.sr, args.report):
         if out is not None:
-            refuse_writing_into_source(args.path, out)
+            if args.path is not None:
+                refuse_writing_into_source(args.path, out)
             refuse_existing(out, args.force)
 
 

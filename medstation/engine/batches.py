@@ -43,6 +43,14 @@ class PreparedChunk(Generic[Payload]):
     payload: Payload
     skipped: list[tuple[str, str]] = field(default_factory=list)
 
+    def pin_memory(self) -> PreparedChunk[Payload]:
+        """The chunk with the tensors of its payload in page-locked memory (what the DataLoader's ``pin_memory``
+        calls), so their copies to a CUDA device can be non-blocking."""
+        from medstation.engine.runtime import engine_module
+
+        pin = engine_module("torch.utils.data._utils.pin_memory").pin_memory
+        return PreparedChunk(self.keys, pin(self.payload), self.skipped)
+
 
 class BatchTask(Protocol[Item, Payload, Result]):
     """A model's work on many items, in chunks (see the module docstring)."""

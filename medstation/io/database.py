@@ -425,6 +425,23 @@ class StudyDatabase:
         )
         return [Path(path) for (path,) in rows]
 
+    def image_files(self, modality: str | None = None, since: str | None = None,
+                    until: str | None = None) -> list[Path]:
+        """The recorded image files (not DICOMDIRs, not unreadable files), sorted by path, of the ``modality`` given
+        (any case) and of studies dated from ``since`` to ``until`` inclusive (``YYYYMMDD``, as DICOM writes
+        StudyDate); a date limit leaves out studies without a date."""
+        query, args = "SELECT path FROM files WHERE images > 0", []
+        if modality:
+            query += " AND UPPER(modality) = ?"
+            args.append(modality.upper())
+        if since:
+            query += " AND study_date != '' AND study_date >= ?"
+            args.append(since)
+        if until:
+            query += " AND study_date != '' AND study_date <= ?"
+            args.append(until)
+        return [Path(path) for (path,) in self._rows(query + " ORDER BY path", tuple(args))]
+
     def unreadable_files(self) -> list[tuple[str, str]]:
         return self._rows("SELECT path, reason FROM unreadable ORDER BY path")
 
