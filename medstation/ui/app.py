@@ -22,7 +22,6 @@ from medstation.ui.jobs import JobRunner
 from medstation.ui.main_window import MainWindow
 from medstation.ui.settings import APPLICATION, ORGANIZATION, Settings
 from medstation.ui.theme import apply_dark_theme
-from medstation.ui.timeline_opening import is_timeline_file
 
 log = logging.getLogger(__name__)
 
@@ -106,12 +105,10 @@ def run_workstation(path: str | None = None) -> NoReturn:
     window.show()
     signal_timer = quit_on_signals(app, window)
     log.info("MedStation %s started; log at %s", __version__, log_file)
-    if path is not None and is_timeline_file(path):
-        window.timeline_opener.open_path(path)
-    else:
-        study = path if path is not None else sample_study()
-        if study is not None:
-            window.opener.open_path(study, remember=path is not None)
+    if path is not None:
+        window.open_paths([Path(path)])
+    elif (study := sample_study()) is not None:
+        window.opener.open_path(study, remember=False)
     code = app.exec()
     signal_timer.stop()
     if window.isVisible():  # the loop ended another way than by closing the window

@@ -103,6 +103,7 @@ class ExportDialog(QDialog):
         self.form.addRow("", self.note)
         self.progress = QProgressBar()
         self.progress.setRange(0, 1000)
+        self.progress.hide()
         self.status = QLabel("")
         self.status.setWordWrap(True)
         self.export_button = QPushButton("Export")
@@ -216,6 +217,7 @@ class ExportDialog(QDialog):
         return self.submit(task)
 
     def submit(self, task: ExportTask) -> Job:
+        self.progress.show()
         self.progress.setValue(0)
         self.status.setText("Starting…")
         self.job = job = self.runner.submit(f"Export: {KINDS[task.kind]}", run_task, task)

@@ -96,7 +96,6 @@ class ResultsPanel(QWidget):
         self.documents.currentItemChanged.connect(self._show_selected)
         self.text = QPlainTextEdit()
         self.text.setReadOnly(True)
-        self.text.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
         self.text.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
         self.text.setPlaceholderText("Open a DICOM SR, SEG or Parametric Map (File > Open file…, or drop it here) "
                                      "to read it.")
@@ -105,7 +104,7 @@ class ResultsPanel(QWidget):
         splitter = QSplitter(Qt.Orientation.Vertical)
         splitter.addWidget(self.documents)
         splitter.addWidget(self.text)
-        splitter.setSizes([60, 400])
+        splitter.setStretchFactor(1, 4)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
         layout.addWidget(splitter, 1)
