@@ -82,6 +82,7 @@ class MainWindow(QMainWindow):
         self.retry_engine_start = False
         self.error_dialogs: list[QMessageBox] = []
         self.pacs_window = None
+        self.batch_window = None
         self.setWindowTitle("MedStation")
         self.resize(1440, 900)
 
@@ -250,6 +251,7 @@ class MainWindow(QMainWindow):
         ai_menu = bar.addMenu("&AI")
         self._action(ai_menu, "&Verify compute engine", self.verify_engine, "Ctrl+Shift+V")
         self._action(ai_menu, "&Generate synthetic images…", self.show_generator, "Ctrl+Shift+G")
+        self._action(ai_menu, "&Batch analysis…", self.show_batch_analysis)
         self._action(ai_menu, "Compute &device…", self.show_preferences)
 
         help_menu = bar.addMenu("&Help")
@@ -573,6 +575,17 @@ class MainWindow(QMainWindow):
         self.pacs_window.raise_()
         return self.pacs_window
 
+    def show_batch_analysis(self):
+        """The Batch analysis window (one per main window): a double-clicked row opens its image here."""
+        from medstation.ui.batch.window import BatchWindow
+
+        if self.batch_window is None:
+            self.batch_window = BatchWindow(self.runner, self.database.path, self)
+            self.batch_window.image_requested.connect(lambda path: self.open_paths([path]))
+        self.batch_window.show()
+        self.batch_window.raise_()
+        return self.batch_window
+
     def open_series_files(self) -> list[Path]:
         """The files of the open series, as the study database lists them (none when it is not listed)."""
         info = self.viewer.state.volume.info if self.viewer.state is not None else None
@@ -612,6 +625,8 @@ class MainWindow(QMainWindow):
             box.close()
         if self.pacs_window is not None:
             self.pacs_window.close()
+        if self.batch_window is not None:
+            self.batch_window.close()
         if self.export_dialog is not None:
             self.export_dialog.close()
         self.viewer.close_volume()
