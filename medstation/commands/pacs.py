@@ -225,8 +225,9 @@ def _run_retrieve(args: argparse.Namespace) -> int:
     failed = f" ({summary.failed} the node could not send)" if summary.failed else ""
     what = f"series {summary.series_uid} of study {summary.study_uid}" if summary.series_uid else \
         f"study {summary.study_uid}"
-    print(f"retrieved {summary.received} instances{failed} of {what} from {node} by {how} in {summary.seconds:.1f} s "
-          f"into {summary.folder}; listed in the study database")
+    present = f" (already present {summary.already_present}, not transferred again)" if summary.already_present else ""
+    print(f"retrieved {summary.received} instances{failed} of {what}{present} from {node} by {how} in "
+          f"{summary.seconds:.1f} s into {summary.folder}; listed in the study database")
     return 0
 
 

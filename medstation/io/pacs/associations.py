@@ -13,8 +13,10 @@ from contextlib import contextmanager
 from pynetdicom import AE, StoragePresentationContexts, evt
 from pynetdicom.association import Association
 
+from medstation.errors import Cancelled
 from medstation.io.pacs.errors import PacsError, TransferAborted
 from medstation.io.pacs.nodes import LocalStation, PacsNode
+from medstation.io.pacs.receiving import receive_in_bulk
 
 RECEIVE_TRANSFER_SYNTAXES = [
     "1.2.840.10008.1.2.1",  # Explicit VR Little Endian
@@ -70,8 +72,13 @@ def association(ae: AE, node: PacsNode, local: LocalStation, ext_neg: list | Non
         # can be lost that way): ask once more.
     if not assoc.is_established:
         raise association_failure(node, local, assoc, connected.is_set(), closed_early)
+    receive_in_bulk(assoc)
     try:
         yield assoc
+    except Cancelled:
+        if assoc.is_established:  # the operation was ended with the node (C-CANCEL answered)
+            assoc.release()
+        raise
     except BaseException:
         if assoc.is_established:
             assoc.abort()

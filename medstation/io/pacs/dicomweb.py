@@ -135,29 +135,48 @@ def find(node: PacsNode, filters: QueryFilters, secret: str | None = None,
     return matches
 
 
-def _series_to_fetch(client, node: PacsNode, study_uid: str, series_uid: str) -> list[tuple[str, int]]:
+def _series_to_fetch(client, node: PacsNode, study_uid: str, series_uid: str,
+                     missing_ok: bool = False) -> list[tuple[str, int]]:
     """(series UID, instance count) of what a retrieve fetches."""
     with web_errors(node, "the series search"):
         found = _datasets(client.search_for_series(study_uid, fields=["SeriesInstanceUID",
                                                                       "NumberOfSeriesRelatedInstances"]))
     series = [(str(item.SeriesInstanceUID), int(item.get("NumberOfSeriesRelatedInstances", 0) or 0))
               for item in found if not series_uid or str(item.SeriesInstanceUID) == series_uid]
-    if not series:
+    if not series and not missing_ok:
         raise PacsError(f"{node}: holds no {'series ' + series_uid + ' of ' if series_uid else ''}study {study_uid}")
     return series
 
 
-def wado_retrieve(node: PacsNode, study_uid: str, series_uid: str, store: ReceivedStore, secret: str | None = None,
-                  progress: ProgressCallback | None = None, cancel: CancelToken = None) -> int:
-    """WADO-RS: stream each series of the study (or the one series) into ``store``, instance by instance, in the
-    transfer syntax the node keeps them in; returns the instances received."""
+def holdings(node: PacsNode, study_uid: str, series_uid: str, list_series: set[str], secret: str | None = None,
+             cancel: CancelToken = None) -> tuple[dict[str, int], dict[str, set[str]]]:
+    """What the node holds of a study (or one series of it): its series with their instance counts, and the SOP
+    instance UIDs of the series in ``list_series`` (QIDO-RS)."""
     client = client_for(node, secret)
-    series = _series_to_fetch(client, node, study_uid, series_uid)
+    counts = dict(_series_to_fetch(client, node, study_uid, series_uid, missing_ok=True))
+    listed = {}
+    for uid in sorted(set(counts) & list_series):
+        check_cancelled(cancel)
+        with web_errors(node, "the instance search"):
+            found = _datasets(client.search_for_instances(study_uid, uid, fields=["SOPInstanceUID"]))
+        listed[uid] = {str(item.SOPInstanceUID) for item in found if item.get("SOPInstanceUID")}
+    return counts, listed
+
+
+def wado_retrieve(node: PacsNode, study_uid: str, series_uid: str, store: ReceivedStore, secret: str | None = None,
+                  progress: ProgressCallback | None = None, cancel: CancelToken = None,
+                  sop_uids: tuple[str, ...] = ()) -> int:
+    """WADO-RS: stream each series of the study (or the one series, or the listed instances of it) into ``store``,
+    instance by instance, in the transfer syntax the node keeps them in; returns the instances received."""
+    client = client_for(node, secret)
+    series = [(series_uid, len(sop_uids))] if sop_uids else _series_to_fetch(client, node, study_uid, series_uid)
     total = sum(count for _, count in series) or None
     done = 0
     report(progress, 0.0, f"{node.name}: asking for the instances")
     for uid, _ in series:
-        instances = client.iter_series(study_uid, uid, media_types=ANY_TRANSFER_SYNTAX)
+        instances = (client.retrieve_instance(study_uid, uid, sop, media_types=ANY_TRANSFER_SYNTAX)
+                     for sop in sop_uids) if sop_uids else client.iter_series(study_uid, uid,
+                                                                               media_types=ANY_TRANSFER_SYNTAX)
         try:
             with web_errors(node, "the retrieve"):
                 for dataset in instances:

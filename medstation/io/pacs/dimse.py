@@ -99,3 +99,33 @@ def series_of(study: PacsMatch, series: PacsMatch) -> PacsMatch:
         series_number=series.series_number, series_description=series.series_description,
         instances=series.instances,
     )
+
+
+def holdings(node: PacsNode, local: LocalStation, study_uid: str, series_uid: str, list_series: set[str],
+             cancel: CancelToken = None) -> tuple[dict[str, int], dict[str, set[str]]]:
+    """What the node holds of a study (or one series of it): its series with their instance counts (C-FIND at series
+    level), and the SOP instance UIDs of the series in ``list_series`` (C-FIND at image level)."""
+    ae = application_entity(local, node)
+    ae.add_requested_context(StudyRootQueryRetrieveInformationModelFind)
+    model = StudyRootQueryRetrieveInformationModelFind
+    with association(ae, node, local) as assoc:
+        counts = {}
+        keys = {"StudyInstanceUID": study_uid, "SeriesInstanceUID": series_uid, "NumberOfSeriesRelatedInstances": ""}
+        for item in _c_find(assoc, node, _keys("SERIES", keys), model, cancel):
+            uid = str(item.get("SeriesInstanceUID", "") or "")
+            if uid and (not series_uid or uid == series_uid):
+                counts[uid] = int(item.get("NumberOfSeriesRelatedInstances", 0) or 0)
+        listed = {}
+        for uid in sorted(set(counts) & list_series):
+            keys = {"StudyInstanceUID": study_uid, "SeriesInstanceUID": uid, "SOPInstanceUID": ""}
+            listed[uid] = {str(item.SOPInstanceUID) for item in _c_find(assoc, node, _keys("IMAGE", keys), model,
+                                                                       cancel) if item.get("SOPInstanceUID")}
+    return counts, listed
+
+
+def _keys(level: str, keys: dict[str, str]) -> Dataset:
+    identifier = Dataset()
+    identifier.QueryRetrieveLevel = level
+    for keyword, value in keys.items():
+        setattr(identifier, keyword, value)
+    return identifier

@@ -21,6 +21,7 @@ from medstation.io.pacs.associations import RECEIVE_TRANSFER_SYNTAXES, STORAGE_S
 from medstation.io.pacs.dimse_retrieve import store_received
 from medstation.io.pacs.errors import PacsError
 from medstation.io.pacs.nodes import LocalStation, PacsNode
+from medstation.io.pacs.receiving import receive_in_bulk
 from medstation.io.pacs.storage import ReceivedStore
 
 log = logging.getLogger(__name__)
@@ -66,6 +67,7 @@ class StorageListener:
         handlers = [
             (evt.EVT_C_STORE, self._stored),
             (evt.EVT_C_ECHO, lambda event: 0x0000),
+            (evt.EVT_CONN_OPEN, lambda event: receive_in_bulk(event.assoc)),
             (evt.EVT_RELEASED, self._ended),
             (evt.EVT_ABORTED, self._ended),
         ]
@@ -119,10 +121,9 @@ class StorageListener:
         if not self._accepts(calling):
             batch["refused"] += 1
             return _NOT_AUTHORISED
-        status = store_received(self.store, event, None, self.errors)
+        status = store_received(self.store, event, None, self.errors, batch["studies"])
         if status == 0x0000:
             batch["instances"] += 1
-            batch["studies"].add(str(event.dataset.StudyInstanceUID))
         return status
 
     def _batch(self, assoc) -> dict:

@@ -16,6 +16,7 @@ from medstation.io.pacs import dicomweb, dimse
 from medstation.io.pacs.errors import PacsError
 from medstation.io.pacs.nodes import LocalStation, PacsNode, load_local
 from medstation.io.pacs.outgoing import outgoing_files
+from medstation.io.pacs.present import RetrievePlan, local_instances, plan, whole
 from medstation.io.pacs.query import PacsMatch, QueryFilters
 from medstation.io.pacs.secrets import secret_for
 from medstation.io.pacs.storage import ReceivedStore
@@ -38,11 +39,13 @@ class RetrieveSummary:
     folder: str
     seconds: float
     files: list[str] = field(default_factory=list)
+    already_present: int = 0
+    """Instances the node holds that the study database already listed: not transferred again."""
 
     def as_dict(self) -> dict:
         return {"node": self.node, "method": self.method, "study_uid": self.study_uid, "series_uid": self.series_uid,
-                "received": self.received, "failed": self.failed, "folder": self.folder,
-                "seconds": round(self.seconds, 3)}
+                "received": self.received, "failed": self.failed, "already_present": self.already_present,
+                "folder": self.folder, "seconds": round(self.seconds, 3)}
 
 
 @dataclass(frozen=True)
@@ -86,9 +89,10 @@ def retrieve(node: PacsNode, study_uid: str, series_uid: str = "", method: str =
 
     ``method``: ``get`` (C-GET, the default for a DIMSE node), ``move`` (C-MOVE into MedStation's Storage SCP:
     ``listener`` if one runs, else one started for the transfer on the configured port) or ``wado`` (WADO-RS, the
-    only one for a DICOMweb node). Instances are written whole and listed as they arrive; a repeated retrieve
-    replaces the files instead of adding copies. :class:`~medstation.errors.Cancelled` or
-    :class:`~.errors.TransferAborted` keep what arrived whole.
+    only one for a DICOMweb node). Instances are written whole and listed as they arrive. Instances the study
+    database already lists (files present) are not asked for again (``already_present``, see :mod:`.present`); one
+    received again all the same replaces its file instead of adding a copy. :class:`~medstation.errors.Cancelled`
+    or :class:`~.errors.TransferAborted` keep what arrived whole.
     """
     from medstation.io.pacs.dimse_retrieve import c_get, c_move
     from medstation.io.pacs.listener import StorageListener
@@ -106,28 +110,56 @@ def retrieve(node: PacsNode, study_uid: str, series_uid: str = "", method: str =
     own_store = store is None and (method != "move" or listener is None)
     store = listener.store if (method == "move" and listener is not None) else (store or ReceivedStore())
     before = store.count
-    failed = 0
+    received = failed = 0
     try:
-        if method == "wado":
-            received = dicomweb.wado_retrieve(node, study_uid, series_uid, store, _secret(node, ask_secret),
-                                              progress, cancel)
-        elif method == "get":
-            received, failed = c_get(node, local, study_uid, series_uid, store, progress, cancel)
-        elif listener is not None:
-            received, failed = c_move(node, local, study_uid, series_uid, listener, progress, cancel)
-        else:
-            with StorageListener(local, store, accept_pushes=False) as own:
-                received, failed = c_move(node, local, study_uid, series_uid, own, progress, cancel)
+        the_plan = _plan(node, local, study_uid, series_uid, store, ask_secret, cancel)
+        total = sum(part.expected for part in the_plan.parts)
+        for part in the_plan.parts:
+            check_cancelled(cancel)
+            part_progress = _share(progress, received + failed, part.expected, total)
+            series = part.series_uid or series_uid
+            if method == "wado":
+                got, lost = dicomweb.wado_retrieve(node, study_uid, series, store, _secret(node, ask_secret),
+                                                   part_progress, cancel, part.sop_uids), 0
+            elif method == "get":
+                got, lost = c_get(node, local, study_uid, series, store, part_progress, cancel, part.sop_uids)
+            elif listener is not None:
+                got, lost = c_move(node, local, study_uid, series, listener, part_progress, cancel, part.sop_uids)
+            else:
+                with StorageListener(local, store, accept_pushes=False) as own:
+                    got, lost = c_move(node, local, study_uid, series, own, part_progress, cancel, part.sop_uids)
+            received, failed = received + got, failed + lost
     finally:
         store.flush()
         written = [str(item.path) for item in store.written[before:]]
         if own_store:
             store.close()
-    if not received and not failed:
+    if not received and not failed and not the_plan.already_present:
         what = f"series {series_uid} of study {study_uid}" if series_uid else f"study {study_uid}"
         raise PacsError(f"{node}: holds no instance of {what}")
     return RetrieveSummary(node.name, method, study_uid, series_uid, received, failed, str(store.root),
-                           time.perf_counter() - started, written)
+                           time.perf_counter() - started, written, the_plan.already_present)
+
+
+def _plan(node: PacsNode, local: LocalStation, study_uid: str, series_uid: str, store: ReceivedStore,
+          ask_secret: AskSecret | None, cancel: CancelToken) -> RetrievePlan:
+    """The requests of a retrieve: everything at once when none of it is here, else what is missing (the node is
+    asked what it holds)."""
+    here = local_instances(store.database_path, store.root, study_uid, series_uid)
+    if not here:
+        return whole(series_uid)
+    if node.kind == "dicomweb":
+        counts, listed = dicomweb.holdings(node, study_uid, series_uid, set(here), _secret(node, ask_secret), cancel)
+    else:
+        counts, listed = dimse.holdings(node, local, study_uid, series_uid, set(here), cancel)
+    return plan(counts, listed, here)
+
+
+def _share(progress: ProgressCallback | None, done: int, expected: int, total: int) -> ProgressCallback | None:
+    """Progress of one request of a retrieve as its share of the whole."""
+    if progress is None or not total or not expected:
+        return progress
+    return lambda fraction, message: progress((done + fraction * expected) / total, message)
 
 
 def send_files(node: PacsNode, paths: list[str | Path], progress: ProgressCallback | None = None,

@@ -343,10 +343,12 @@ class PacsWindow(QWidget):
 
     def _retrieved(self, summaries: list) -> None:
         received = sum(summary.received for summary in summaries)
+        present = sum(summary.already_present for summary in summaries)
         self.progress.setValue(1000)
         self.status.setText(f"Retrieved {received} instances of {len(summaries)} "
-                            f"{'study or series' if len(summaries) == 1 else 'studies or series'}; they are in the "
-                            "study browser")
+                            f"{'study or series' if len(summaries) == 1 else 'studies or series'}"
+                            f"{f' ({present} already present, not transferred again)' if present else ''}; they "
+                            "are in the study browser")
 
     def send_open_series(self) -> Job | None:
         files = self.open_series_files() if self.open_series_files is not None else []

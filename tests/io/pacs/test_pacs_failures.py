@@ -3,6 +3,7 @@ naming the node, no half-written file is left, and the study database lists exac
 
 from __future__ import annotations
 
+import logging
 import threading
 
 import pytest
@@ -113,15 +114,18 @@ def test_orthanc_killed_during_a_c_get_leaves_whole_files_and_a_consistent_index
 
         server.start()
         summary = operations.retrieve(node_at(4245), study_uid, method="get", local=LOCAL)
-        assert summary.received == COPIES
+        assert (summary.received, summary.already_present) == (COPIES - len(stored), len(stored))
         assert len(assert_consistent(pacs_home)) == COPIES
     finally:
         server.kill()
 
 
 @pytest.mark.slow
-def test_a_cancelled_c_get_keeps_whole_files_only(tmp_path, seeded, pacs_home):
-    server = start_orthanc(tmp_path / "cancelled", 4246, 8046)
+@pytest.mark.parametrize("method", ["get", "move"])
+def test_a_cancelled_retrieve_is_ended_with_c_cancel_and_keeps_whole_files_only(tmp_path, seeded, pacs_home, caplog,
+                                                                                 method):
+    port = {"get": 4246, "move": 4247}[method]
+    server = start_orthanc(tmp_path / "cancelled", port, port + 3800)
     try:
         server.upload(*many_instances(seeded["ge"].folder, tmp_path / "copies", COPIES))
         cancel = threading.Event()
@@ -130,9 +134,12 @@ def test_a_cancelled_c_get_keeps_whole_files_only(tmp_path, seeded, pacs_home):
             if fraction >= 0.1:
                 cancel.set()
 
-        with pytest.raises(Cancelled, match=r"^archive \(ORTHANC@127.0.0.1:4246\): retrieve cancelled after"):
-            operations.retrieve(node_at(4246), seeded["ge"].study_uid, local=LOCAL, progress=cancel_after_some,
-                                cancel=cancel)
+        with caplog.at_level(logging.INFO, logger="medstation.io.pacs.dimse_retrieve"), \
+                pytest.raises(Cancelled, match=rf"^archive \(ORTHANC@127.0.0.1:{port}\): retrieve cancelled after"):
+            operations.retrieve(node_at(port), seeded["ge"].study_uid, method=method, local=LOCAL,
+                                progress=cancel_after_some, cancel=cancel)
+        assert "ended the retrieve on C-CANCEL" in caplog.text, "the node was sent a C-CANCEL and ended the retrieve"
+        assert "association aborted" not in caplog.text
         stored = assert_consistent(pacs_home)
         assert 0 < len(stored) < COPIES
     finally:

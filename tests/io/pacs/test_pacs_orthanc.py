@@ -98,11 +98,21 @@ def test_retrieve_stores_indexes_and_keeps_the_voxels(orthanc, seeded, pacs_home
     assert seen[-1] == 1.0
     assert_indexed(pacs_home, ge, 3)
     assert_same_voxels(ge.folder, summary.files)
-    again = operations.retrieve(node, ge.study_uid, ge.series_uid, method=method, local=LOCAL)
-    assert again.received == 3 and sorted(again.files) == sorted(summary.files)
+    written = {path: os.stat(path).st_mtime_ns for path in summary.files}
+    again = operations.retrieve(node, ge.study_uid, method=method, local=LOCAL)
+    assert (again.received, again.already_present, again.files) == (0, 3, []), "a repeat transferred them again"
+    assert {path: os.stat(path).st_mtime_ns for path in summary.files} == written
+    assert again.as_dict()["already_present"] == 3
+    assert_indexed(pacs_home, ge, 3)
+    # one file lost from the disk (still listed): only that instance is asked for, by its UID
+    lost = sorted(summary.files)[1]
+    os.remove(lost)
+    completed = operations.retrieve(node, ge.study_uid, ge.series_uid, method=method, local=LOCAL)
+    assert (completed.received, completed.already_present, completed.files) == (1, 2, [lost])
     assert_indexed(pacs_home, ge, 3)
     stored = [path for path in (pacs_home / "received").rglob("*") if path.is_file()]
-    assert len(stored) == 3, "a repeated retrieve replaced the files instead of adding copies"
+    assert len(stored) == 3, "a repeated retrieve added copies"
+    assert_same_voxels(ge.folder, summary.files)
 
 
 def test_a_move_through_a_running_listener_shares_its_store(orthanc, seeded, pacs_home):
