@@ -10,7 +10,7 @@ from pathlib import Path
 
 from medstation.cli_progress import ProgressBar
 from medstation.commands.output import print_json, refuse_writing_into_source, skipped_entry, training_command
-from medstation.commands.recipe_options import recipe_from_args
+from medstation.commands.recipe_options import add_launcher_options, launch_workers, recipe_from_args
 from medstation.engine.families import FAMILIES
 from medstation.errors import MedStationError, UnreadableInput
 
@@ -22,13 +22,7 @@ def add_train_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--outcomes", help="outcomes file with RecordID and In-hospital_death (the only label read)")
     parser.add_argument("--test-data", help="held-out record files to evaluate on after training (written to the card)")
     parser.add_argument("--test-outcomes", help="outcomes file of --test-data")
-    launcher = parser.add_argument_group("training on several processes (torchrun, DistributedDataParallel)")
-    launcher.add_argument("--nproc-per-node", type=int, metavar="N",
-                          help="train in N worker processes on this node (one per GPU, or CPU processes)")
-    launcher.add_argument("--nnodes", metavar="M", help="machines taking part (default 1)")
-    launcher.add_argument("--node-rank", type=int, metavar="R", help="this machine's number, 0 to M-1 (default 0)")
-    launcher.add_argument("--rdzv-endpoint", metavar="HOST:PORT",
-                          help="where the machines meet (the first node's address); needed with --nnodes above 1")
+    add_launcher_options(parser)
 
 
 def add_evaluate_options(parser: argparse.ArgumentParser) -> None:
@@ -56,23 +50,8 @@ def _records(path: str, outcomes: str, bar: ProgressBar, start: float, end: floa
     return timelines, labels
 
 
-LAUNCHER_OPTIONS = ("nproc_per_node", "nnodes", "node_rank", "rdzv_endpoint")
-
-
-def _worker_command(args: argparse.Namespace) -> list[str]:
-    """``train forecaster`` and every option given, as each torchrun worker runs it."""
-    words = ["train", args.kind]
-    for name, value in vars(args).items():
-        if name in ("command", "kind") or value is None or value is False:
-            continue
-        words.append(f"--{name.replace('_', '-')}")
-        if value is not True:
-            words.append(str(value))
-    return words
-
-
 def run_train(args: argparse.Namespace) -> int:
-    from medstation.engine.runtime import launch, launched, process_group
+    from medstation.engine.runtime import process_group
 
     if not (args.data and args.outcomes and args.out):
         raise UnreadableInput("train forecaster needs --data (record files), --outcomes and --out")
@@ -81,11 +60,7 @@ def run_train(args: argparse.Namespace) -> int:
     recipe = recipe_from_args(FORECASTER.recipe_class(), args)
     if Path(args.out).exists() and not args.overwrite:
         raise UnreadableInput(f"{args.out}: already exists; choose another --out or pass --overwrite")
-    if args.nproc_per_node is None and any(getattr(args, name) is not None for name in LAUNCHER_OPTIONS):
-        raise UnreadableInput("--nnodes, --node-rank and --rdzv-endpoint go with --nproc-per-node")
-    if args.nproc_per_node is not None and not launched():
-        launch(_worker_command(args), args.nproc_per_node, args.nnodes or "1", args.node_rank or 0,
-               args.rdzv_endpoint)
+    if launch_workers(args):
         return 0
     with process_group() as workers:
         if recipe.batch_size % workers.world:

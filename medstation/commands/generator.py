@@ -13,7 +13,7 @@ from medstation.commands.labelled_images import (
     label_names,
 )
 from medstation.commands.output import print_json, training_command
-from medstation.commands.recipe_options import recipe_from_args
+from medstation.commands.recipe_options import add_launcher_options, launch_workers, recipe_from_args
 from medstation.engine.families import FAMILIES
 from medstation.errors import UnreadableInput
 
@@ -35,13 +35,29 @@ def _set_threads(threads: int | None) -> None:
 def run_train(args: argparse.Namespace) -> int:
     if not args.data or not args.out:
         raise UnreadableInput("train generator needs --data (an .npz or a folder with labels.csv) and --out")
+    recipe = recipe_from_args(GENERATOR.recipe_class(), args)
+    checkpoint = Path(args.checkpoint) if args.checkpoint else Path(f"{args.out}.checkpoint.pt")
+    if Path(args.out).exists() and not args.overwrite:
+        raise UnreadableInput(f"{args.out}: already exists; choose another output folder or allow overwriting a "
+                              "bundle (--overwrite)")
+    if launch_workers(args, f"no bundle was written; --resume continues from {checkpoint}, the last epoch's "
+                            "checkpoint, on any number of workers"):
+        return 0
+    from medstation.engine.runtime import process_group, select_device
+
+    _set_threads(args.threads)  # in a torchrun worker too: torchrun gives each one thread otherwise
+    with process_group(cuda=select_device().startswith("cuda")) as workers:
+        return _train(args, recipe, checkpoint, workers)
+
+
+def _train(args: argparse.Namespace, recipe, checkpoint: Path, workers) -> int:
+    """Train (every torchrun worker), then print the result (rank 0, which wrote the bundle)."""
+    import io
+
     from medstation.engine.classifier import load_labelled_images
     from medstation.engine.generator import train_generator
 
-    recipe = recipe_from_args(GENERATOR.recipe_class(), args)
-    _set_threads(args.threads)
-    checkpoint = Path(args.checkpoint) if args.checkpoint else Path(f"{args.out}.checkpoint.pt")
-    with ProgressBar(args.progress) as bar:
+    with ProgressBar(args.progress and workers.leader, None if workers.leader else io.StringIO()) as bar:
         data = load_labelled_images(args.data, label_names(args), recipe.seed, None, lambda f, m: bar(0.02 * f, m),
                                     path_column=args.path_column, label_column=args.label_column or "label")
         bundle = train_generator(
@@ -56,6 +72,8 @@ def run_train(args: argparse.Namespace) -> int:
             feature_classifier=None if args.no_evaluation else args.feature_model or FEATURE_CLASSIFIER,
             progress=lambda f, m: bar(0.02 + 0.98 * f, m),
         )
+    if bundle is None:  # a worker other than rank 0
+        return 0
     document = {"model": str(bundle.root), "metrics": bundle.metadata.metrics,
                 "training": bundle.metadata.document["training"], "checkpoint": str(checkpoint)}
     if args.json:
@@ -137,6 +155,7 @@ def add_train_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--feature-model", metavar="NAME|DIR",
                         help=f"classifier whose features measure the test split (default {FEATURE_CLASSIFIER})")
     parser.add_argument("--no-evaluation", action="store_true", help="skip measuring the test split for the card")
+    add_launcher_options(parser)
 
 
 def add_evaluate_options(parser: argparse.ArgumentParser) -> None:

@@ -3,6 +3,10 @@
 Each setting becomes ``--NAME``: an ``int``, ``float`` or ``str`` field is typed by argparse; a tuple field is
 written with commas (``--widths 8,16,32,64``, ``--modalities DX,CR``), and a fixed-length one takes one number for
 every place (``--size 64`` is 64x64). An option left out keeps the recipe's default, which its help shows.
+
+Every family also takes the torchrun options (:func:`add_launcher_options`): with ``--nproc-per-node`` the command
+starts its workers (:func:`launch_workers`, :mod:`medstation.engine.runtime.distributed`), each running the same
+command line.
 """
 
 from __future__ import annotations
@@ -15,6 +19,8 @@ from typing import Any
 
 from medstation.engine.recipes import Setting, recipe_settings
 from medstation.errors import UnreadableInput
+
+LAUNCHER_OPTIONS = ("nproc_per_node", "nnodes", "node_rank", "rdzv_endpoint")
 
 _SCALARS = (int, float, str)
 
@@ -101,3 +107,43 @@ def recipe_from_args(recipe: type, args: argparse.Namespace) -> Any:
             value = _parse_tuple(value, *value_type, _flag(item, setting))
         changes[item.name] = value
     return replace(recipe(), **changes)
+
+
+def add_launcher_options(parser: argparse.ArgumentParser) -> None:
+    """``--nproc-per-node N [--nnodes M --node-rank R --rdzv-endpoint HOST:PORT]`` (docs/scale-out.md)."""
+    launcher = parser.add_argument_group("training on several processes (torchrun, DistributedDataParallel)")
+    launcher.add_argument("--nproc-per-node", type=int, metavar="N",
+                          help="train in N worker processes on this node (one per GPU, or CPU processes)")
+    launcher.add_argument("--nnodes", metavar="M", help="machines taking part (default 1)")
+    launcher.add_argument("--node-rank", type=int, metavar="R", help="this machine's number, 0 to M-1 (default 0)")
+    launcher.add_argument("--rdzv-endpoint", metavar="HOST:PORT",
+                          help="where the machines meet (the first node's address); needed with --nnodes above 1")
+
+
+def worker_command(args: argparse.Namespace) -> list[str]:
+    """``train KIND`` and every option given, as each torchrun worker runs it."""
+    words = ["train", args.kind]
+    for name, value in vars(args).items():
+        if name in ("command", "kind") or value is None or value is False:
+            continue
+        words.append(f"--{name.replace('_', '-')}")
+        if value is not True:
+            words.append(str(value))
+    return words
+
+
+def launch_workers(args: argparse.Namespace, after_failure: str = "nothing was written") -> bool:
+    """With ``--nproc-per-node`` in a process torchrun did not start: run the workers and return True once they
+    have all ended (MedStationError ending with ``after_failure`` when one fails). False where this process is to
+    train: a worker, or a command without ``--nproc-per-node``."""
+    from medstation.engine.runtime import launch, launched
+
+    if args.nproc_per_node is None:
+        if any(getattr(args, name) is not None for name in LAUNCHER_OPTIONS):
+            raise UnreadableInput("--nnodes, --node-rank and --rdzv-endpoint go with --nproc-per-node")
+        return False
+    if launched():
+        return False
+    launch(worker_command(args), args.nproc_per_node, args.nnodes or "1", args.node_rank or 0, args.rdzv_endpoint,
+           after_failure)
+    return True

@@ -16,12 +16,18 @@ torch = load_torch()
 functional = torch.nn.functional
 
 
-def augment_batch(batch: torch.Tensor, augmentation: Augmentation, generator: torch.Generator) -> torch.Tensor:
+def augment_batch(batch: torch.Tensor, augmentation: Augmentation, generator: torch.Generator,
+                  drawn: int | None = None, rows: slice | None = None) -> torch.Tensor:
     """A randomly transformed copy of ``batch`` (a float tensor ``(N, C, *spatial)``), drawn from ``generator``;
-    ``batch`` itself when ``augmentation`` is off."""
+    ``batch`` itself when ``augmentation`` is off.
+
+    A worker holding part of a global batch passes ``drawn`` (the global batch's size) and ``rows`` (its images'
+    places in it): the transforms are drawn for the whole global batch, as one process would draw them, and those
+    of ``rows`` applied, so every worker's generator stays in step and the images are transformed as in one process.
+    """
     if not augmentation.enabled:
         return batch
-    count, dims = batch.shape[0], batch.ndim - 2
+    count, dims = drawn or batch.shape[0], batch.ndim - 2
 
     def uniform(*shape: int) -> torch.Tensor:
         return torch.rand(*shape, generator=generator) * 2.0 - 1.0
@@ -34,5 +40,7 @@ def augment_batch(batch: torch.Tensor, augmentation: Augmentation, generator: to
     if dims == 3:
         theta[:, 2, 2] = 1.0 / zoom
     theta[:, :, dims] = uniform(count, dims) * augmentation.shift
+    if rows is not None:
+        theta = theta[rows]
     grid = functional.affine_grid(theta, list(batch.shape), align_corners=False)
     return functional.grid_sample(batch, grid, padding_mode="border", align_corners=False)

@@ -13,6 +13,18 @@ rounded to half precision, as the bundle stores them, before the calibration tem
 (:mod:`medstation.engine.classifier.decision`) are fitted on the validation split, so every figure in the bundle
 describes the weights it ships. The test split, when present, is only measured for the model card; it never
 steers training.
+
+Under torchrun (``--nproc-per-node``, :mod:`medstation.engine.runtime.distributed`) the network is wrapped in
+``DistributedDataParallel`` and each worker holds ``batch_size / workers`` images of every global batch: a
+``DistributedSampler`` seeded by the recipe deals each epoch's shuffled images out (``set_epoch`` every epoch), the
+augmentation is drawn for the whole global batch from a generator every worker keeps in step (each applies its own
+images' transforms), and batch normalisation uses the statistics of the global batch
+(:mod:`medstation.engine.runtime.batch_norm`), so one optimiser step of N workers is the step of one process running
+the global batch, and ``steps`` counts global optimiser steps whatever the number of workers. Validation is
+reduced across workers: each scores its share of the validation split with the average network (the same on every
+worker) and the logits are gathered, so every worker computes the same AUC and stops at the same step. Rank 0 alone
+fits the calibration and decision, measures the test split and writes the bundle (atomically); the others wait for
+it. A run without torchrun shuffles with its own generator, as the shipped model was trained.
 """
 
 from __future__ import annotations
@@ -44,7 +56,20 @@ from medstation.engine.classifier.network import (
 )
 from medstation.engine.classifier.recipe import TrainingRecipe
 from medstation.engine.metrics import roc_auc
-from medstation.engine.runtime import configure_threads, load_optimisers, select_device
+from medstation.engine.runtime import (
+    SINGLE,
+    Workers,
+    barrier,
+    batch_norm_across_workers,
+    configure_threads,
+    current,
+    data_parallel,
+    engine_module,
+    gather,
+    load_optimisers,
+    select_device,
+    share,
+)
 from medstation.errors import ModelError
 from medstation.progress import CancelToken, ProgressCallback, check_cancelled, report
 
@@ -134,9 +159,13 @@ def fit_network(
     device: str = "cpu",
     progress: ProgressCallback | None = None,
     cancel: CancelToken = None,
+    workers: Workers = SINGLE,
 ) -> tuple[nn.Module, TrainingOutcome]:
     """Train on ``train``, select on ``val``; returns the kept network (evaluation mode, on ``device``) and the
-    outcome."""
+    outcome. ``workers``: this process's place among torchrun's workers (see the module docstring)."""
+    if recipe.batch_size % workers.world:
+        raise ModelError(f"the batch of {recipe.batch_size} images cannot be shared equally by {workers.world} "
+                         "workers; choose a number of workers that divides it")
     torch.manual_seed(recipe.seed)
     generator = torch.Generator().manual_seed(recipe.seed)
     order = np.random.default_rng(recipe.seed)
@@ -149,7 +178,14 @@ def fit_network(
         build_network(network_spec, spec.spatial_dims, spec.channels, len(data.label_names)), spec.spatial_dims, device
     )
     average = copy.deepcopy(network)
-    batches = math.ceil(len(train) / recipe.batch_size)
+    trained, sampler, batch_size = network, None, recipe.batch_size // workers.world
+    if workers.grouped:
+        network = batch_norm_across_workers(network, workers)
+        trained = data_parallel(network, workers)
+        sampler = engine_module("torch.utils.data").DistributedSampler(
+            range(len(train)), num_replicas=workers.world, rank=workers.rank, shuffle=True, seed=recipe.seed)
+    batches = math.ceil((len(train) if sampler is None else len(sampler)) / batch_size)
+    val_part = share(len(val_images), workers)
     total = max(1, recipe.steps)
     interval = validation_interval(total, batches)
     optimiser = torch.optim.AdamW(network.parameters(), lr=recipe.learning_rate, weight_decay=recipe.weight_decay)
@@ -163,12 +199,20 @@ def fit_network(
     for step in range(1, total + 1):
         check_cancelled(cancel)
         position = (step - 1) % batches
-        if position == 0:
+        if position == 0 and sampler is None:
             permutation = torch.from_numpy(order.permutation(len(train)))
+        elif position == 0:
+            sampler.set_epoch((step - 1) // batches)
+            permutation = torch.tensor(list(sampler), dtype=torch.long)
         network.train()
-        picked = permutation[position * recipe.batch_size : (position + 1) * recipe.batch_size]
-        images = augment_batch(train_images[picked], recipe.augmentation, generator).to(device)
-        loss = loss_function(network(images.contiguous(memory_format=layout)), train_labels[picked].to(device))
+        picked = permutation[position * batch_size : (position + 1) * batch_size]
+        if sampler is None:
+            images = augment_batch(train_images[picked], recipe.augmentation, generator)
+        else:  # this worker's images are the global batch's places rank, rank + world, ...
+            images = augment_batch(train_images[picked], recipe.augmentation, generator, len(picked) * workers.world,
+                                   slice(workers.rank, None, workers.world))
+        images = images.to(device)
+        loss = loss_function(trained(images.contiguous(memory_format=layout)), train_labels[picked].to(device))
         optimiser.zero_grad(set_to_none=True)
         loss.backward()
         optimiser.step()
@@ -179,7 +223,8 @@ def fit_network(
         if step % interval and step != total:
             continue
         average.eval()
-        probabilities = apply_temperature(network_logits(average, val_images, spec.spatial_dims, device), 1.0)
+        logits = network_logits(average, val_images[val_part], spec.spatial_dims, device)
+        probabilities = apply_temperature(gather(logits, len(val_images), workers), 1.0)
         auc = _val_auc(val.labels, probabilities)
         history.append([step, auc])
         report(progress, 0.95 * step / total, f"step {step}/{total}: validation AUC {auc:.4f}")
@@ -210,8 +255,9 @@ def train_classifier(
     data_description: dict[str, str | None] | None = None,
     progress: ProgressCallback | None = None,
     cancel: CancelToken = None,
-) -> Bundle:
-    """Train on ``data`` and write a complete classification bundle to ``out``; returns the bundle.
+) -> Bundle | None:
+    """Train on ``data`` and write a complete classification bundle to ``out``; returns the bundle (None in a
+    torchrun worker other than rank 0, which returns once rank 0 has written it).
 
     Parameters
     ----------
@@ -231,14 +277,21 @@ def train_classifier(
         Progress callback and cancel token, checked between batches.
     """
     recipe = recipe or TrainingRecipe()
-    device = select_device()
-    configure_threads()
+    workers = current()
+    if workers.grouped:
+        device = workers.device  # torchrun set each worker's threads
+    else:
+        device = select_device()
+        configure_threads()
     _check_data(data)
     spec = _input_spec(data, recipe)
     combination = parse_combination(recipe.combine, data.label_names)
     network_spec = default_network_spec(recipe.architecture, recipe.widths, recipe.stem)
     check_network_input(network_spec, spec.spatial_size)
-    network, outcome = fit_network(data, spec, network_spec, recipe, device, progress, cancel)
+    network, outcome = fit_network(data, spec, network_spec, recipe, device, progress, cancel, workers)
+    if not workers.leader:
+        barrier(workers)
+        return None
     weights = _half_precision(network.state_dict())
     network.load_state_dict(weights)
     report(progress, 0.96, "fitting calibration and threshold on the validation split")
@@ -264,4 +317,5 @@ def train_classifier(
     )
     bundle = write_model_bundle(out, metadata, weights, classifier_card, overwrite)
     report(progress, 1.0, f"wrote {bundle.root}")
+    barrier(workers)
     return bundle

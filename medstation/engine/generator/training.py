@@ -7,6 +7,22 @@ average is not dominated by the random initial weights. Each batch's fake images
 classes, so the generator learns the training class mix. All randomness comes from one seeded ``torch.Generator``
 whose state is checkpointed with the networks and optimisers after every epoch: a resumed run continues exactly
 where the checkpoint left off and ends with the same weights as an uninterrupted one.
+
+Under torchrun (``--nproc-per-node``, :mod:`medstation.engine.runtime.distributed`) the generator and the
+discriminator are each wrapped in ``DistributedDataParallel`` and every worker holds ``batch_size / workers`` images
+of each global batch: a ``DistributedSampler`` seeded by the recipe deals each epoch's shuffled images out
+(``set_epoch`` with the epoch), and the latent vectors are drawn for the whole global batch from the run's
+generator, which every worker keeps in step, each worker taking its own images' rows. The generator's batch
+normalisation uses the statistics of the global batch (:mod:`medstation.engine.runtime.batch_norm`) rather than each
+worker's part: a class-conditional generator normalising 32 images of a 64-image batch would compute another
+function at every worker count (and a worker may hold few images of a class), so a seed would not give one model,
+and the recipe's batch size would stop saying what the statistics are over; the cost is one small all-reduce per
+normalisation layer and pass. One optimiser step of N workers is then that of one process running the global
+batch, up to rounding. The discriminator has no batch normalisation (spectral normalisation only). The average
+(EMA) is updated on every worker from the same synchronised weights, so rank 0's, which it checkpoints and ships,
+is every worker's. Rank 0 writes the checkpoint after every epoch (atomically) while the others wait, and the
+bundle; the checkpoint holds the plain networks and the run's generator, so a run resumes on any number of
+workers: the sampler's order depends only on the seed and the epoch.
 """
 
 from __future__ import annotations
@@ -35,7 +51,18 @@ from medstation.engine.generator.network import (
     build_generator,
 )
 from medstation.engine.generator.recipe import GeneratorRecipe
-from medstation.engine.runtime import configure_threads, load_optimisers, select_device
+from medstation.engine.runtime import (
+    SINGLE,
+    Workers,
+    barrier,
+    batch_norm_across_workers,
+    configure_threads,
+    current,
+    data_parallel,
+    engine_module,
+    load_optimisers,
+    select_device,
+)
 from medstation.errors import ModelError
 from medstation.progress import CancelToken, ProgressCallback, check_cancelled, report
 
@@ -158,15 +185,29 @@ def load_checkpoint(path: Path, recipe: GeneratorRecipe, labels: list[str], imag
     return state
 
 
-def _latents(state: GanState, count: int, latent_dim: int, device: str | torch.device) -> torch.Tensor:
-    """Latent vectors drawn on the CPU from the run's generator (the same on every device), moved to ``device``."""
-    return torch.randn(count, latent_dim, generator=state.random).to(device)
+def _latents(state: GanState, count: int, latent_dim: int, device: str | torch.device,
+             workers: Workers = SINGLE) -> torch.Tensor:
+    """Latent vectors drawn on the CPU from the run's generator (the same on every device), moved to ``device``.
+    A worker holding ``count`` images of a global batch draws the global batch's and keeps its rows (rank, rank +
+    world, ..., as the sampler dealt the images)."""
+    drawn = torch.randn(count * workers.world, latent_dim, generator=state.random)
+    return drawn[workers.rank :: workers.world].to(device)
 
 
-def _discriminator_step(state: GanState, real: torch.Tensor, classes: torch.Tensor, latent_dim: int) -> torch.Tensor:
-    with torch.no_grad():
-        fake = state.generator(_latents(state, len(real), latent_dim, real.device), classes)
-    both = state.discriminator(torch.cat([real, fake]), torch.cat([classes, classes]))
+@dataclass
+class _Parallel:
+    """The networks a training step runs: ``DistributedDataParallel`` wrappers under torchrun, else the networks."""
+
+    generator: Any
+    discriminator: Any
+    workers: Workers = SINGLE
+
+
+def _discriminator_step(state: GanState, real: torch.Tensor, classes: torch.Tensor, latent_dim: int,
+                        parallel: _Parallel) -> torch.Tensor:
+    with torch.no_grad():  # no gradient to average: the network itself, not its wrapper
+        fake = state.generator(_latents(state, len(real), latent_dim, real.device, parallel.workers), classes)
+    both = parallel.discriminator(torch.cat([real, fake]), torch.cat([classes, classes]))
     real_score, fake_score = both[: len(real)], both[len(real) :]
     loss = torch.relu(1.0 - real_score).mean() + torch.relu(1.0 + fake_score).mean()
     state.optimiser_discriminator.zero_grad(set_to_none=True)
@@ -175,8 +216,9 @@ def _discriminator_step(state: GanState, real: torch.Tensor, classes: torch.Tens
     return loss
 
 
-def _generator_step(state: GanState, classes: torch.Tensor, latent_dim: int) -> torch.Tensor:
-    fake = state.generator(_latents(state, len(classes), latent_dim, classes.device), classes)
+def _generator_step(state: GanState, classes: torch.Tensor, latent_dim: int, parallel: _Parallel) -> torch.Tensor:
+    fake = parallel.generator(_latents(state, len(classes), latent_dim, classes.device, parallel.workers), classes)
+    # the discriminator itself: its gradients here are not used, so not averaged across workers
     loss = -state.discriminator(fake, classes).mean()
     state.optimiser_generator.zero_grad(set_to_none=True)
     loss.backward()
@@ -193,11 +235,16 @@ def fit_gan(
     device: str = "cpu",
     progress: ProgressCallback | None = None,
     cancel: CancelToken = None,
+    workers: Workers = SINGLE,
 ) -> GanState:
     """Train for ``recipe.epochs`` epochs (resuming from ``checkpoint`` when asked); returns the final state.
 
-    The checkpoint, when given, is written after every epoch; a cancelled run keeps the last one.
+    The checkpoint, when given, is written after every epoch (by rank 0 under torchrun, the other ``workers``
+    waiting); a cancelled run keeps the last one.
     """
+    if recipe.batch_size % workers.world:
+        raise ModelError(f"the batch of {recipe.batch_size} images cannot be shared equally by {workers.world} "
+                         "workers; choose a number of workers that divides it")
     if len(data.images) < recipe.batch_size:
         raise ModelError(f"the train split holds {len(data.images)} images, fewer than one batch of "
                          f"{recipe.batch_size}; lower --batch-size")
@@ -210,17 +257,29 @@ def fit_gan(
     images = torch.from_numpy(data.images * 2.0 - 1.0)
     classes = torch.from_numpy(data.classes)
     batches = len(images) // recipe.batch_size
+    batch_size = recipe.batch_size // workers.world
+    parallel, sampler = _Parallel(state.generator, state.discriminator), None
+    if workers.grouped:
+        state.generator = batch_norm_across_workers(state.generator, workers)
+        parallel = _Parallel(data_parallel(state.generator, workers), data_parallel(state.discriminator, workers),
+                             workers)
+        sampler = engine_module("torch.utils.data").DistributedSampler(
+            range(len(images)), num_replicas=workers.world, rank=workers.rank, shuffle=True, seed=recipe.seed)
     state.generator.train()
     state.discriminator.train()
     while state.epoch < recipe.epochs:
         started, cpu_started = time.monotonic(), time.process_time()
-        order = torch.randperm(len(images), generator=state.random)
+        if sampler is None:
+            order = torch.randperm(len(images), generator=state.random)
+        else:
+            sampler.set_epoch(state.epoch)
+            order = torch.tensor(list(sampler), dtype=torch.long)
         for batch in range(batches):
             check_cancelled(cancel)
-            picked = order[batch * recipe.batch_size : (batch + 1) * recipe.batch_size]
+            picked = order[batch * batch_size : (batch + 1) * batch_size]
             real, wanted = images[picked].to(device), classes[picked].to(device)
-            d_loss = _discriminator_step(state, real, wanted, recipe.latent_dim)
-            g_loss = _generator_step(state, wanted, recipe.latent_dim)
+            d_loss = _discriminator_step(state, real, wanted, recipe.latent_dim, parallel)
+            g_loss = _generator_step(state, wanted, recipe.latent_dim, parallel)
             step = state.epoch * batches + batch
             update_average(state.average, state.generator, average_decay(recipe.ema_decay, step))
             done = (state.epoch + (batch + 1) / batches) / recipe.epochs
@@ -229,8 +288,9 @@ def fit_gan(
         state.epoch += 1
         state.seconds += time.monotonic() - started
         state.cpu_seconds += time.process_time() - cpu_started
-        if checkpoint is not None:
+        if checkpoint is not None and workers.leader:
             save_checkpoint(state, recipe, labels, checkpoint)
+        barrier(workers)
     state.average.eval()
     return state
 
@@ -251,8 +311,9 @@ def train_generator(
     feature_classifier: str | None = None,
     progress: ProgressCallback | None = None,
     cancel: CancelToken = None,
-) -> Bundle:
-    """Train on ``data``'s train split and write a complete generation bundle to ``out``; returns the bundle.
+) -> Bundle | None:
+    """Train on ``data``'s train split and write a complete generation bundle to ``out``; returns the bundle (None in
+    a torchrun worker other than rank 0, which returns once rank 0 has written it and measured the test split).
 
     Parameters
     ----------
@@ -276,13 +337,19 @@ def train_generator(
     out = Path(out)
     if out.exists() and not overwrite:
         raise ModelError(f"{out}: already exists; choose another output folder or allow overwriting a bundle")
-    device = select_device()
-    threads = configure_threads()
+    workers = current()
+    if workers.grouped:  # torchrun set each worker's threads
+        device, threads = workers.device, torch.get_num_threads()
+    else:
+        device, threads = select_device(), configure_threads()
     labels = list(data.label_names)
     train = data.split("train")
     images = prepare_training_images(train.images, train.labels, recipe.spatial_size, str(data.source))
     state = fit_gan(images, labels, recipe, Path(checkpoint) if checkpoint else None, resume, device,
-                    lambda f, m: report(progress, 0.9 * f, m), cancel)
+                    lambda f, m: report(progress, 0.9 * f, m), cancel, workers)
+    if not workers.leader:
+        barrier(workers)
+        return None
     weights = {key: value.detach().cpu().clone() for key, value in state.average.state_dict().items()}
     training = {"command": command, "epochs_run": state.epoch, "seconds": state.seconds,
                 "cpu_seconds": state.cpu_seconds, "device": device,
@@ -294,6 +361,7 @@ def train_generator(
                                   None, description)
     bundle = write_model_bundle(out, metadata, weights, generator_card, overwrite)
     if feature_classifier is None or "test" not in data.splits:
+        barrier(workers)
         return bundle
     report(progress, 0.9, "measuring the test split for the model card")
     evaluation = evaluate_generator(generator_from_bundle(bundle, "cpu"), data, load_feature_network(
@@ -302,4 +370,5 @@ def train_generator(
                                   evaluation, description)
     bundle = write_model_bundle(out, metadata, weights, generator_card, overwrite=True)
     report(progress, 1.0, f"wrote {bundle.root}")
+    barrier(workers)
     return bundle

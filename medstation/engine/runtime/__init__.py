@@ -7,7 +7,9 @@ Names are imported from their modules on first use (:mod:`medstation.lazy_export
 from medstation.lazy_exports import lazy_exports
 
 __all__, __getattr__, __dir__ = lazy_exports(__name__, {
-    "distributed": ("SINGLE", "Workers", "barrier", "current", "launch", "launched", "process_group", "reduce_sum"),
+    "distributed": ("SINGLE", "Workers", "barrier", "current", "data_parallel", "gather", "launch", "launched",
+                    "process_group", "reduce_sum", "share"),
+    "batch_norm": ("batch_norm_across_workers",),
     "device": ("CHOICES", "ENV_VARIABLE", "DeviceInfo", "configure_threads", "detect_device", "recommended_threads",
                "requested_device", "select_device"),
     "memory": ("keep_freed_memory",),

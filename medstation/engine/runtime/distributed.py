@@ -7,7 +7,10 @@
 when one fails. In a worker, :func:`process_group` joins the others (gloo for CPU processes; NCCL for a family that
 trains on CUDA, each worker on the GPU of its local rank), and a family's training wraps its network in
 ``DistributedDataParallel``, deals each epoch's shuffled items out with a ``DistributedSampler`` and reduces its
-metrics across the workers; rank 0 alone reports progress and writes the bundle. On one machine (``--nnodes 1``)
+metrics across the workers (:func:`reduce_sum`, or each worker scoring its :func:`share` of a split and
+:func:`gather` assembling the whole); rank 0 alone reports progress and writes checkpoints and the bundle, the others
+waiting for it at a :func:`barrier`. Batch normalisation is made to see the global batch
+(:mod:`medstation.engine.runtime.batch_norm`). On one machine (``--nnodes 1``)
 the workers meet at a free local port (``--standalone``); across machines every node runs the same command with its
 ``--node-rank`` and the same ``--rdzv-endpoint`` (the c10d rendezvous on the first node). docs/scale-out.md shows
 both.
@@ -20,6 +23,9 @@ import os
 import signal
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
 
 from medstation.engine.runtime.libraries import engine_module, load_torch
 from medstation.errors import MedStationError
@@ -63,9 +69,11 @@ def launch(
     nnodes: str = "1",
     node_rank: int = 0,
     rdzv_endpoint: str | None = None,
+    after_failure: str = "nothing was written",
 ) -> None:
     """Run ``python -m medstation COMMAND`` in ``nproc_per_node`` workers on this node through
-    ``torch.distributed.run``; returns when every worker has ended, MedStationError naming the failure otherwise."""
+    ``torch.distributed.run``; returns when every worker has ended, MedStationError naming the failure otherwise
+    (ending with ``after_failure``: what a failed run leaves behind)."""
     if nproc_per_node < 1:
         raise MedStationError(f"--nproc-per-node must be at least 1, not {nproc_per_node}")
     single_node = str(nnodes) == "1"
@@ -87,7 +95,7 @@ def launch(
         how = f"killed by {signal.Signals(-code).name}" if code < 0 and -code in signal.valid_signals() else (
             f"exited with {code}")
         raise MedStationError(f"distributed training failed: rank {rank} {how} first; the other workers were "
-                              "stopped, nothing was written") from None
+                              f"stopped, {after_failure}") from None
     except Exception as error:  # the rendezvous: an unreachable endpoint, a port in use, a timeout
         if isinstance(error, MedStationError):
             raise
@@ -136,6 +144,36 @@ def reduce_sum(values: Sequence[float], workers: Workers) -> list[float]:
     tensor = torch.tensor(list(values), dtype=torch.float64, device=workers.device)
     engine_module("torch.distributed").all_reduce(tensor)
     return tensor.cpu().tolist()
+
+
+def share(count: int, workers: Workers) -> slice:
+    """This worker's part of ``count`` items split into ``workers.world`` consecutive parts (sizes differing by at
+    most one), for work every worker would otherwise repeat, such as scoring a validation split."""
+    size, extra = divmod(count, workers.world)
+    start = workers.rank * size + min(workers.rank, extra)
+    return slice(start, start + size + (workers.rank < extra))
+
+
+def gather(part: np.ndarray, count: int, workers: Workers) -> np.ndarray:
+    """The rows ``[count, ...]`` of which each worker computed its :func:`share` as ``part``, on every worker
+    (float64; one all-reduce of the whole array with every other worker's rows zero)."""
+    if not workers.distributed:
+        return np.asarray(part, dtype=np.float64)
+    torch = load_torch()
+    whole = np.zeros((count, *np.shape(part)[1:]), dtype=np.float64)
+    whole[share(count, workers)] = part
+    tensor = torch.from_numpy(whole).to(workers.device)
+    engine_module("torch.distributed").all_reduce(tensor)
+    return tensor.cpu().numpy()
+
+
+def data_parallel(module: Any, workers: Workers) -> Any:
+    """``module`` wrapped in ``DistributedDataParallel`` for these workers (on the GPU of a CUDA worker)."""
+    parallel = engine_module("torch.nn.parallel")
+    if workers.device.startswith("cuda"):
+        index = int(workers.device.split(":")[1])
+        return parallel.DistributedDataParallel(module, device_ids=[index], output_device=index)
+    return parallel.DistributedDataParallel(module)
 
 
 def barrier(workers: Workers) -> None:
