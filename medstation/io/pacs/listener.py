@@ -21,7 +21,7 @@ from medstation.io.pacs.associations import RECEIVE_TRANSFER_SYNTAXES, STORAGE_S
 from medstation.io.pacs.dimse_retrieve import store_received
 from medstation.io.pacs.errors import PacsError
 from medstation.io.pacs.nodes import LocalStation, PacsNode
-from medstation.io.pacs.receiving import receive_in_bulk
+from medstation.io.pacs.receiving import poll_often, receive_in_bulk
 from medstation.io.pacs.storage import ReceivedStore
 
 log = logging.getLogger(__name__)
@@ -67,7 +67,7 @@ class StorageListener:
         handlers = [
             (evt.EVT_C_STORE, self._stored),
             (evt.EVT_C_ECHO, lambda event: 0x0000),
-            (evt.EVT_CONN_OPEN, lambda event: receive_in_bulk(event.assoc)),
+            (evt.EVT_CONN_OPEN, self._opened),
             (evt.EVT_RELEASED, self._ended),
             (evt.EVT_ABORTED, self._ended),
         ]
@@ -114,6 +114,11 @@ class StorageListener:
     def _accepts(self, calling_ae_title: str) -> bool:
         with self._lock:
             return self.accept_pushes or calling_ae_title in self._expected
+
+    @staticmethod
+    def _opened(event) -> None:
+        receive_in_bulk(event.assoc)
+        poll_often(event.assoc)
 
     def _stored(self, event) -> int:
         calling = event.assoc.requestor.ae_title.strip()

@@ -125,3 +125,16 @@ def test_uids_not_found_in_data_that_is_not_a_data_set():
     assert study_and_series(b"", True) is None
     assert study_and_series(b"\x08\x00\x05\x00CS\x0a\x00ISO_IR 100", False) is None
     assert study_and_series(b"\xff" * 64, False) is None
+
+
+def test_a_transfer_association_polls_often_and_other_objects_are_left_alone():
+    from types import SimpleNamespace
+
+    from medstation.io.pacs.receiving import TRANSFER_POLL_S, poll_often
+
+    assoc = SimpleNamespace(dul=SimpleNamespace(_run_loop_delay=0.001))
+    poll_often(assoc)
+    assert assoc.dul._run_loop_delay == TRANSFER_POLL_S
+    other = SimpleNamespace(dul=SimpleNamespace())
+    poll_often(other)
+    assert not hasattr(other.dul, "_run_loop_delay")
