@@ -8,7 +8,9 @@ comes from a node it is expecting (a C-MOVE in progress) and refuses the rest wi
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import socket
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -86,7 +88,13 @@ class StorageListener:
 
     def stop(self) -> None:
         if self._server is not None:
+            # The server's loop notices a shutdown when its wait for a connection ends (every 0.5 s): a connection
+            # made just after the shutdown is asked ends the wait at once (the loop stops without taking it).
+            address = self._server.server_address[:2]
+            waker = threading.Timer(0.02, _connect_briefly, (_reachable(address[0]), address[1]))
+            waker.start()
             self._server.shutdown()
+            waker.cancel()
             self._server = None
         self.store.close()
 
@@ -149,3 +157,13 @@ class StorageListener:
                         received.calling_ae_title, received.address)
         if self.on_batch is not None:
             self.on_batch(received)
+
+
+def _reachable(host: str) -> str:
+    """The address to reach a server bound to ``host`` on this computer."""
+    return {"": "127.0.0.1", "0.0.0.0": "127.0.0.1", "::": "::1"}.get(host, host)
+
+
+def _connect_briefly(host: str, port: int) -> None:
+    with contextlib.suppress(OSError), socket.create_connection((host, port), timeout=1.0):
+        pass
