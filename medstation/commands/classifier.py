@@ -33,7 +33,10 @@ def run_train(args: argparse.Namespace) -> int:
     recipe = recipe_from_args(CLASSIFIER.recipe_class(), args)
     if Path(args.out).exists() and not args.overwrite:
         raise UnreadableInput(f"{args.out}: already exists; choose another --out or pass --overwrite")
-    if launch_workers(args, "no bundle was written"):
+    resumable = f"; --resume continues from {args.checkpoint}, the last scoring's checkpoint, on any number of workers"
+    if args.resume and not args.checkpoint:
+        raise UnreadableInput("--resume continues from the checkpoint of --checkpoint FILE; give it")
+    if launch_workers(args, "no bundle was written" + (resumable if args.checkpoint else "")):
         return 0
     from medstation.engine.runtime import process_group, select_device
 
@@ -62,6 +65,8 @@ def _train(args: argparse.Namespace, recipe, workers) -> int:
             overwrite=args.overwrite,
             data_description=data_description(args),
             progress=lambda f, m: bar(0.05 + 0.95 * f, m),
+            checkpoint=args.checkpoint,
+            resume=args.resume,
         )
     if bundle is None:  # a worker other than rank 0
         return 0
@@ -301,6 +306,9 @@ def add_classify_options(parser: argparse.ArgumentParser) -> None:
 def add_train_options(parser: argparse.ArgumentParser) -> None:
     """Options of ``medstation train classifier`` beyond --data, --out and the recipe's settings."""
     add_labelled_images_options(parser)
+    parser.add_argument("--checkpoint", metavar="FILE",
+                        help="checkpoint written after every validation scoring (default: none)")
+    parser.add_argument("--resume", action="store_true", help="continue from the checkpoint of --checkpoint")
     add_launcher_options(parser)
 
 

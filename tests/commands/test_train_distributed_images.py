@@ -72,11 +72,25 @@ def _samples(bundle) -> np.ndarray:
     return load_generator(str(bundle)).sample(32, seed=3).images.astype(np.float64)
 
 
+def _killed_and_resumed(kind: str, images, tmp_path, options: list[str], *extra: str) -> tuple:
+    """A two-worker run whose rank 1 is killed at its second epoch (checked to leave no bundle), then resumed on
+    one worker."""
+    site = tmp_path / "site"
+    site.mkdir(exist_ok=True)
+    (site / "sitecustomize.py").write_text(KILL_RANK_1_AT_EPOCH_2)
+    killed = _train(kind, images, tmp_path / "killed", 2, 1, options, *extra, env={"PYTHONPATH": str(site)})
+    assert not (tmp_path / "killed").exists()
+    resumed = _train(kind, images, tmp_path / "killed", 1, 1, options, *extra, "--resume")
+    return killed, resumed
+
+
 def test_two_gloo_workers_train_the_classifier_one_process_trains(images, tmp_path):
     """Each worker's gradient is averaged over a global batch normalised as a whole; the averaged gradient of two
     workers is nearer a float64 computation than one float32 process's, but the two differ by float32 rounding,
     which Adam turns into steps of up to its learning rate in parameters whose gradient is nearly zero. So the
-    classifiers are compared by their logits on the validation images, against a classifier of another seed."""
+    classifiers are compared by their logits on the validation images, against a classifier of another seed. A
+    worker killed in the second epoch (after the first scoring's checkpoint, 8 steps) stops the job with one line
+    and no bundle; --resume on one worker ends where the uninterrupted two-worker run ended."""
     runs = {name: _train("classifier", images, tmp_path / name, workers, seed, CLASSIFIER)
             for name, workers, seed in (("one", 1, 1), ("two", 2, 1), ("other", 1, 2))}
     for run in runs.values():
@@ -91,6 +105,18 @@ def test_two_gloo_workers_train_the_classifier_one_process_trains(images, tmp_pa
     assert np.abs(two - one).max() < 0.2 * np.abs(other - one).max()
     assert sorted(path.name for path in tmp_path.iterdir()) == ["one", "other", "two"]
 
+    checkpoint = tmp_path / "checkpoint.pt"
+    killed, resumed = _killed_and_resumed("classifier", images, tmp_path, CLASSIFIER, "--checkpoint", str(checkpoint))
+    assert killed.returncode == 1
+    assert killed.stderr.strip().splitlines()[-1] == (
+        "medstation train: error: distributed training failed: rank 1 killed by SIGKILL first; the other workers "
+        f"were stopped, no bundle was written; --resume continues from {checkpoint}, the last scoring's checkpoint, "
+        "on any number of workers")
+    assert resumed.returncode == 0, resumed.stderr
+    training = json.loads(resumed.stdout)["training"]
+    assert training["validation_auc"][0][0] == 8 and training["steps_run"] == 24
+    assert np.abs(_logits(tmp_path / "killed", images) - two).max() < 0.2 * np.abs(other - one).max()
+
 
 def test_the_generator_on_two_workers_a_killed_worker_and_a_resume_on_one(images, tmp_path):
     """Two workers and one draw the same latents for the same global batches, normalised as one batch: the samples
@@ -104,18 +130,13 @@ def test_the_generator_on_two_workers_a_killed_worker_and_a_resume_on_one(images
     one, two, other = (_samples(tmp_path / name) for name in ("one", "two", "other"))
     assert np.abs(two - one).max() < 0.2 * np.abs(other - one).max()
 
-    (tmp_path / "site").mkdir()
-    (tmp_path / "site" / "sitecustomize.py").write_text(KILL_RANK_1_AT_EPOCH_2)
-    killed = _train("generator", images, tmp_path / "killed", 2, 1, GENERATOR,
-                    env={"PYTHONPATH": str(tmp_path / "site")})
+    killed, resumed = _killed_and_resumed("generator", images, tmp_path, GENERATOR)
     assert killed.returncode == 1
     checkpoint = tmp_path / "killed.checkpoint.pt"
     assert killed.stderr.strip().splitlines()[-1] == (
         "medstation train: error: distributed training failed: rank 1 killed by SIGKILL first; the other workers "
         f"were stopped, no bundle was written; --resume continues from {checkpoint}, the last epoch's checkpoint, "
         "on any number of workers")
-    assert not (tmp_path / "killed").exists()
-    resumed = _train("generator", images, tmp_path / "killed", 1, 1, GENERATOR, "--resume")
     assert resumed.returncode == 0, resumed.stderr
     assert json.loads((tmp_path / "killed" / "configs" / "metadata.json").read_text())["training"]["epochs_run"] == 2
     assert np.abs(_samples(tmp_path / "killed") - two).max() < 0.2 * np.abs(other - two).max()

@@ -25,11 +25,16 @@ reduced across workers: each scores its share of the validation split with the a
 worker) and the logits are gathered, so every worker computes the same AUC and stops at the same step. Rank 0 alone
 fits the calibration and decision, measures the test split and writes the bundle (atomically); the others wait for
 it. A run without torchrun shuffles with its own generator, as the shipped model was trained.
+
+Given a checkpoint file, the run is checkpointed after every validation scoring
+(:mod:`medstation.engine.classifier.checkpoints`) and ``resume`` continues from it, under torchrun on any number of
+workers.
 """
 
 from __future__ import annotations
 
 import copy
+import json
 import math
 import time
 from dataclasses import dataclass
@@ -43,6 +48,7 @@ from medstation.engine.bundles import Bundle, InputSpec, IntensitySpec, write_mo
 from medstation.engine.calibration import apply_temperature, fit_temperature
 from medstation.engine.classifier.augment import augment_batch
 from medstation.engine.classifier.card import classifier_card, classifier_metadata
+from medstation.engine.classifier.checkpoints import load_training_checkpoint, save_training_checkpoint
 from medstation.engine.classifier.data import LabelledImages
 from medstation.engine.classifier.decision import fit_decision, parse_combination
 from medstation.engine.classifier.evaluation import metadata_metrics, summarise
@@ -160,9 +166,14 @@ def fit_network(
     progress: ProgressCallback | None = None,
     cancel: CancelToken = None,
     workers: Workers = SINGLE,
+    checkpoint: Path | None = None,
+    resume: bool = False,
 ) -> tuple[nn.Module, TrainingOutcome]:
     """Train on ``train``, select on ``val``; returns the kept network (evaluation mode, on ``device``) and the
-    outcome. ``workers``: this process's place among torchrun's workers (see the module docstring)."""
+    outcome. ``workers``: this process's place among torchrun's workers (see the module docstring);
+    ``checkpoint``: the file written after every validation scoring, ``resume`` continuing from it."""
+    if resume and checkpoint is None:
+        raise ModelError("resuming needs the checkpoint file to resume from")
     if recipe.batch_size % workers.world:
         raise ModelError(f"the batch of {recipe.batch_size} images cannot be shared equally by {workers.world} "
                          "workers; choose a number of workers that divides it")
@@ -178,6 +189,25 @@ def fit_network(
         build_network(network_spec, spec.spatial_dims, spec.channels, len(data.label_names)), spec.spatial_dims, device
     )
     average = copy.deepcopy(network)
+    total = max(1, recipe.steps)
+    optimiser = torch.optim.AdamW(network.parameters(), lr=recipe.learning_rate, weight_decay=recipe.weight_decay)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(
+        optimiser, max_lr=recipe.learning_rate, total_steps=total, pct_start=recipe.warmup
+    )
+    history, elapsed, first = [], 0.0, 1
+    best_auc, best_step, best_state, since_best = -math.inf, 0, None, 0
+    permutation, stopped = None, "budget"
+    if resume:
+        saved = load_training_checkpoint(checkpoint, recipe, data.label_names)
+        for part, name in ((network, "network"), (average, "average"), (optimiser, "optimiser"),
+                           (schedule, "schedule")):
+            part.load_state_dict(saved[name])
+        generator.set_state(saved["augmentation"])
+        order.bit_generator.state = json.loads(saved["order"])
+        permutation, history, elapsed, first = saved["permutation"], saved["history"], saved["seconds"], saved[
+            "step"] + 1
+        best_auc, best_step, best_state, since_best = (saved["best_auc"], saved["best_step"], saved["best"],
+                                                       saved["since_best"])
     trained, sampler, batch_size = network, None, recipe.batch_size // workers.world
     if workers.grouped:
         network = batch_norm_across_workers(network, workers)
@@ -186,22 +216,15 @@ def fit_network(
             range(len(train)), num_replicas=workers.world, rank=workers.rank, shuffle=True, seed=recipe.seed)
     batches = math.ceil((len(train) if sampler is None else len(sampler)) / batch_size)
     val_part = share(len(val_images), workers)
-    total = max(1, recipe.steps)
     interval = validation_interval(total, batches)
-    optimiser = torch.optim.AdamW(network.parameters(), lr=recipe.learning_rate, weight_decay=recipe.weight_decay)
-    schedule = torch.optim.lr_scheduler.OneCycleLR(
-        optimiser, max_lr=recipe.learning_rate, total_steps=total, pct_start=recipe.warmup
-    )
     loss_function = torch.nn.CrossEntropyLoss(label_smoothing=recipe.label_smoothing)
-    started, history = time.monotonic(), []
-    best_auc, best_step, best_state, since_best = -math.inf, 0, None, 0
-    permutation, stopped = torch.zeros(0, dtype=torch.long), "budget"
-    for step in range(1, total + 1):
+    started = time.monotonic()
+    for step in range(first, total + 1):
         check_cancelled(cancel)
         position = (step - 1) % batches
-        if position == 0 and sampler is None:
+        if sampler is None and (position == 0 or permutation is None):
             permutation = torch.from_numpy(order.permutation(len(train)))
-        elif position == 0:
+        elif sampler is not None and (position == 0 or step == first):
             sampler.set_epoch((step - 1) // batches)
             permutation = torch.tensor(list(sampler), dtype=torch.long)
         network.train()
@@ -236,8 +259,20 @@ def fit_network(
             if since_best >= recipe.patience:
                 stopped = "early"
                 break
+        if checkpoint is not None and step != total:
+            if workers.leader:
+                save_training_checkpoint(checkpoint, {
+                    "recipe": recipe.as_dict(), "labels": list(data.label_names), "step": step,
+                    "seconds": elapsed + time.monotonic() - started, "network": network.state_dict(),
+                    "average": average.state_dict(), "optimiser": optimiser.state_dict(),
+                    "schedule": schedule.state_dict(), "augmentation": generator.get_state(),
+                    "order": json.dumps(order.bit_generator.state),
+                    "permutation": permutation if sampler is None else None, "history": history,
+                    "best_auc": best_auc, "best_step": best_step, "best": best_state, "since_best": since_best})
+            barrier(workers)
     average.load_state_dict(best_state)
-    outcome = TrainingOutcome(best_step, history[-1][0], total, stopped, history, time.monotonic() - started)
+    outcome = TrainingOutcome(best_step, history[-1][0], total, stopped, history,
+                              elapsed + time.monotonic() - started)
     return average.eval(), outcome
 
 
@@ -255,6 +290,8 @@ def train_classifier(
     data_description: dict[str, str | None] | None = None,
     progress: ProgressCallback | None = None,
     cancel: CancelToken = None,
+    checkpoint: Path | str | None = None,
+    resume: bool = False,
 ) -> Bundle | None:
     """Train on ``data`` and write a complete classification bundle to ``out``; returns the bundle (None in a
     torchrun worker other than rank 0, which returns once rank 0 has written it).
@@ -275,6 +312,8 @@ def train_classifier(
         ``name``, ``licence`` and ``citation`` of the data for the model card.
     progress, cancel
         Progress callback and cancel token, checked between batches.
+    checkpoint, resume
+        File written after every validation scoring (None: no checkpoints), and whether to continue from it.
     """
     recipe = recipe or TrainingRecipe()
     workers = current()
@@ -288,7 +327,8 @@ def train_classifier(
     combination = parse_combination(recipe.combine, data.label_names)
     network_spec = default_network_spec(recipe.architecture, recipe.widths, recipe.stem)
     check_network_input(network_spec, spec.spatial_size)
-    network, outcome = fit_network(data, spec, network_spec, recipe, device, progress, cancel, workers)
+    network, outcome = fit_network(data, spec, network_spec, recipe, device, progress, cancel, workers,
+                                   Path(checkpoint) if checkpoint else None, resume)
     if not workers.leader:
         barrier(workers)
         return None
