@@ -120,15 +120,16 @@ def test_two_gloo_workers_train_the_classifier_one_process_trains(images, tmp_pa
 
 def test_the_generator_on_two_workers_a_killed_worker_and_a_resume_on_one(images, tmp_path):
     """Two workers and one draw the same latents for the same global batches, normalised as one batch: the samples
-    of their average generators agree to rounding, unlike another seed's. A worker killed at the second epoch stops
-    the job with one line and no bundle; --resume on one worker continues from rank 0's first-epoch checkpoint and
-    ends where the uninterrupted two-worker run ended."""
+    of their average generators agree to rounding (seen within 0.0005 after 16 steps; another seed's are 0.88
+    apart). A worker killed at the second epoch stops the job with one line and no bundle; --resume on one worker
+    continues from rank 0's first-epoch checkpoint and ends where the uninterrupted two-worker run ended."""
     runs = {name: _train("generator", images, tmp_path / name, workers, seed, GENERATOR)
             for name, workers, seed in (("one", 1, 1), ("two", 2, 1), ("other", 1, 2))}
     for run in runs.values():
         assert run.returncode == 0, run.stderr
     one, two, other = (_samples(tmp_path / name) for name in ("one", "two", "other"))
-    assert np.abs(two - one).max() < 0.2 * np.abs(other - one).max()
+    assert np.abs(other - one).max() > 0.5  # seen 0.88
+    assert np.abs(two - one).max() < 0.02  # seen 0.0005
 
     killed, resumed = _killed_and_resumed("generator", images, tmp_path, GENERATOR)
     assert killed.returncode == 1
@@ -139,4 +140,4 @@ def test_the_generator_on_two_workers_a_killed_worker_and_a_resume_on_one(images
         "on any number of workers")
     assert resumed.returncode == 0, resumed.stderr
     assert json.loads((tmp_path / "killed" / "configs" / "metadata.json").read_text())["training"]["epochs_run"] == 2
-    assert np.abs(_samples(tmp_path / "killed") - two).max() < 0.2 * np.abs(other - two).max()
+    assert np.abs(_samples(tmp_path / "killed") - two).max() < 0.02  # seen 0.0007
