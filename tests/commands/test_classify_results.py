@@ -6,11 +6,10 @@ from __future__ import annotations
 import json
 import shutil
 import signal
-import subprocess
-import sys
 
 import pytest
 from dicom_studies import write_ct_series
+from killed_job import run_killed_at_write
 
 from medstation.cli import main
 from medstation.io.database import StudyDatabase
@@ -18,30 +17,6 @@ from medstation.io.images import image_files_in
 from medstation.resources import resource_path
 
 SAMPLE = resource_path("sample", "images")
-KILLED = """
-import os, signal, sys
-from medstation.io import batch_results as results
-
-written = []
-append = results.ResultsWriter._append
-
-
-def append_then_die(self, data):
-    written.append(data)
-    if len(written) == int(sys.argv[1]):
-        self._file.write(data[: len(data) // 2])
-        self._file.flush()
-        os.kill(os.getpid(), signal.SIGKILL)
-    append(self, data)
-
-
-results.ResultsWriter._append = append_then_die
-from medstation.cli import main
-
-sys.exit(main(sys.argv[2:]))
-"""
-
-
 @pytest.fixture(scope="module")
 def folder(tmp_path_factory, shared_path):
     """The sample study's 18 radiographs and 14 Kermany JPEGs."""
@@ -61,7 +36,7 @@ def test_a_killed_job_resumed_writes_exactly_the_rows_of_an_uninterrupted_one(fo
     assert main([*argv, "--results", str(straight)]) == 0
     out = tmp_path / "killed.jsonl"
     # the third chunk is cut in the middle of its write, then the process dies
-    killed = subprocess.run([sys.executable, "-c", KILLED, "3", *argv, "--results", str(out)], timeout=600)
+    killed = run_killed_at_write(3, [*argv, "--results", str(out)])
     assert killed.returncode == -signal.SIGKILL
     partial = tmp_path / "killed.jsonl.partial"
     assert not out.exists() and not partial.read_bytes().endswith(b"\n")

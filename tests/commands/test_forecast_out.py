@@ -6,38 +6,14 @@ from __future__ import annotations
 import csv
 import json
 import signal
-import subprocess
-import sys
 
 import pytest
+from killed_job import run_killed_at_write
 from physionet_records import extract_records
 
 from medstation.cli import main
 
 pytestmark = pytest.mark.slow  # the shipped forecaster over 40 stays, several times
-
-KILLED = """
-import os, signal, sys
-from medstation.io import batch_results as results
-
-written = []
-append = results.ResultsWriter._append
-
-
-def append_then_die(self, data):
-    written.append(data)
-    if len(written) == int(sys.argv[1]):
-        self._file.write(data[: len(data) // 2])
-        self._file.flush()
-        os.kill(os.getpid(), signal.SIGKILL)
-    append(self, data)
-
-
-results.ResultsWriter._append = append_then_die
-from medstation.cli import main
-
-sys.exit(main(sys.argv[2:]))
-"""
 
 
 @pytest.fixture(scope="module")
@@ -55,8 +31,8 @@ def test_a_killed_job_resumed_writes_exactly_the_rows_of_an_uninterrupted_one(re
     assert main([*argv, "--out", str(straight)]) == 0
     out = tmp_path / f"killed{suffix}"
     # the writer's third chunk (fourth write for CSV, after its header) is cut in the middle, then the process dies
-    dies_at = "4" if suffix == ".csv" else "3"
-    killed = subprocess.run([sys.executable, "-c", KILLED, dies_at, *argv, "--out", str(out)], timeout=300)
+    dies_at = 4 if suffix == ".csv" else 3
+    killed = run_killed_at_write(dies_at, [*argv, "--out", str(out)], timeout=300)
     assert killed.returncode == -signal.SIGKILL
     partial = tmp_path / f"killed{suffix}.partial"
     assert not out.exists() and partial.exists() and not partial.read_bytes().endswith(b"\n")
