@@ -12,38 +12,22 @@ Loaded with ``weights_only=True``.
 
 from __future__ import annotations
 
-import os
-import pickle
 from pathlib import Path
 from typing import Any
 
 from medstation.engine.classifier.recipe import TrainingRecipe
-from medstation.engine.runtime import load_torch
+from medstation.engine.runtime import read_checkpoint, write_checkpoint
 from medstation.errors import ModelError
-
-torch = load_torch()
 
 
 def save_training_checkpoint(path: Path, document: dict[str, Any]) -> None:
     """Write ``document`` to ``path`` atomically."""
-    temporary = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        torch.save(document, temporary)
-        os.replace(temporary, path)
-    except OSError as error:
-        temporary.unlink(missing_ok=True)
-        raise ModelError(f"{path}: cannot write the training checkpoint ({error})") from None
+    write_checkpoint(path, document)
 
 
 def load_training_checkpoint(path: Path, recipe: TrainingRecipe, labels: tuple[str, ...]) -> dict[str, Any]:
     """The checkpoint at ``path``, after checking it was made with ``recipe`` and ``labels``."""
-    try:
-        saved = torch.load(path, map_location="cpu", weights_only=True)
-    except FileNotFoundError:
-        raise ModelError(f"{path}: no checkpoint to resume from; start without --resume") from None
-    except (pickle.UnpicklingError, RuntimeError, EOFError, OSError, ValueError) as error:
-        raise ModelError(f"{path}: not a readable training checkpoint ({str(error).strip()[:200]})") from None
+    saved = read_checkpoint(path)
     if (not isinstance(saved, dict) or saved.get("recipe") != recipe.as_dict()
             or saved.get("labels") != list(labels)):
         raise ModelError(f"{path}: the checkpoint was made with another recipe or other labels; resume with the "

@@ -28,8 +28,6 @@ workers: the sampler's order depends only on the seed and the epoch.
 from __future__ import annotations
 
 import copy
-import os
-import pickle
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -61,7 +59,9 @@ from medstation.engine.runtime import (
     data_parallel,
     engine_module,
     load_optimisers,
+    read_checkpoint,
     select_device,
+    write_checkpoint,
 )
 from medstation.errors import ModelError
 from medstation.progress import CancelToken, ProgressCallback, check_cancelled, report
@@ -146,14 +146,7 @@ def new_state(recipe: GeneratorRecipe, image_size: tuple[int, int], n_classes: i
 
 def save_checkpoint(state: GanState, recipe: GeneratorRecipe, labels: list[str], path: Path) -> None:
     """Write the checkpoint atomically (a temporary file beside ``path``, then renamed over it)."""
-    temporary = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        torch.save(state.as_checkpoint(recipe, labels), temporary)
-        os.replace(temporary, path)
-    except OSError as error:
-        temporary.unlink(missing_ok=True)
-        raise ModelError(f"{path}: cannot write the training checkpoint ({error})") from None
+    write_checkpoint(path, state.as_checkpoint(recipe, labels))
 
 
 def _same_run(saved: Any, recipe: GeneratorRecipe) -> bool:
@@ -165,12 +158,7 @@ def _same_run(saved: Any, recipe: GeneratorRecipe) -> bool:
 def load_checkpoint(path: Path, recipe: GeneratorRecipe, labels: list[str], image_size: tuple[int, int],
                     device: str = "cpu") -> GanState:
     """The state saved in ``path`` (loaded with ``weights_only=True``), after checking it is this run's."""
-    try:
-        saved = torch.load(path, map_location="cpu", weights_only=True)
-    except FileNotFoundError:
-        raise ModelError(f"{path}: no checkpoint to resume from; start without --resume") from None
-    except (pickle.UnpicklingError, RuntimeError, EOFError, OSError, ValueError) as error:
-        raise ModelError(f"{path}: not a readable training checkpoint ({str(error).strip()[:200]})") from None
+    saved = read_checkpoint(path)
     if not isinstance(saved, dict) or not _same_run(saved.get("recipe"), recipe) or saved.get("labels") != list(labels):
         raise ModelError(
             f"{path}: the checkpoint was made with another recipe or other labels; resume with the same options, "

@@ -10,6 +10,7 @@ __all__, __getattr__, __dir__ = lazy_exports(__name__, {
     "distributed": ("SINGLE", "Workers", "barrier", "current", "data_parallel", "gather", "launch", "launched",
                     "process_group", "reduce_sum", "share"),
     "batch_norm": ("batch_norm_across_workers",),
+    "checkpoints": ("read_checkpoint", "write_checkpoint"),
     "device": ("CHOICES", "ENV_VARIABLE", "DeviceInfo", "configure_threads", "detect_device", "recommended_threads",
                "requested_device", "select_device"),
     "memory": ("keep_freed_memory",),
