@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Callable, Sequence
 
@@ -244,7 +245,16 @@ def _launch(argv: Sequence[str]) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``medstation`` and ``python -m medstation``; returns the exit code."""
-    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        code = _run(list(sys.argv[1:] if argv is None else argv))
+        sys.stdout.flush()
+        return code
+    except BrokenPipeError:
+        return _reader_gone()
+
+
+def _run(argv: list[str]) -> int:
+    """Parse ``argv`` and run its command, or open the GUI."""
     parser = build_parser()
     if _is_launch(argv, set(HANDLERS)):
         return _launch(argv)
@@ -259,3 +269,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except MedStationError as error:
         print(f"medstation {args.command}: error: {error}", file=sys.stderr)
         return 1
+
+
+def _reader_gone() -> int:
+    """The reader of stdout left (``medstation ... | head``): no traceback, and Python's exit does not try to flush
+    into the closed pipe again; the exit code is a shell's for a process ended by SIGPIPE (128 + 13)."""
+    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    return 141

@@ -37,6 +37,19 @@ def test_module_entry_point_reports_version():
     assert result.stdout.strip() == f"medstation {__version__}"
 
 
+@pytest.mark.parametrize("command", [["models"], ["models", "--json"]])
+def test_a_reader_that_closed_the_pipe_ends_the_command_quietly(command):
+    reader, writer = os.pipe()
+    os.close(reader)
+    try:
+        done = subprocess.run([sys.executable, "-m", "medstation", *command], stdout=writer, stderr=subprocess.PIPE,
+                              text=True, timeout=120)
+    finally:
+        os.close(writer)
+    assert done.stderr == ""
+    assert done.returncode == 141
+
+
 def test_bad_usage_exits_2(capsys):
     assert main(["evaluate", "classifier"]) == 2
     assert "required" in capsys.readouterr().err
