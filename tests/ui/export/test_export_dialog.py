@@ -4,12 +4,18 @@ references the flagged instance; the AI result is saved as SR, Parametric Map, S
 
 from __future__ import annotations
 
+import shutil
+import subprocess
+from pathlib import Path
+
 import numpy as np
 import pydicom
 import pytest
+from PIL import Image
 from PySide6.QtWidgets import QMessageBox
 from sample_opening import SAMPLE, finish, open_sample
 
+from medstation.core.layers import OverlayLayer
 from medstation.core.measurements import Ruler
 from medstation.io.export import sr_lines
 from medstation.io.nifti import read_volume
@@ -49,6 +55,59 @@ def test_series_export_reads_back_and_replaces_only_after_a_yes(make_window, qtb
     qtbot.waitUntil(lambda: job.state.finished, timeout=60_000)
     assert job.state is JobState.FAILED and "never changed" in str(job.error)
     assert not (source.parent / "inside").exists()
+
+
+GE_CT = Path(__file__).resolve().parents[2] / "data" / "dicom" / "ge_tilt"
+
+
+def _image_region(page: np.ndarray) -> tuple[slice, slice]:
+    """Where the key image lies on a rendered page (grey, white paper): the rows and columns that are mostly dark
+    (a CT's air is black; lines of text are not that wide)."""
+    dark = page < 60
+    rows = np.flatnonzero(dark.mean(axis=1) > 0.25)
+    columns = np.flatnonzero(dark[rows].mean(axis=0) > 0.25)
+    assert rows.size and columns.size, "no image found on the page"
+    return slice(rows[0], rows[-1] + 1), slice(columns[0], columns[-1] + 1)
+
+
+@pytest.mark.skipif(shutil.which("pdftoppm") is None, reason="needs pdftoppm (poppler-utils) to render the PDF")
+def test_pdf_report_has_a_page_per_key_image_with_its_overlay(make_window, qtbot, tmp_path):
+    folder = tmp_path / "ct"
+    shutil.copytree(GE_CT, folder, ignore=shutil.ignore_patterns("LICENSE"))
+    window = make_window()
+    finish(qtbot, window.opener.open_path(folder))
+    state = window.viewer.state
+    marked = np.zeros(state.volume.spatial_shape, dtype=np.uint8)
+    marked[:, 200:300, 150:250] = 1
+    window.viewer.add_overlay(OverlayLayer("marked", marked, kind="label", opacity=0.6))
+    for k in (0, 2):
+        state.set_voxel([*state.voxel[:2], k])
+        assert window.toggle_key_image() is True
+    dialog = window.show_export("pdf")
+    assert dialog.note.text().startswith("2 pages")
+    dialog.target.setText(str(tmp_path / "out" / "report.pdf"))
+    dialog.reader.setText("Reader^Ann")
+    (pdf,) = finish(qtbot, dialog.start()).outputs
+    assert "2 pages" in dialog.status.text()
+
+    subprocess.run(["pdftoppm", "-r", "40", "-png", str(pdf), str(tmp_path / "page")], check=True)
+    pages = sorted(tmp_path.glob("page-*.png"))
+    assert [path.name for path in pages] == ["page-1.png", "page-2.png"]
+    images = []
+    for path in pages:
+        rgb = np.asarray(Image.open(path).convert("RGB")).astype(np.int16)
+        grey = rgb.mean(axis=2)
+        assert (grey < 128).mean() > 0.05, f"{path.name} is blank"
+        rows, columns = _image_region(grey)
+        image, page_side = rgb[rows, columns], grey.shape[1]
+        assert image.shape[1] > 0.3 * page_side, "the key image is drawn too small"
+        assert image.std() > 20 and (image.mean(axis=2) > 150).mean() > 0.02, "the key image is uniform"
+        red = (image[..., 0] > image[..., 1] + 60) & (image[..., 0] > image[..., 2] + 40)
+        assert red.mean() > 0.02, "the overlay is not drawn on the key image"
+        images.append(grey[rows, columns])
+    first, second = images
+    shape = np.minimum(first.shape, second.shape)
+    assert np.abs(first[:shape[0], :shape[1]] - second[:shape[0], :shape[1]]).mean() > 2, "both pages show one image"
 
 
 def test_deidentified_export_asks_about_burned_in_annotation_and_keeps_dates(make_window, qtbot, tmp_path):
