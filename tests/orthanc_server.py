@@ -206,3 +206,94 @@ def in_private_network() -> bool:
     except OSError:
         return False
     return names == {"lo"} and os.environ.get("MEDSTATION_PRIVATE_NETWORK") == "1"
+
+
+class BearerProxy:
+    """A reverse proxy in front of a server's HTTP port that lets through only requests carrying
+    ``Authorization: Bearer <token>`` and answers any other with 401 and a ``WWW-Authenticate: Bearer`` challenge,
+    as a DICOMweb gateway guarding a PACS with tokens does (Orthanc 1.10 has no bearer authentication of its own).
+
+    It listens on ``HOST:port`` (inside the private network namespace), forwards what it lets through to
+    ``upstream`` (host, port) without the Authorization header, and records the Authorization value of every request
+    it saw in ``seen``.
+    """
+
+    def __init__(self, upstream: tuple[str, int], token: str, port: int):
+        import http.server
+        import threading
+
+        self.upstream, self.token, self.port = upstream, token, port
+        self.seen: list[str | None] = []
+        proxy = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args) -> None:  # quiet: the test reads ``seen`` instead
+                pass
+
+            def _body(self) -> bytes | None:
+                if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+                    parts = []
+                    while True:
+                        size = int(self.rfile.readline().split(b";")[0].strip(), 16)
+                        if size == 0:
+                            while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                                pass
+                            return b"".join(parts)
+                        parts.append(self.rfile.read(size))
+                        self.rfile.readline()
+                length = int(self.headers.get("Content-Length") or 0)
+                return self.rfile.read(length) if length else None
+
+            def _answer(self, status: int, headers: list[tuple[str, str]], body: bytes) -> None:
+                self.send_response(status)
+                for name, value in headers:
+                    if name.lower() not in ("transfer-encoding", "connection", "content-length", "keep-alive"):
+                        self.send_header(name, value)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def _forward(self) -> None:
+                import http.client
+
+                body = self._body()
+                given = self.headers.get("Authorization")
+                proxy.seen.append(given)
+                if given != f"Bearer {proxy.token}":
+                    self._answer(401, [("WWW-Authenticate", 'Bearer realm="dicom-web"'),
+                                       ("Content-Type", "text/plain")], b"a valid bearer token is needed\n")
+                    return
+                headers = {name: value for name, value in self.headers.items()
+                           if name.lower() not in ("authorization", "host", "connection", "transfer-encoding",
+                                                   "content-length", "keep-alive")}
+                if body is not None:
+                    headers["Content-Length"] = str(len(body))
+                connection = http.client.HTTPConnection(*proxy.upstream, timeout=60)
+                try:
+                    connection.request(self.command, self.path, body=body, headers=headers)
+                    answer = connection.getresponse()
+                    self._answer(answer.status, answer.getheaders(), answer.read())
+                finally:
+                    connection.close()
+
+            do_GET = do_POST = do_PUT = do_DELETE = _forward
+
+        self.server = http.server.ThreadingHTTPServer((HOST, port), Handler)
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05},
+                                       name="bearer-proxy", daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://{HOST}:{self.port}"
+
+    def __enter__(self) -> BearerProxy:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(timeout=10)

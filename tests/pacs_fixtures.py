@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from keyring.backend import KeyringBackend
 from orthanc_server import OrthancServer, in_private_network, orthanc_missing
 
 DATA = Path(__file__).resolve().parent / "data" / "dicom"
@@ -67,6 +68,26 @@ def start_orthanc(folder: Path, dicom_port: int = 4242, http_port: int = 8042, *
         pytest.skip(missing)
     modalities = {"MEDSTATION": (LOCAL_AE, "127.0.0.1", LOCAL_PORT)}
     return OrthancServer(folder, dicom_port, http_port, modalities=modalities, **options).start()
+
+
+class DictKeyring(KeyringBackend):
+    """A keyring backend that keeps secrets in a dict: what a platform keyring (Secret Service, Keychain, Windows
+    Credential Locker) does behind keyring's API, on a machine that has none of them."""
+
+    priority = 1
+
+    def __init__(self):
+        super().__init__()
+        self.secrets: dict[tuple[str, str], str] = {}
+
+    def get_password(self, service, username):
+        return self.secrets.get((service, username))
+
+    def set_password(self, service, username, password):
+        self.secrets[(service, username)] = password
+
+    def delete_password(self, service, username):
+        self.secrets.pop((service, username), None)
 
 
 @pytest.fixture(scope="session")

@@ -6,7 +6,7 @@ import json
 
 import keyring
 import pytest
-from keyring.backend import KeyringBackend
+from pacs_fixtures import DictKeyring
 
 from medstation.io.pacs.errors import PacsError
 from medstation.io.pacs.nodes import (
@@ -29,26 +29,6 @@ from medstation.io.pacs.secrets import (
 from medstation.settings import settings_file
 
 WEB = PacsNode("web", url="https://pacs.example.org/dicom-web/", auth="basic", username="reader")
-
-
-class DictKeyring(KeyringBackend):
-    """A keyring backend that keeps secrets in a dict: what a platform keyring (Secret Service, Keychain, Windows
-    Credential Locker) does behind keyring's API, on a machine that has none of them."""
-
-    priority = 1
-
-    def __init__(self):
-        super().__init__()
-        self.secrets: dict[tuple[str, str], str] = {}
-
-    def get_password(self, service, username):
-        return self.secrets.get((service, username))
-
-    def set_password(self, service, username, password):
-        self.secrets[(service, username)] = password
-
-    def delete_password(self, service, username):
-        self.secrets.pop((service, username), None)
 
 
 @pytest.fixture

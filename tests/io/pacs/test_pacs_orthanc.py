@@ -1,6 +1,6 @@
 """PACS connectivity against a real Orthanc (in a private network namespace, see tests/private_network.py): echo,
 find with each filter over C-FIND and QIDO-RS, retrieve by C-GET, C-MOVE and WADO-RS with identical voxels, send by
-C-STORE and STOW-RS, pushes to MedStation's Storage SCP, and basic authentication."""
+C-STORE and STOW-RS, pushes to MedStation's Storage SCP, and basic authentication (bearer: test_pacs_bearer.py)."""
 
 from __future__ import annotations
 
@@ -158,7 +158,8 @@ def test_the_listener_stores_pushes_when_accepted_and_refuses_them_otherwise(ort
     assert_same_voxels(ge.folder, [str(item.path) for item in listener.store.written])
 
 
-def test_basic_authentication_with_a_password_given_for_the_session(tmp_path, seeded, pacs_home, monkeypatch):
+def test_basic_authentication_for_search_retrieve_and_send_with_a_session_password(tmp_path, seeded, pacs_home,
+                                                                                   monkeypatch):
     server = start_orthanc(tmp_path / "guarded", 4244, 8044, users={"reader": "s3cret-word"})
     try:
         server.upload(*sorted(seeded["mr"].folder.glob("*.dcm")))
@@ -174,6 +175,10 @@ def test_basic_authentication_with_a_password_given_for_the_session(tmp_path, se
         remember_for_session("guarded", "s3cret-word")
         summary = operations.retrieve(node, seeded["mr"].study_uid)
         assert summary.received == 1
+        sent = operations.send_files(node, [seeded["ge"].folder])
+        assert (sent.sent, sent.refused) == (seeded["ge"].instances, [])
+        matches = operations.find(node, QueryFilters("study", accession_number=GE_ACCESSION))
+        assert [match.study_uid for match in matches] == [seeded["ge"].study_uid]
     finally:
         forget_secret("guarded")
         server.kill()
