@@ -3,7 +3,9 @@ probabilities and decision, the model's card summary and metrics, the measuremen
 
 Drawn with reportlab's platypus (flowing paragraphs and tables); nothing here needs Qt, so the command line writes
 the same report as the workstation. The key image is the slice as the viewer shows it, with its overlay blended
-in (:mod:`medstation.io.export.overlay_image`), scaled up without smoothing so pixels stay pixels.
+in (:mod:`medstation.io.export.overlay_image`), scaled up without smoothing so pixels stay pixels. A case never
+runs onto a second page: where its result, card and measurements leave too little room, the image is drawn
+smaller (down to :data:`MIN_IMAGE_SIDE_CM`), and what still does not fit is shrunk as a whole.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ from medstation.io.export.files import write_atomically
 from medstation.io.export.results import DECISION_SUPPORT, ClassificationResult
 
 IMAGE_SIDE_CM = 8.0
+MIN_IMAGE_SIDE_CM = 4.0
+MARGINS_CM = {"leftMargin": 1.8, "rightMargin": 1.8, "topMargin": 1.5, "bottomMargin": 1.5}
 MEASUREMENT_COLUMNS = ("id", "kind", "slice", "length_mm", "mean", "sd", "min", "max", "area_mm2", "unit")
 
 
@@ -55,15 +59,18 @@ def write_pdf_report(cases: Sequence[ReportCase], path: str | os.PathLike, reade
     from reportlab.platypus import PageBreak, SimpleDocTemplate
 
     date = date or datetime.date.today()
+    margins = {key: value * cm for key, value in MARGINS_CM.items()}
+    # the frame SimpleDocTemplate lays a page into: the page less its margins and the frame's 6 pt padding
+    room = (A4[0] - margins["leftMargin"] - margins["rightMargin"] - 12,
+            A4[1] - margins["topMargin"] - margins["bottomMargin"] - 12)
     story = []
     for number, case in enumerate(cases):
         if number:
             story.append(PageBreak())
-        story += _page(case, reader, date)
+        story.append(_one_page(case, reader, date, room))
 
     def write(target: Path) -> None:
-        document = SimpleDocTemplate(str(target), pagesize=A4, leftMargin=1.8 * cm, rightMargin=1.8 * cm,
-                                     topMargin=1.5 * cm, bottomMargin=1.5 * cm, title="MedStation report",
+        document = SimpleDocTemplate(str(target), pagesize=A4, **margins, title="MedStation report",
                                      author="MedStation", creator=f"MedStation {__version__}")
         document.build(story, onFirstPage=_footer, onLaterPages=_footer)
 
@@ -76,7 +83,30 @@ def _styles():
     return getSampleStyleSheet()
 
 
-def _page(case: ReportCase, reader: str, date: datetime.date) -> list:
+def _one_page(case: ReportCase, reader: str, date: datetime.date, room: tuple[float, float]):
+    """The case's page as one flowable that fits ``room`` (width, height in points): the image made smaller where
+    the rest needs the room, anything still too tall shrunk."""
+    from reportlab.lib.units import cm
+    from reportlab.platypus import KeepInFrame
+
+    width, height = room
+    side = IMAGE_SIDE_CM * cm
+    flow = _page(case, reader, date, side)
+    if case.image is not None:
+        excess = _height(flow, width, height) - height
+        if excess > 0:
+            rows, columns = case.image.shape[:2]
+            side = max(MIN_IMAGE_SIDE_CM * cm, side - excess * max(rows, columns) / rows)
+            flow = _page(case, reader, date, side)
+    return KeepInFrame(width, height, flow, mode="shrink")
+
+
+def _height(flow: list, width: float, height: float) -> float:
+    """How tall ``flow`` is laid out ``width`` points wide (with the space around each flowable)."""
+    return sum(item.wrap(width, height)[1] + item.getSpaceBefore() + item.getSpaceAfter() for item in flow)
+
+
+def _page(case: ReportCase, reader: str, date: datetime.date, image_side: float) -> list:
     from reportlab.lib.units import cm
     from reportlab.platypus import Paragraph, Spacer
 
@@ -86,7 +116,7 @@ def _page(case: ReportCase, reader: str, date: datetime.date) -> list:
     flow.append(_table([[key, value] for key, value in heading.items()], widths=(4 * cm, 13 * cm)))
     flow.append(Spacer(1, 0.4 * cm))
     if case.image is not None:
-        flow += [_image(case.image), Paragraph(_escape(case.image_caption), styles["Italic"])]
+        flow += [_image(case.image, image_side), Paragraph(_escape(case.image_caption), styles["Italic"])]
     if case.result is not None:
         flow += _result(case.result, styles)
     if case.measurements:
@@ -122,9 +152,9 @@ def _result(result: ClassificationResult, styles) -> list:
     return flow
 
 
-def _image(rgb: np.ndarray):
+def _image(rgb: np.ndarray, side: float):
+    """The key image, its longer side ``side`` points long."""
     from PIL import Image as PILImage
-    from reportlab.lib.units import cm
     from reportlab.platypus import Image
 
     rows, columns = rgb.shape[:2]
@@ -134,7 +164,7 @@ def _image(rgb: np.ndarray):
     buffer = io.BytesIO()
     picture.save(buffer, format="PNG")
     buffer.seek(0)
-    scale = IMAGE_SIDE_CM * cm / max(rows, columns)
+    scale = side / max(rows, columns)
     return Image(buffer, width=columns * scale, height=rows * scale)
 
 
