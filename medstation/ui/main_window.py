@@ -38,6 +38,7 @@ from medstation.ui.study_index import open_study_index
 from medstation.ui.study_opening import StudyOpener, dropped_paths, other_files_count, warnings_to_show
 from medstation.ui.timeline_opening import TimelineOpener, is_timeline_file
 from medstation.ui.viewer.compare_view import CompareView
+from medstation.ui.viewer.result_layers import place_layer, read_for_open_series
 from medstation.ui.viewer.viewer_widget import ViewerWidget
 
 log = logging.getLogger(__name__)
@@ -114,6 +115,8 @@ class MainWindow(QMainWindow):
         self.analysis: ImageAnalysis | None = None
         self.opened: OpenedStudy | None = None
         self.key_images = KeyImages()
+        for viewer in (self.viewer, self.compare.viewer):
+            viewer.set_key_images(self.key_images)
         self.export_dialog = None
         self.results_panel = ResultsPanel(runner, self.open_series)
         self.results_panel.layer_opened.connect(self.show_result_layer)
@@ -405,13 +408,21 @@ class MainWindow(QMainWindow):
 
     def open_paths(self, paths: list[Path]) -> Job:
         """Open dropped, chosen or recent paths: a timeline file in the timeline panel; a DICOM SR, SEG or Parametric
-        Map in the results panel (an SR listed, a SEG or map over its open source series); anything else as a
-        study."""
+        Map in the results panel (an SR listed, a SEG or map over whichever open viewer shows its source series);
+        anything else as a study."""
         if len(paths) == 1 and is_timeline_file(paths[0]):
             return self.timeline_opener.open_path(paths[0])
         if len(paths) == 1 and paths[0].is_file() and format_of(paths[0]).reader == PYDICOM:
-            return self.results_panel.open_file(paths[0], self.opener.open_path)
+            return self.open_result_file(paths[0])
         return self.opener.open_paths(paths)
+
+    def open_result_file(self, path: Path) -> Job:
+        """Read a DICOM file in a job against the series of the main and the Compare viewer; the results panel shows
+        what it is (an ordinary image goes on to the study opener)."""
+        shown = [series for series in (self.open_series(), self.compare.open_series_shown()) if series is not None]
+        job = self.runner.submit(f"Read {path.name}", read_for_open_series, path, shown)
+        job.succeeded.connect(lambda result: self.results_panel._read(result, path, self.opener.open_path))
+        return job
 
     def open_adjacent_series(self, step: int) -> Job | None:
         """Open the next (``step`` 1) or previous (-1) series of the open study, in the study browser's order."""
@@ -550,9 +561,9 @@ class MainWindow(QMainWindow):
         return flagged
 
     def show_result_layer(self, placed: PlacedLayer) -> None:
-        """A SEG or Parametric Map read for the open series, drawn over it (unless another series opened since)."""
-        if self.viewer.state is not None and self.viewer.state.volume is placed.volume:
-            self.viewer.add_overlay(placed.layer)
+        """A SEG or Parametric Map read for an open series, drawn over it in the main or the Compare viewer (unless
+        another series opened there since); the Layers panel, the main viewer's, is raised for a layer there."""
+        if place_layer([self.viewer, self.compare.viewer], placed) is self.viewer:
             self.docks["layers"].show()
             self.docks["layers"].raise_()
 

@@ -1,7 +1,8 @@
 """The images the reader flagged as key images (Tools > Flag as key image), for a Key Object Selection document.
 
 One study at a time: a KOS covers one study, so flags of another study's images start a new set. An image is
-slice ``k`` of a series, remembered with where its files are, so the document can reference the instance.
+slice ``k`` of a series, remembered with where its files are, so the document can reference the instance. The
+slice views mark a flagged image while they show it: :attr:`KeyImages.changed` tells them to look again.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from medstation.core.events import Event
 from medstation.core.volume import VolumeInfo
 
 
@@ -25,11 +27,13 @@ class KeyImage:
 
 
 class KeyImages:
-    """The flagged images of the current study, in the order they were flagged."""
+    """The flagged images of the current study, in the order they were flagged; :attr:`changed` is emitted (no
+    arguments) after every flag or unflag."""
 
     def __init__(self) -> None:
         self.study_uid = ""
         self.items: list[KeyImage] = []
+        self.changed = Event()
 
     def __len__(self) -> int:
         return len(self.items)
@@ -49,13 +53,16 @@ class KeyImages:
         flagged = next((item for item in self.items if (item.series_uid, item.k) == (info.series_uid, k)), None)
         if flagged is not None:
             self.items.remove(flagged)
-            return False
-        label = f"series {info.series_number or '?'} {info.series_description}".strip() + f", image {k + 1}"
-        self.items.append(KeyImage(Path(source), info.series_uid, n_slices, k, label))
-        return True
+        else:
+            label = f"series {info.series_number or '?'} {info.series_description}".strip() + f", image {k + 1}"
+            self.items.append(KeyImage(Path(source), info.series_uid, n_slices, k, label))
+        self.changed.emit()
+        return flagged is None
 
     def is_flagged(self, info: VolumeInfo, k: int) -> bool:
-        return any((item.series_uid, item.k) == (info.series_uid, k) for item in self.items)
+        """True when slice ``k`` of the series ``info`` describes is flagged (never for an image without a series
+        UID)."""
+        return bool(info.series_uid) and any((item.series_uid, item.k) == (info.series_uid, k) for item in self.items)
 
     def of_series(self, series_uid: str) -> list[int]:
         """The flagged slices ``k`` of one series, in slice order."""

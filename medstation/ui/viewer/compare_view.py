@@ -27,6 +27,7 @@ from medstation.io.database import SeriesRow, StudyDatabase, series_to_compare
 from medstation.io.measurement_store import MeasurementStore
 from medstation.io.open_study import OpenedStudy
 from medstation.ui.jobs import Job, JobRunner
+from medstation.ui.panels.results_panel import OpenSeries
 from medstation.ui.study_opening import StudyOpener, warnings_to_show
 from medstation.ui.viewer.annotations import study_moment
 from medstation.ui.viewer.viewer_widget import ViewerWidget
@@ -60,6 +61,8 @@ class CompareView(QWidget):
         self.viewer.empty_label.setWordWrap(True)
         self.opener = StudyOpener(runner, database, self)
         self._pending: Job | None = None
+        self.opened: OpenedStudy | None = None
+        """The series shown here, as it was loaded (None until one is)."""
         self.last_job: Job | None = None
         """The job of the series asked for last."""
         self._resize_hooks: list = []
@@ -125,9 +128,17 @@ class CompareView(QWidget):
     def show_study(self, opened: OpenedStudy) -> ViewState:
         """Show a loaded series here, with its warnings, linked to the current one."""
         state = self.viewer.set_volume(opened.volume)
+        self.opened = opened
         self.viewer.banner.show_warnings(warnings_to_show(opened))
         self._select_shown_series()
         return state
+
+    def open_series_shown(self) -> OpenSeries | None:
+        """The series shown here and where it was opened from; None while none is, or while Compare is hidden."""
+        state, opened = self.viewer.state, self.opened
+        if self.isHidden() or state is None or opened is None or opened.volume is not state.volume:
+            return None
+        return OpenSeries(opened.volume, opened.source)
 
     def refresh_series(self) -> None:
         """List the current patient's series (newest study first), the current series left out."""

@@ -4,11 +4,16 @@ The picture is a pyqtgraph ImageItem in row-major order on a y-down ViewBox whos
 screen millimetres of the display plane (:mod:`medstation.core.reslice`); the item's transform carries
 the pixel spacing, and for oblique or tilted volumes the true shape. Grey levels come from the shared
 window through a look-up table, never from pyqtgraph's auto-levels.
+
+A key image (Tools > Flag as key image) carries a KEY badge in the view's top-left corner, under the patient
+text, while the view shows it: a view of the acquisition plane (the one whose slices are the images, voxel axis
+``k``) on a flagged slice. Reformatted planes and MIPs show no single image, so never the badge.
 """
 
 from __future__ import annotations
 
 from functools import partial
+from typing import Protocol
 
 import numpy as np
 import pyqtgraph as pg
@@ -16,6 +21,7 @@ from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QFontMetrics, QPen, QTransform
 from PySide6.QtWidgets import QGraphicsEllipseItem, QGraphicsItem, QGraphicsRectItem, QLabel, QVBoxLayout, QWidget
 
+from medstation.core.events import Event
 from medstation.core.layers import OverlayLayer, colour_legend
 from medstation.core.measurements import (
     MILLIMETRES,
@@ -29,6 +35,7 @@ from medstation.core.measurements import (
 )
 from medstation.core.reslice import DisplayPlane, extract_slice, maximum_intensity_projection
 from medstation.core.view_state import ViewState
+from medstation.core.volume import VolumeInfo
 from medstation.core.window_level import apply_window, dragged_window, grey_lookup_table
 from medstation.ui.viewer import annotations
 from medstation.ui.viewer.colour_legend import ColourLegendWidget
@@ -40,6 +47,19 @@ _CROSSHAIR_COLOR = QColor(80, 200, 255, 170)
 _MEASURE_COLOR = QColor(255, 220, 60)
 _LABEL_STYLE = "color: #ffd54a; font-weight: bold; font-size: 15px; background: transparent;"
 _CORNER_STYLE = "color: #e6e6e6; font-size: 11px; background: transparent;"
+_KEY_STYLE = ("color: black; background: #ffb300; font-weight: bold; font-size: 11px; border-radius: 3px; "
+              "padding: 1px 5px;")
+KEY_MARK_TEXT = "KEY"
+SLICE_AXIS = 2
+"""The voxel axis ``k``: a view whose planes are normal to it shows the series' own images."""
+
+
+class KeyImageFlags(Protocol):
+    """What a view asks of the reader's key images (:class:`medstation.ui.export.key_images.KeyImages`)."""
+
+    changed: Event
+
+    def is_flagged(self, info: VolumeInfo, k: int) -> bool: ...
 
 
 def _fits(metrics: QFontMetrics, room: int, line: str) -> bool:
@@ -64,7 +84,8 @@ class SliceView(QWidget):
 
     readout_changed = Signal(str)
 
-    def __init__(self, state: ViewState, view: str, mip: bool = False, parent: QWidget | None = None) -> None:
+    def __init__(self, state: ViewState, view: str, mip: bool = False, parent: QWidget | None = None,
+                 key_images: KeyImageFlags | None = None) -> None:
         super().__init__(parent)
         self.state = state
         self.view = view
@@ -106,6 +127,12 @@ class SliceView(QWidget):
         self._patient_text = annotations.patient_text(state)
         self._series_text = annotations.series_text(state)
         self.colour_legend = ColourLegendWidget(self)
+        self.key_images = key_images
+        self.key_mark = self._label(_KEY_STYLE)
+        self.key_mark.setText(KEY_MARK_TEXT)
+        self.key_mark.setToolTip("A key image (Tools > Flag as key image, K)")
+        self.key_mark.hide()
+        self._annotations_visible = True
 
         self.view_box.on_wheel = self._wheel
         self.view_box.on_click = self._click
@@ -122,6 +149,7 @@ class SliceView(QWidget):
             (state.active_view_changed, self._active_view_changed),
             (state.measurements.added, self._measurement_added),
             (state.measurements.removed, self._measurement_removed),
+            *([(key_images.changed, self._update_key_mark)] if key_images is not None else []),
         )
         for event, callback in self._subscriptions:
             event.connect(callback)
@@ -163,6 +191,18 @@ class SliceView(QWidget):
             self._update_measurement_visibility()
         self._draw_crosshair()
         self._update_texts()
+        self._update_key_mark()
+
+    def shows_key_image(self) -> bool:
+        """True when this view shows one of the series' images and the reader flagged it as a key image."""
+        return (self.key_images is not None and not self.mip and self.plane.normal_axis == SLICE_AXIS
+                and self.key_images.is_flagged(self.state.volume.info, self.slice_index))
+
+    def _update_key_mark(self) -> None:
+        shown = self._annotations_visible and self.shows_key_image()
+        if shown == self.key_mark.isHidden():
+            self.key_mark.setVisible(shown)
+            self._place_labels()
 
     def _draw_picture(self) -> None:
         state, plane, index = self.state, self.plane, self.slice_index
@@ -270,6 +310,8 @@ class SliceView(QWidget):
             label.setVisible(visible)
         for line in self.crosshair:
             line.setVisible(visible)
+        self._annotations_visible = visible
+        self._update_key_mark()
 
     def resizeEvent(self, event) -> None:
         """Texts are re-elided for the new width and every label is moved to the new corners and edges."""
@@ -293,6 +335,9 @@ class SliceView(QWidget):
         corners["bottom_left"].move(margin, height - corners["bottom_left"].height() - margin)
         corners["bottom_right"].move(width - corners["bottom_right"].width() - margin,
                                      height - corners["bottom_right"].height() - margin)
+        if not self.key_mark.isHidden():  # top left, under the patient text
+            self.key_mark.adjustSize()
+            self.key_mark.move(margin, corners["top_left"].y() + corners["top_left"].height() + margin)
         legend = self.colour_legend
         if legend.legend is not None:  # top right, under the series text and above the right edge's letter
             top = corners["top_right"].y() + corners["top_right"].height() + margin

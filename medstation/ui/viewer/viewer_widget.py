@@ -4,6 +4,7 @@ Usage::
 
     viewer = ViewerWidget(parent)
     viewer.set_volume(volume)          # a Volume from medstation.io
+    viewer.set_key_images(key_images)  # flagged images carry a KEY badge in the views
     menu.addActions(viewer.actions())  # every binding, with its shortcut, for menus and the shortcut help
     viewer.save_screenshot("key.png", annotations=True)
 """
@@ -41,7 +42,7 @@ from medstation.errors import MedStationError
 from medstation.io.measurement_store import MeasurementStore
 from medstation.ui.panels.layers_panel import LayersPanel
 from medstation.ui.panels.measurements_panel import MeasurementsPanel
-from medstation.ui.viewer.slice_view import TOOLS, ZOOM_STEP, SliceView
+from medstation.ui.viewer.slice_view import TOOLS, ZOOM_STEP, KeyImageFlags, SliceView
 from medstation.ui.viewer.view_box import MOUSE_BINDINGS
 from medstation.ui.viewer.warning_banner import WarningBanner
 
@@ -84,6 +85,7 @@ class ViewerWidget(QWidget):
         """Where the measurements of DICOM series are kept between openings (none: they last as long as the view)."""
         self.views: dict[str, SliceView] = {}
         self.layout_name = "1x3"
+        self.key_images: KeyImageFlags | None = None
         self.layers_panel = LayersPanel()
         self.measurements_panel = MeasurementsPanel()
         for panel in (self.layers_panel, self.measurements_panel):
@@ -143,8 +145,8 @@ class ViewerWidget(QWidget):
         self.banner.show_warnings([])
         self.state = state = ViewState(volume)
         self.empty_label.hide()
-        self.views = {view: SliceView(state, view) for view in VIEWS}
-        self.views["mip"] = SliceView(state, "axial", mip=True)
+        self.views = {view: SliceView(state, view, key_images=self.key_images) for view in VIEWS}
+        self.views["mip"] = SliceView(state, "axial", mip=True, key_images=self.key_images)
         for view in self.views.values():
             view.tool = self.current_tool()
         for view in self.views.values():
@@ -207,6 +209,11 @@ class ViewerWidget(QWidget):
         self.empty_label.show()
         if closed is not None:
             self.state_changed.emit()
+
+    def set_key_images(self, key_images: KeyImageFlags | None) -> None:
+        """Mark the images ``key_images`` says are flagged (a KEY badge while a view shows one); from the next
+        :meth:`set_volume` on, so call it before the first."""
+        self.key_images = key_images
 
     def add_overlay(self, layer: OverlayLayer) -> None:
         """Draw ``layer`` (aligned ``[k, j, i]`` with the volume) over every view."""
