@@ -32,6 +32,12 @@ def _too_many_pixels(path: Path, error: Exception) -> UnreadableInput:
     )
 
 
+def _equal_channels(pixels: np.ndarray) -> bool:
+    """Whether the three channels of 8-bit RGB ``pixels`` ``[j, i, 3]`` are equal (a grey picture stored as RGB),
+    compared as the bytes they are, before any conversion to float."""
+    return bool(np.array_equal(pixels[..., 0], pixels[..., 1]) and np.array_equal(pixels[..., 0], pixels[..., 2]))
+
+
 def read_picture(path: Path) -> Volume:
     """A picture as one slice ``[1, j, i]`` (``[1, j, i, 3]`` for colour), without patient geometry; UnreadableInput
     naming the file when Pillow cannot read it or it declares more pixels than Pillow reads."""
@@ -43,15 +49,14 @@ def read_picture(path: Path) -> Volume:
             if picture.mode in ("1", "L", "I", "I;16", "F"):
                 array = np.asarray(picture, dtype=np.float32)
             else:
-                array = np.asarray(picture.convert("RGB"), dtype=np.float32)
+                pixels = np.asarray(picture if picture.mode == "RGB" else picture.convert("RGB"))
+                # float32 holds every 8-bit value exactly, so converting after the comparison changes nothing
+                array = (pixels[..., 0] if _equal_channels(pixels) else pixels).astype(np.float32)
     except Image.DecompressionBombError as error:
         raise _too_many_pixels(path, error) from None
     except (UnidentifiedImageError, OSError, ValueError) as error:
         raise UnreadableInput(f"{path}: not a readable picture ({error})") from None
-    is_rgb = array.ndim == 3 and not (np.array_equal(array[..., 0], array[..., 1])
-                                      and np.array_equal(array[..., 0], array[..., 2]))
-    if array.ndim == 3 and not is_rgb:
-        array = array[..., 0]
+    is_rgb = array.ndim == 3
     return Volume(array=array[np.newaxis], affine=np.eye(4), is_rgb=is_rgb, has_patient_geometry=False,
                   spacing_known=False)
 
