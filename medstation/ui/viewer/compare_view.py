@@ -9,6 +9,8 @@ Usage::
 The two viewers keep their own layouts (single view or MPR) and tools; :class:`~medstation.core.view_link.ViewLink`
 links their models, by patient position when they share a frame of reference, else by slice fraction. When the
 current series changes to another patient's, the compared series is closed: two patients are never side by side.
+A SEG or Parametric Map of the compared series, opened again, is drawn here (:meth:`CompareView.open_series_shown`,
+:mod:`medstation.ui.viewer.result_layers`), and its key images carry their KEY badge here as in the main viewer.
 """
 
 from __future__ import annotations
