@@ -198,12 +198,16 @@ def _check_classify_options(args: argparse.Namespace) -> None:
         raise MedStationError(f"--workers must be 0 or more, not {args.workers}")
     if args.results and (args.saliency or args.sr or args.report):
         raise MedStationError("--results streams rows to a file; run --saliency, --sr and --report without it")
+    if args.nproc_per_node is not None and not args.results:
+        raise MedStationError("--nproc-per-node shares the rows of --results between workers; give --results")
     if args.results:
-        from medstation.io.batch_results import results_format
+        from medstation.io.batch_results import check_results_start, results_format
 
         results_format(args.results)
         if args.path is not None:
             refuse_writing_into_source(args.path, args.results)
+        if args.nproc_per_node is not None:
+            check_results_start(args.results, args.resume, sharded=True)
     if args.saliency is not None:
         if args.path is not None:
             refuse_writing_into_source(args.path, args.out)
@@ -216,26 +220,62 @@ def _check_classify_options(args: argparse.Namespace) -> None:
 
 def run_classify(args: argparse.Namespace) -> int:
     """Classify images (docs/design.md §3 ``classify --json`` and ``--results``), in batches through
-    :mod:`medstation.engine.classifier.cohort`: decoded in worker processes, the same numbers as one at a time."""
+    :mod:`medstation.engine.classifier.cohort`: decoded in worker processes, the same numbers as one at a time; with
+    ``--nproc-per-node`` the chunks of images are shared by torchrun workers (docs/scale-out.md)."""
     _check_classify_options(args)
+    if args.results:
+        from medstation.io.batch_results import partial_paths
+
+        parts = partial_paths(args.results)[1]
+        kept = f"the chunks written so far are kept in {parts}; --resume continues them, on any number of workers"
+        if launch_workers(args, kept, job="classify"):
+            return 0
+    from medstation.engine.runtime import process_group, select_device
+
+    with process_group(cuda=args.nproc_per_node is not None and select_device().startswith("cuda")) as workers:
+        return _classify(args, workers)
+
+
+def _classify(args: argparse.Namespace, workers) -> int:
+    """Classify (every worker its share of the chunks), then print or write the other outputs (rank 0)."""
+    import io
+
     from medstation.engine.classifier import load_classifier
     from medstation.engine.classifier.cohort import CHUNK, RESULT_COLUMNS, classify_files
     from medstation.engine.runtime import keep_freed_memory
 
     keep_freed_memory()
     paths, source = _classify_inputs(args)
-    classifier = load_classifier(args.model or CLASSIFIER.shipped)
+    device = workers.device if workers.grouped and workers.device.startswith("cuda") else None
+    classifier = load_classifier(args.model or CLASSIFIER.shipped, device)
     chunk = args.chunk or CHUNK
     skipped: list[tuple[str, str]] = []
     options = {"chunk_size": chunk, "workers": args.workers,
                "on_skipped": lambda key, reason: skipped.append((key, reason))}
-    with ProgressBar(args.progress) as bar:
+    with ProgressBar(args.progress and workers.leader, None if workers.leader else io.StringIO()) as bar:
         if args.results:
-            from medstation.io.batch_results import ResultsWriter
+            from medstation.engine.batches import run_sharded
+            from medstation.io.batch_results import chunked, open_results
 
             job = _results_job(args, classifier, source, chunk)
-            with ResultsWriter(args.results, "path", RESULT_COLUMNS, job, resume=args.resume) as writer:
-                summary = classify_files(classifier, paths, writer.write, done=writer.done, progress=bar, **options)
+            keys = [str(path) for path in paths]
+            if chunked(args.results, workers.grouped):
+                def open_out(create: bool):
+                    return open_results(args.results, "path", RESULT_COLUMNS, job, keys, resume=args.resume,
+                                        sharded=True, create=create)
+
+                def run(items, sink, done):
+                    return classify_files(classifier, items, sink, done=done, progress=bar, chunk_size=chunk,
+                                          workers=args.workers)
+
+                summary, _ = run_sharded(paths, keys, chunk, open_out, run, workers)
+                skipped = list(summary.skipped)
+                if not workers.leader:
+                    return 0
+            else:
+                with open_results(args.results, "path", RESULT_COLUMNS, job, keys, resume=args.resume) as writer:
+                    summary = classify_files(classifier, paths, writer.write, done=writer.done, progress=bar,
+                                             **options)
             results = None
         else:
             results = []
@@ -286,8 +326,9 @@ def add_classify_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--since", metavar="YYYY-MM-DD", help="with --database: only studies dated from this day")
     parser.add_argument("--until", metavar="YYYY-MM-DD", help="with --database: only studies dated up to this day")
     parser.add_argument("--results", metavar="RESULTS",
-                        help="write one row per image to RESULTS.csv or RESULTS.jsonl as each chunk of images is "
-                             "done (RESULTS.partial until the last), instead of printing them")
+                        help="write one row per image to RESULTS.csv, RESULTS.jsonl or RESULTS.parquet as each chunk "
+                             "of images is done (RESULTS.partial or RESULTS.parts until the last), instead of "
+                             "printing them")
     parser.add_argument("--resume", action="store_true",
                         help="continue the unfinished --results of the same model and input: images already "
                              "written are not classified again")
@@ -301,6 +342,7 @@ def add_classify_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--sr", metavar="OUT.dcm", help="also write the results as a DICOM SR (TID 1500) report")
     parser.add_argument("--report", metavar="OUT.pdf", help="also write a PDF report, one page per image")
     parser.add_argument("--force", action="store_true", help="replace an existing --sr or --report file")
+    add_launcher_options(parser, "classify --results' chunks")
 
 
 def add_train_options(parser: argparse.ArgumentParser) -> None:

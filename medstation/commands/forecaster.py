@@ -175,8 +175,9 @@ def add_forecast_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", metavar="NAME|DIR")
     parser.add_argument("--patient", metavar="ID", help="forecast only this patient of PATH")
     parser.add_argument("--out", metavar="RESULTS",
-                        help="write one row per patient to RESULTS.csv or RESULTS.jsonl as each chunk of patients is "
-                             "done (RESULTS.partial until the last), instead of printing them")
+                        help="write one row per patient to RESULTS.csv, RESULTS.jsonl or RESULTS.parquet as each "
+                             "chunk of patients is done (RESULTS.partial or RESULTS.parts until the last), instead of "
+                             "printing them")
     parser.add_argument("--resume", action="store_true",
                         help="continue the unfinished --out of the same model, input and options: patients already "
                              "written are not forecast again")
@@ -184,6 +185,7 @@ def add_forecast_options(parser: argparse.ArgumentParser) -> None:
                         help="patients per chunk: written together, and the most a killed job loses (default 256)")
     parser.add_argument("--no-contributors", action="store_true",
                         help="leave out what drove each risk (integrated gradients, most of the time taken)")
+    add_launcher_options(parser, "forecast --out's chunks")
 
 
 def _job(args: argparse.Namespace, model, chunk: int) -> dict:
@@ -200,30 +202,47 @@ def _job(args: argparse.Namespace, model, chunk: int) -> dict:
 
 
 def run_forecast(args: argparse.Namespace) -> int:
-    """Forecast from the end of each patient's data (docs/design.md §3 ``forecast --json`` and ``--out``)."""
-    from medstation.engine.batches import run_batches
-    from medstation.engine.forecaster import load_forecaster
-    from medstation.engine.forecaster.cohort import CHUNK, ForecastTask
-    from medstation.engine.runtime import keep_freed_memory
-    from medstation.io.timelines.reading import load_timelines
+    """Forecast from the end of each patient's data (docs/design.md §3 ``forecast --json`` and ``--out``); with
+    ``--nproc-per-node`` the patients' chunks are shared by torchrun workers (docs/scale-out.md)."""
+    from medstation.engine.runtime import keep_freed_memory, process_group
 
     keep_freed_memory()
     if args.resume and not args.out:
         raise MedStationError("--resume continues the results file of --out; give --out")
     if args.chunk is not None and args.chunk < 1:
         raise MedStationError(f"--chunk must be at least 1 patient, not {args.chunk}")
-    chunk = args.chunk or CHUNK
+    if args.nproc_per_node is not None and not args.out:
+        raise MedStationError("--nproc-per-node shares the rows of --out between workers; give --out")
     if args.out:
-        from medstation.io.batch_results import results_format
+        from medstation.io.batch_results import check_results_start, partial_paths, results_format
 
         results_format(args.out)
         refuse_writing_into_source(args.path, args.out)
-    with ProgressBar(args.progress) as bar:
+        if args.nproc_per_node is not None:
+            check_results_start(args.out, args.resume, sharded=True)
+        parts = partial_paths(args.out)[1]
+        kept = f"the chunks written so far are kept in {parts}; --resume continues them, on any number of workers"
+        if launch_workers(args, kept, job="forecast"):
+            return 0
+    with process_group() as workers:
+        return _forecast(args, workers)
+
+
+def _forecast(args: argparse.Namespace, workers) -> int:
+    """Forecast (every worker its share of the chunks), then print (rank 0)."""
+    from medstation.engine.batches import run_batches, run_sharded
+    from medstation.engine.forecaster import load_forecaster
+    from medstation.engine.forecaster.cohort import CHUNK, ForecastTask
+    from medstation.io.timelines.reading import load_timelines
+
+    chunk = args.chunk or CHUNK
+    with ProgressBar(args.progress and workers.leader, None if workers.leader else io.StringIO()) as bar:
         timelines, report = load_timelines(args.path, patient=args.patient, progress=lambda f, m: bar(0.1 * f, m))
         model = load_forecaster(args.model or FORECASTER.shipped)
         skipped = [{"path": str(row.source), "line": row.line, "reason": row.reason} for row in report.bad_rows]
-        for row in report.bad_rows:
-            print(f"skipped {row}", file=sys.stderr)
+        if workers.leader:
+            for row in report.bad_rows:
+                print(f"skipped {row}", file=sys.stderr)
         sources = {t.patient_id: t.source for t in timelines}
 
         def skip(patient: str, reason: str) -> None:
@@ -234,12 +253,29 @@ def run_forecast(args: argparse.Namespace) -> int:
 
         task = ForecastTask(model, explain=not args.no_contributors)
         if args.out:
-            from medstation.io.batch_results import ResultsWriter
+            from medstation.io.batch_results import chunked, open_results
 
-            with ResultsWriter(args.out, "id", RESULT_COLUMNS, _job(args, model, chunk), resume=args.resume) as writer:
-                summary = run_batches(timelines, task, lambda rows: writer.write([p.to_json() for p in rows]), chunk,
-                                      done=writer.done, progress=progress, on_skipped=skip)
+            job = _job(args, model, chunk)
+            keys = [task.key(t) for t in timelines]
             patients = None
+            if chunked(args.out, workers.grouped):
+                def open_out(create: bool):
+                    return open_results(args.out, "id", RESULT_COLUMNS, job, keys, resume=args.resume or not create,
+                                        sharded=True, create=create)
+
+                def run(items, sink, done):
+                    return run_batches(items, task, lambda rows: sink([p.to_json() for p in rows]), chunk,
+                                       done=done, progress=progress)
+
+                summary, _ = run_sharded(timelines, keys, chunk, open_out, run, workers)
+                for patient, reason in summary.skipped:
+                    skip(patient, reason)
+                if not workers.leader:
+                    return 0
+            else:
+                with open_results(args.out, "id", RESULT_COLUMNS, job, keys, resume=args.resume) as writer:
+                    summary = run_batches(timelines, task, lambda rows: writer.write([p.to_json() for p in rows]),
+                                          chunk, done=writer.done, progress=progress, on_skipped=skip)
         else:
             patients = []
             summary = run_batches(timelines, task, patients.extend, chunk, progress=progress, on_skipped=skip)

@@ -4,9 +4,9 @@ Each setting becomes ``--NAME``: an ``int``, ``float`` or ``str`` field is typed
 written with commas (``--widths 8,16,32,64``, ``--modalities DX,CR``), and a fixed-length one takes one number for
 every place (``--size 64`` is 64x64). An option left out keeps the recipe's default, which its help shows.
 
-Every family also takes the torchrun options (:func:`add_launcher_options`): with ``--nproc-per-node`` the command
-starts its workers (:func:`launch_workers`, :mod:`medstation.engine.runtime.distributed`), each running the same
-command line.
+Every family also takes the torchrun options (:func:`add_launcher_options`), as do ``classify --results`` and
+``forecast --out`` (sharded batch inference): with ``--nproc-per-node`` the command starts its workers
+(:func:`launch_workers`, :mod:`medstation.engine.runtime.distributed`), each running the same command line.
 """
 
 from __future__ import annotations
@@ -109,11 +109,13 @@ def recipe_from_args(recipe: type, args: argparse.Namespace) -> Any:
     return replace(recipe(), **changes)
 
 
-def add_launcher_options(parser: argparse.ArgumentParser) -> None:
-    """``--nproc-per-node N [--nnodes M --node-rank R --rdzv-endpoint HOST:PORT]`` (docs/scale-out.md)."""
-    launcher = parser.add_argument_group("training on several processes (torchrun, DistributedDataParallel)")
+def add_launcher_options(parser: argparse.ArgumentParser, work: str = "train") -> None:
+    """``--nproc-per-node N [--nnodes M --node-rank R --rdzv-endpoint HOST:PORT]`` (docs/scale-out.md); ``work``
+    says what the workers do in the help (``train``, ``forecast``, ...)."""
+    what = "training" if work == "train" else "sharded batch inference"
+    launcher = parser.add_argument_group(f"{what} on several processes (torchrun)")
     launcher.add_argument("--nproc-per-node", type=int, metavar="N",
-                          help="train in N worker processes on this node (one per GPU, or CPU processes)")
+                          help=f"{work} in N worker processes on this node (one per GPU, or CPU processes)")
     launcher.add_argument("--nnodes", metavar="M", help="machines taking part (default 1)")
     launcher.add_argument("--node-rank", type=int, metavar="R", help="this machine's number, 0 to M-1 (default 0)")
     launcher.add_argument("--rdzv-endpoint", metavar="HOST:PORT",
@@ -121,10 +123,15 @@ def add_launcher_options(parser: argparse.ArgumentParser) -> None:
 
 
 def worker_command(args: argparse.Namespace) -> list[str]:
-    """``train KIND`` and every option given, as each torchrun worker runs it."""
-    words = ["train", args.kind]
+    """The command (``train KIND``, ``forecast PATH``, ...) and every option given, as each torchrun worker runs
+    it."""
+    words = [args.command]
+    if getattr(args, "kind", None):
+        words.append(args.kind)
+    if getattr(args, "path", None) is not None:
+        words.append(str(args.path))
     for name, value in vars(args).items():
-        if name in ("command", "kind") or value is None or value is False:
+        if name in ("command", "kind", "path") or value is None or value is False:
             continue
         words.append(f"--{name.replace('_', '-')}")
         if value is not True:
@@ -132,10 +139,10 @@ def worker_command(args: argparse.Namespace) -> list[str]:
     return words
 
 
-def launch_workers(args: argparse.Namespace, after_failure: str = "nothing was written") -> bool:
+def launch_workers(args: argparse.Namespace, after_failure: str = "nothing was written", job: str = "training") -> bool:
     """With ``--nproc-per-node`` in a process torchrun did not start: run the workers and return True once they
-    have all ended (MedStationError ending with ``after_failure`` when one fails). False where this process is to
-    train: a worker, or a command without ``--nproc-per-node``."""
+    have all ended (MedStationError ``distributed JOB failed: ...`` ending with ``after_failure`` when one fails).
+    False where this process is to do the work: a worker, or a command without ``--nproc-per-node``."""
     from medstation.engine.runtime import launch, launched
 
     if args.nproc_per_node is None:
@@ -145,5 +152,5 @@ def launch_workers(args: argparse.Namespace, after_failure: str = "nothing was w
     if launched():
         return False
     launch(worker_command(args), args.nproc_per_node, args.nnodes or "1", args.node_rank or 0, args.rdzv_endpoint,
-           after_failure)
+           after_failure, job)
     return True

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Generic, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from medstation.progress import CancelToken, ProgressCallback, check_cancelled, report
 
@@ -164,3 +164,55 @@ def run_batches(
         finished += sum(key not in done for key in keys[start:stop])
         report(progress, finished / max(len(items), 1), f"{finished} of {len(items)} done")
     return summary
+
+
+def shard(items: Sequence[Item], keys: Sequence[str], chunk_size: int, done: Collection[str], rank: int,
+          world: int) -> list[Item]:
+    """This worker's items of a job sharded across ``world`` workers: the chunks with anything left to do (chunk
+    ``i`` is always ``items[i * chunk_size : (i + 1) * chunk_size]``) dealt out in turn, rank ``r`` taking the
+    ``r``-th, the ``r + world``-th and so on, joined in input order. Only the last chunk of the input can be short,
+    so :func:`run_batches` cuts the joined items into the same chunks again, and every result is computed in the
+    same batch as in one process. Every worker must be given the same ``done``."""
+    done = set(done)
+    left = [(start, stop) for start, stop in chunk_bounds(len(items), chunk_size)
+            if any(key not in done for key in keys[start:stop])]
+    return [item for start, stop in left[rank::world] for item in items[start:stop]]
+
+
+def run_sharded(
+    items: Sequence[Item],
+    keys: Sequence[str],
+    chunk_size: int,
+    open_results: Callable[[bool], Any],
+    run: Callable[[Sequence[Item], Callable[[list], None], Collection[str]], BatchSummary],
+    workers: Any,
+) -> tuple[BatchSummary, Any]:
+    """A batch job over ``items`` shared by the torchrun workers (:class:`medstation.engine.runtime.Workers`; one
+    process alone is a single worker), each running its :func:`shard` and writing its chunks, rank 0 putting the
+    results file together.
+
+    ``open_results(create)`` opens the job's results (a :class:`medstation.io.batch_results.ChunkedResults`; rank
+    0 with ``create`` True makes or checks it before the others join it), and ``run(my_items, sink, done)`` runs
+    :func:`run_batches` over this worker's items. Every worker reads what is done before any writes, so all deal
+    the same chunks. Returns the whole job's summary (items run now and skipped summed over the workers, skipped
+    items in input order) and the results, which rank 0 has finished.
+    """
+    from medstation.engine.runtime import barrier, gather_objects
+
+    results = open_results(True) if workers.leader else None
+    barrier(workers)
+    if results is None:
+        results = open_results(False)
+    done = set(results.done)
+    barrier(workers)
+    mine = shard(items, keys, chunk_size, done, workers.rank, workers.world)
+    summary = run(mine, results.write, done)
+    barrier(workers)
+    parts = gather_objects((summary.ran, summary.chunks, summary.skipped), workers)
+    place = {key: index for index, key in enumerate(keys)}
+    skipped = sorted((item for part in parts for item in part[2]), key=lambda item: place.get(item[0], len(place)))
+    total = BatchSummary(len(items), done_before=sum(key in done for key in keys),
+                         ran=sum(part[0] for part in parts), chunks=sum(part[1] for part in parts), skipped=skipped)
+    if workers.leader:
+        results.finish()
+    return total, results

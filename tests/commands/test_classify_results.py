@@ -57,11 +57,11 @@ def test_results_options_are_checked_before_any_work(folder, tmp_path, capsys):
     one = str(folder / "sample-01.dcm")
     assert main(["classify", str(folder), "--results", str(folder / "inside.csv")]) == 1
     assert main(["classify", one, "--resume"]) == 1
-    assert main(["classify", one, "--results", str(tmp_path / "r.parquet")]) == 1
+    assert main(["classify", one, "--results", str(tmp_path / "r.txt")]) == 1
     assert main(["classify", one, "--modality", "CR"]) == 1
     assert main(["classify"]) == 1
     err = capsys.readouterr().err
-    assert "inside the input folder" in err and "give --results" in err and ".csv or .jsonl" in err
+    assert "inside the input folder" in err and "give --results" in err and "or .parquet" in err
     assert "add --database" in err and "--database" in err.splitlines()[-1]
     assert not (folder / "inside.csv.partial").exists()
 

@@ -68,5 +68,28 @@ def test_out_rows_are_the_json_patients_and_a_resume_needs_the_same_job(records,
     assert main(["forecast", str(records), "--out", str(records / "inside.csv")]) == 1
     assert not (records / "inside.csv.partial").exists()
     assert main(["forecast", str(one), "--resume"]) == 1
-    assert main(["forecast", str(one), "--out", str(tmp_path / "r.parquet")]) == 1
-    assert "results are written as .csv or .jsonl" in capsys.readouterr().err
+    assert main(["forecast", str(one), "--out", str(tmp_path / "r.txt")]) == 1
+    assert "results are written as .csv, .jsonl (one JSON object per line) or .parquet" in capsys.readouterr().err
+
+
+def test_a_killed_parquet_job_resumed_is_the_file_of_an_uninterrupted_one(records, tmp_path):
+    from pyarrow import parquet
+
+    argv = ["forecast", str(records), "--chunk", "8", "--no-contributors"]
+    straight = tmp_path / "straight.parquet"
+    assert main([*argv, "--out", str(straight)]) == 0
+    # the third chunk's file is cut in the middle of its write (under its temporary name), then the process dies
+    out = tmp_path / "killed.parquet"
+    killed = run_killed_at_write(3, [*argv, "--out", str(out)], timeout=300)
+    assert killed.returncode == -signal.SIGKILL
+    parts = tmp_path / "killed.parquet.parts"
+    assert not out.exists()
+    assert sorted(path.name for path in parts.glob("rows-*")) == ["rows-000000000.jsonl", "rows-000000008.jsonl"]
+    assert main([*argv, "--out", str(out)]) == 1
+    assert main([*argv, "--out", str(out), "--resume"]) == 0
+    assert out.read_bytes() == straight.read_bytes() and not parts.exists()
+    written = parquet.ParquetFile(out)
+    assert written.metadata.num_row_groups == 5
+    rows = written.read().to_pylist()
+    assert sorted(row["id"] for row in rows) == sorted(path.stem for path in records.iterdir())
+    assert all(json.loads(row["risk"]) for row in rows)

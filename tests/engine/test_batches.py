@@ -1,4 +1,5 @@
-"""The batch runner: fixed chunks in input order, resumed items left out, progress, cancel, worker processes."""
+"""The batch runner: fixed chunks in input order, resumed items left out, progress, cancel, worker processes; a job's
+chunks shared by torchrun workers."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import threading
 
 import pytest
 
-from medstation.engine.batches import PreparedChunk, chunk_bounds, run_batches
+from medstation.engine.batches import PreparedChunk, chunk_bounds, run_batches, run_sharded, shard
 from medstation.errors import Cancelled
 
 
@@ -82,3 +83,37 @@ def test_chunks_prepared_in_worker_processes_give_the_same_results():
     run_batches(list(range(30)), Squares(), inline.extend, 4)
     run_batches(list(range(30)), Squares(), workers.extend, 4, workers=2)
     assert workers == inline
+
+
+def test_workers_share_the_chunks_left_and_compute_each_result_in_its_single_process_batch():
+    items, keys = list(range(10)), [str(n) for n in range(10)]
+    done = {"0", "1", "2", "3"}  # chunk (0, 1, 2) is done, chunk (3, 4, 5) is not
+    mine = [shard(items, keys, 3, done, rank, 2) for rank in (0, 1)]
+    assert mine == [[3, 4, 5, 9], [6, 7, 8]]
+    single, shared = [], []
+    run_batches(items, Squares(), single.extend, 3, done=done)
+    for part in mine:
+        run_batches(part, Squares(), shared.extend, 3, done=done)
+    assert sorted(shared) == sorted(single) and (9, 82) in shared  # 9 alone in the input's last, short chunk
+    assert shard(items, keys, 3, set(keys), 0, 1) == []
+
+
+def test_a_sharded_job_in_one_process_writes_the_results_file_in_input_order(tmp_path):
+    from medstation.engine.runtime import SINGLE
+    from medstation.io.batch_results import ChunkedResults
+
+    items, keys = list(range(10)), [str(n) for n in range(10)]
+    out = tmp_path / "squares.jsonl"
+
+    def open_out(create):
+        return ChunkedResults(out, "n", ("n", "square"), {"task": "squares"}, keys, resume=True, create=create)
+
+    def run(part, sink, done):
+        return run_batches(part, Squares(), lambda rows: sink([{"n": str(n), "square": v} for n, v in rows]), 4,
+                           done=done)
+
+    summary, results = run_sharded(items, keys, 4, open_out, run, SINGLE)
+    assert results.complete and (summary.items, summary.ran, summary.done_before) == (10, 9, 0)
+    assert summary.skipped == [("7", "odd multiple of 7")]
+    assert [line.split(",")[0] for line in out.read_text().splitlines()] == [
+        f'{{"n":"{n}"' for n in keys if n != "7"]

@@ -7,8 +7,8 @@ Names are imported from their modules on first use (:mod:`medstation.lazy_export
 from medstation.lazy_exports import lazy_exports
 
 __all__, __getattr__, __dir__ = lazy_exports(__name__, {
-    "distributed": ("SINGLE", "Workers", "barrier", "current", "data_parallel", "gather", "launch", "launched",
-                    "process_group", "reduce_sum", "share"),
+    "distributed": ("SINGLE", "Workers", "barrier", "current", "data_parallel", "gather", "gather_objects", "launch",
+                    "launched", "process_group", "reduce_sum", "share"),
     "batch_norm": ("batch_norm_across_workers",),
     "checkpoints": ("read_checkpoint", "write_checkpoint"),
     "device": ("CHOICES", "ENV_VARIABLE", "DeviceInfo", "configure_threads", "detect_device", "recommended_threads",

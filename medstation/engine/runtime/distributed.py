@@ -70,10 +70,11 @@ def launch(
     node_rank: int = 0,
     rdzv_endpoint: str | None = None,
     after_failure: str = "nothing was written",
+    job: str = "training",
 ) -> None:
     """Run ``python -m medstation COMMAND`` in ``nproc_per_node`` workers on this node through
     ``torch.distributed.run``; returns when every worker has ended, MedStationError naming the failure otherwise
-    (ending with ``after_failure``: what a failed run leaves behind)."""
+    (``distributed JOB failed: ...``, ending with ``after_failure``: what a failed run leaves behind)."""
     if nproc_per_node < 1:
         raise MedStationError(f"--nproc-per-node must be at least 1, not {nproc_per_node}")
     single_node = str(nnodes) == "1"
@@ -94,12 +95,12 @@ def launch(
         code = failure.exitcode
         how = f"killed by {signal.Signals(-code).name}" if code < 0 and -code in signal.valid_signals() else (
             f"exited with {code}")
-        raise MedStationError(f"distributed training failed: rank {rank} {how} first; the other workers were "
+        raise MedStationError(f"distributed {job} failed: rank {rank} {how} first; the other workers were "
                               f"stopped, {after_failure}") from None
     except Exception as error:  # the rendezvous: an unreachable endpoint, a port in use, a timeout
         if isinstance(error, MedStationError):
             raise
-        raise MedStationError(f"distributed training could not start: {error}") from None
+        raise MedStationError(f"distributed {job} could not start: {error}") from None
 
 
 @contextlib.contextmanager
@@ -165,6 +166,15 @@ def gather(part: np.ndarray, count: int, workers: Workers) -> np.ndarray:
     tensor = torch.from_numpy(whole).to(workers.device)
     engine_module("torch.distributed").all_reduce(tensor)
     return tensor.cpu().numpy()
+
+
+def gather_objects(value: Any, workers: Workers) -> list[Any]:
+    """Every worker's ``value`` (picklable), in rank order, on every worker; ``[value]`` for a single one."""
+    if not workers.distributed:
+        return [value]
+    gathered: list[Any] = [None] * workers.world
+    engine_module("torch.distributed").all_gather_object(gathered, value)
+    return gathered
 
 
 def data_parallel(module: Any, workers: Workers) -> Any:
