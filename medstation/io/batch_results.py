@@ -168,8 +168,9 @@ class ResultsWriter:
                  resume: bool = False):
         self.path = Path(path)
         self.format = results_format(self.path)
-        if self.format == "parquet":
-            raise ValueError("Parquet results are written by ChunkedResults")
+        if self.format == "parquet":  # written by ChunkedResults (open_results chooses)
+            raise MedStationError(f"{self.path}: this job writes its results as .csv or .jsonl; Parquet is written "
+                                  "by medstation classify --results and forecast --out")
         self.key = key
         self.columns = list(columns)
         if key not in self.columns:
