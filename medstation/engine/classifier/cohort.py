@@ -8,11 +8,15 @@ then normalised) and stacks them into one tensor; ``run`` puts the tensor throug
 the result object of ``classify --json`` (``path``, ``probabilities``, ``combined`` where the model combines labels,
 ``prediction``). :func:`classify_files` drives it through :func:`medstation.engine.batches.run_batches`.
 
-``prepare`` runs in ``torch.utils.data.DataLoader`` worker processes when ``workers`` > 0 (decoding is off the main
-process, which runs the network on the chunk before), and the chunk's tensor is pinned when the network runs on
-CUDA, so its copy to the GPU is non-blocking. A task sent to a worker carries only the input spec, never the
-network. The batching changes speed, never answers: each image's probabilities equal those of the image classified
-alone (within float rounding of the batched convolutions; the tests hold them to 1e-5).
+``prepare`` runs in ``torch.utils.data.DataLoader`` worker processes when ``workers`` > 0. With the network on
+the CPU, each worker also runs the network on the chunks it prepared, on one thread (the payload is then the
+chunk's logits and ``run`` only makes the rows): a CPU's cores are kept busier by processes that share nothing
+than by one process whose threads wait on each other at every layer, most of all on a machine other work shares.
+With the network on CUDA, the main process runs it on the chunk before while the workers decode, and the chunk's
+tensor is pinned so its copy to the GPU is non-blocking. A task sent to a worker by pickling carries the input spec
+and the bundle's folder, never the network (a forked worker has the parent's). The batching changes speed, never
+answers: each image's probabilities equal those of the image classified alone (within float rounding of the batched
+convolutions; the tests hold them to 1e-5).
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ import numpy as np
 from medstation.engine.batches import BatchSummary, PreparedChunk, chunk_bounds, run_batches
 from medstation.engine.bundles import InputSpec
 from medstation.engine.calibration import apply_temperature
-from medstation.engine.classifier.inputs import normalise_intensity, resize_batch, volume_to_input
+from medstation.engine.classifier.inputs import empty_batch, normalise_intensity, resize_batch, volume_to_input
 from medstation.engine.runtime import load_torch
 from medstation.errors import MedStationError, reason_without_path
 from medstation.progress import CancelToken, ProgressCallback, check_cancelled
@@ -41,18 +45,26 @@ RESULT_COLUMNS = ("path", "prediction", "probabilities", "combined")
 """The columns of a results file (``classify --results``); ``combined`` is empty where the model combines none."""
 
 
-def default_workers() -> int:
-    """Worker processes that decode images: one core left to the network, at most four."""
-    return max(0, min(4, (os.cpu_count() or 1) - 1))
+def default_workers(network_on_cpu: bool = False) -> int:
+    """Worker processes: with the network on the CPU, one per core (at most eight), each decoding its chunks and
+    running the network on them on one thread; otherwise those that decode, one core left to the network, at
+    most four."""
+    cores = os.cpu_count() or 1
+    if network_on_cpu:
+        return min(8, cores) if cores > 1 else 0
+    return max(0, min(4, cores - 1))
 
 
 def prepare_images(paths: Sequence[str | Path], spec: InputSpec) -> tuple[list[str], np.ndarray,
                                                                             list[tuple[str, str]]]:
     """Open ``paths`` and make the network's batch ``(N, channels, *spec.spatial_size)`` float32 of those that can be
-    used: their keys (``str(path)``) in input order, the batch, and ``(key, reason)`` of the others."""
+    used: their keys (``str(path)``) in input order, the batch, and ``(key, reason)`` of the others. Each image is
+    resized into its place in the batch as it is read, and the batch normalised where it is, as
+    :func:`~medstation.engine.classifier.inputs.prepare_batch` does."""
     from medstation.io.open_study import open_image
 
-    keys, resized, skipped = [], [], []
+    keys, skipped = [], []
+    batch = empty_batch(len(paths), spec)
     for path in paths:
         key = str(path)
         try:
@@ -60,37 +72,58 @@ def prepare_images(paths: Sequence[str | Path], spec: InputSpec) -> tuple[list[s
         except MedStationError as error:
             skipped.append((key, reason_without_path(key, str(error))))
             continue
-        resized.append(resize_batch(image[np.newaxis], spec.spatial_size)[0])
+        batch[len(keys)] = resize_batch(image[np.newaxis], spec.spatial_size)[0]
         keys.append(key)
-    if not resized:
-        return keys, np.zeros((0, spec.channels, *spec.spatial_size), dtype=np.float32), skipped
-    return keys, normalise_intensity(np.stack(resized), spec.intensity), skipped
+    return keys, normalise_intensity(batch[: len(keys)], spec.intensity, overwrite=True), skipped
 
 
 class ClassifyTask:
-    """The classifier's batch task (module docstring); picklable without its network."""
+    """The classifier's batch task (module docstring); picklable without its network.
 
-    def __init__(self, classifier: Classifier):
+    With ``network_in_prepare`` (the network on the CPU, chunks prepared in worker processes), ``prepare`` runs
+    the network too, on the worker's one thread, and its payload is the chunk's logits; otherwise the payload is
+    the prepared tensor and ``run`` puts it through the network. A worker started by pickling the task (not
+    forked) loads the bundle itself, on the CPU.
+    """
+
+    def __init__(self, classifier: Classifier, network_in_prepare: bool = False):
         self.classifier: Classifier | None = classifier
         self.spec = classifier.input_spec
+        self.bundle_root = classifier.bundle.root
+        self.network_in_prepare = network_in_prepare
 
     def __getstate__(self) -> dict[str, Any]:
-        return {"classifier": None, "spec": self.spec}
+        return {"classifier": None, "spec": self.spec, "bundle_root": self.bundle_root,
+                "network_in_prepare": self.network_in_prepare}
 
     def key(self, item: str | Path) -> str:
         return str(item)
 
+    def _classifier(self) -> Classifier:
+        if self.classifier is None:
+            from medstation.engine.classifier.model import load_classifier
+
+            torch = load_torch()
+            threads = torch.get_num_threads()
+            self.classifier = load_classifier(str(self.bundle_root), device="cpu")
+            torch.set_num_threads(threads)  # the worker's own (one, as the DataLoader sets it), not the engine's
+        return self.classifier
+
     def prepare(self, items: Sequence[str | Path]) -> PreparedChunk:
-        """Decode and prepare a chunk; the payload is ``(keys, tensor)``, the tensor pinned by the runner for CUDA."""
+        """Decode and prepare a chunk; the payload is ``(keys, tensor)``, the tensor pinned by the runner for CUDA,
+        or ``(keys, logits)`` with ``network_in_prepare``."""
         keys, batch, skipped = prepare_images(items, self.spec)
-        return PreparedChunk(keys, (keys, load_torch().from_numpy(batch)), skipped)
+        tensor = load_torch().from_numpy(batch)
+        if self.network_in_prepare:
+            return PreparedChunk(keys, (keys, self.logits(tensor)), skipped)
+        return PreparedChunk(keys, (keys, tensor), skipped)
 
     def logits(self, batch, cancel: CancelToken = None) -> np.ndarray:
         """Uncalibrated logits ``(N, labels)`` float64 of a prepared batch (a CPU tensor, pinned for CUDA)."""
         from medstation.engine.classifier.network import INFERENCE_BATCH
 
         torch = load_torch()
-        classifier = self.classifier
+        classifier = self._classifier()
         device = classifier.device
         layout = torch.channels_last if self.spec.spatial_dims == 2 else torch.channels_last_3d
         outputs = []
@@ -105,9 +138,10 @@ class ClassifyTask:
 
     def run(self, payload, cancel: CancelToken = None) -> list[dict[str, Any]]:
         """One ``classify --json`` result per image of a prepared chunk."""
-        keys, batch = payload
-        probabilities = apply_temperature(self.logits(batch, cancel), self.classifier.temperature)
-        return result_rows(self.classifier, keys, probabilities)
+        keys, values = payload
+        logits = values if isinstance(values, np.ndarray) else self.logits(values, cancel)
+        classifier = self._classifier()
+        return result_rows(classifier, keys, apply_temperature(logits, classifier.temperature))
 
 
 def result_rows(classifier: Classifier, keys: Sequence[str], probabilities: np.ndarray) -> list[dict[str, Any]]:
@@ -138,13 +172,19 @@ def classify_files(
 ) -> BatchSummary:
     """Classify ``paths`` chunk by chunk, handing each chunk's rows to ``sink`` (a results file, a list, a table).
 
-    ``workers`` decode in that many processes (default :func:`default_workers`; 0 decodes in this process); no
-    more are started than there are chunks to overlap with. ``done`` holds the paths a resumed job wrote already.
+    ``workers`` processes prepare the chunks (default :func:`default_workers`; 0 prepares them in this process).
+    With the network on the CPU and more than one chunk, each worker also runs the network on its chunks on one
+    thread (processes that share nothing keep the cores busy where one process's threads wait on each other);
+    otherwise this process runs the network while the workers decode, and no more are started than there are
+    chunks to overlap with. ``done`` holds the paths a resumed job wrote already.
     """
-    workers = default_workers() if workers is None else max(0, workers)
+    on_cpu = classifier.device == "cpu"
+    workers = default_workers(on_cpu) if workers is None else max(0, workers)
     chunks = len(chunk_bounds(len(paths), chunk_size))
-    return run_batches(list(paths), ClassifyTask(classifier), sink, chunk_size, done=done,
-                       workers=min(workers, max(chunks - 1, 0)), pin_memory=classifier.device.startswith("cuda"),
+    in_workers = on_cpu and workers > 0 and chunks > 1
+    workers = min(workers, chunks) if in_workers else min(workers, max(chunks - 1, 0))
+    return run_batches(list(paths), ClassifyTask(classifier, network_in_prepare=in_workers), sink, chunk_size,
+                       done=done, workers=workers, pin_memory=classifier.device.startswith("cuda"),
                        progress=progress, cancel=cancel, on_skipped=on_skipped)
 
 

@@ -87,26 +87,40 @@ def check_channels(array: np.ndarray, spec: InputSpec, source: str = "image") ->
     return array
 
 
-def normalise_intensity(batch: np.ndarray, intensity: IntensitySpec) -> np.ndarray:
+def normalise_intensity(batch: np.ndarray, intensity: IntensitySpec, overwrite: bool = False) -> np.ndarray:
     """Apply the bundle's intensity normalisation to a batch ``(N, channels, *spatial)``; returns float32.
 
-    ``minmax`` scales each image (all its channels together) to [0, 1]; a constant image becomes 0.
+    ``minmax`` scales each image (all its channels together) to [0, 1]; a constant image becomes 0. With
+    ``overwrite`` a float32 ``batch`` is normalised where it is, and returned (the same values, no copies).
     """
     values = np.asarray(batch, dtype=np.float32)
     method, parameters = intensity.method, intensity.parameters
     if method == "none":
         return values
+    if not overwrite or values is not batch:
+        values = values.copy()
     if method == "minmax":
         axes = tuple(range(1, values.ndim))
         low = values.min(axis=axes, keepdims=True)
         span = values.max(axis=axes, keepdims=True) - low
-        return ((values - low) / np.where(span > 0, span, 1.0)).astype(np.float32)
+        values -= low
+        values /= np.where(span > 0, span, np.float32(1.0))
+        return values
     if method == "range":
-        a_min, a_max = parameters["a_min"], parameters["a_max"]
-        return np.clip((values - a_min) / (a_max - a_min), 0.0, 1.0).astype(np.float32)
+        a_min, a_max = float(parameters["a_min"]), float(parameters["a_max"])
+        values -= a_min
+        values /= a_max - a_min
+        return np.clip(values, 0.0, 1.0, out=values)
     if method == "zscore":
-        return ((values - parameters["mean"]) / parameters["std"]).astype(np.float32)
+        values -= float(parameters["mean"])
+        values /= float(parameters["std"])
+        return values
     raise ModelError(f"unknown intensity normalisation {method!r}")
+
+
+def empty_batch(count: int, spec: InputSpec) -> np.ndarray:
+    """An uninitialised float32 batch ``(count, channels, *spec.spatial_size)`` for images to be resized into."""
+    return np.empty((count, spec.channels, *spec.spatial_size), dtype=np.float32)
 
 
 def resize_batch(batch: np.ndarray, spatial_size: Sequence[int]) -> np.ndarray:
@@ -123,8 +137,9 @@ def resize_batch(batch: np.ndarray, spatial_size: Sequence[int]) -> np.ndarray:
 
 
 def prepare_batch(images: Sequence[np.ndarray], spec: InputSpec) -> np.ndarray:
-    """Images ``(channels, *spatial)`` of any size as one network batch ``(N, channels, *spec.spatial_size)``."""
-    resized = [resize_batch(image[np.newaxis], spec.spatial_size)[0] for image in images]
-    if not resized:
-        return np.zeros((0, spec.channels, *spec.spatial_size), dtype=np.float32)
-    return normalise_intensity(np.stack(resized), spec.intensity)
+    """Images ``(channels, *spatial)`` of any size as one network batch ``(N, channels, *spec.spatial_size)``: each
+    resized on its own into its place in the batch, then the batch normalised where it is."""
+    batch = empty_batch(len(images), spec)
+    for slot, image in zip(batch, images, strict=True):
+        slot[...] = resize_batch(image[np.newaxis], spec.spatial_size)[0]
+    return normalise_intensity(batch, spec.intensity, overwrite=True)

@@ -64,6 +64,21 @@ def test_the_task_sent_to_a_worker_carries_no_network(classifier):
     assert tuple(batch.shape) == (1, 1, 28, 28)
 
 
+def test_a_worker_given_the_task_pickled_loads_the_network_and_prepares_the_logits(classifier, images):
+    task = pickle.loads(pickle.dumps(ClassifyTask(classifier, network_in_prepare=True)))
+    assert task.classifier is None
+    usable = [path for path in images if path.name != "damaged.png"][:10]
+    prepared = task.prepare(usable)
+    keys, logits = prepared.payload
+    assert task.classifier is not None and task.classifier.device == "cpu"
+    assert keys == [str(path) for path in usable] and logits.shape == (10, len(classifier.labels))
+    rows = task.run(prepared.payload)
+    for path, row in zip(usable, rows, strict=True):
+        alone = classifier.predict(open_image(path).volume)
+        assert row["path"] == str(path) and row["prediction"] == alone.label
+        assert max(abs(row["probabilities"][label] - p) for label, p in alone.probabilities.items()) <= 1e-5
+
+
 @pytest.mark.slow
 def test_a_cancelled_job_resumed_writes_exactly_the_rows_of_an_uninterrupted_one(classifier, images, tmp_path):
     job = {"model": classifier.name, "input": "images"}
