@@ -335,8 +335,9 @@ def add_classify_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--chunk", type=int, metavar="IMAGES",
                         help="images per chunk: written together, and the most a killed job loses (default 256)")
     parser.add_argument("--workers", type=int, metavar="N",
-                        help="processes decoding images while the network runs (default: one fewer than the "
-                             "cores, at most 4; 0 decodes in the main process)")
+                        help="processes decoding images; on the CPU each also runs the network on one thread "
+                             "(default: one per core, at most 8); on a GPU they decode while it runs (default: one "
+                             "fewer than the cores, at most 4); 0 does everything in the main process")
     parser.add_argument("--saliency", metavar="METHOD")
     parser.add_argument("--out", metavar="DIR", help="the folder for the --saliency maps")
     parser.add_argument("--sr", metavar="OUT.dcm", help="also write the results as a DICOM SR (TID 1500) report")
