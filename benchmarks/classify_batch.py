@@ -1,5 +1,6 @@
-"""``medstation classify`` over 5,000 images: the batched command (DataLoader worker processes decoding, chunks run
-through the network) against the command as it was before it (every image read in turn, then one batch), same run.
+"""``medstation classify`` over 5,000 images: the batched command (DataLoader worker processes decoding chunks and,
+on the CPU, running the network on them, one thread each) against the command as it was before it (every image read
+in turn, then one batch on all cores), same run.
 
 The 5,000 images are the 4,432 Kermany chest radiographs (224x224 JPEG, ``../shared/data/cxr-kermany/images``,
 linked) and 568 PneumoniaMNIST test images written as 28x28 PNG (``../shared/data/medmnist``), in a temporary
@@ -7,8 +8,9 @@ folder. The old command runs from a ``git worktree`` of the commit before ``engi
 (``--old-ref`` to choose another), with the same Python environment. Each variant is the whole process
 (``python -m medstation classify FOLDER --model M --json``, start-up and model loading included), timed ``--runs``
 times in alternation (old, new, old, new, ...), reported as images per second of the median run and as the ratio
-new / old; the new command's probabilities are checked against the old ones (largest difference, goal <= 1e-5).
-The new command is also timed writing ``--results RESULTS.csv``.
+new / old, with the CPU seconds (user + system) of each process and its workers and the load average before and
+after each round; the new command's probabilities are checked against the old ones (largest difference, goal
+<= 1e-5). The new command is also timed writing ``--results RESULTS.csv``.
 
     python benchmarks/classify_batch.py [--models pneumonia-cxr-resnet18,pneumonia-cxr-fullres] [--runs 1]
         [--images 5000] [--workers N] [--old-ref REF] [--json]
@@ -19,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -58,12 +61,18 @@ def old_commit(ref: str | None) -> str:
     return f"{added[-1]}^"
 
 
-def timed(argv: list[str], cwd: Path, out: Path | None = None) -> tuple[float, str]:
+def timed(argv: list[str], cwd: Path, cpu: list[float] | None = None) -> tuple[float, str]:
+    """Wall seconds and stdout of ``python -m medstation ARGV`` run in ``cwd``; the CPU seconds (user + system) of
+    the process and its worker processes are appended to ``cpu``."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     done = subprocess.run([sys.executable, "-m", "medstation", *argv], cwd=cwd, capture_output=True, text=True)
     seconds = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode != 0:
         raise SystemExit(f"{' '.join(argv)} in {cwd} failed:\n{done.stderr[-2000:]}")
+    if cpu is not None:
+        cpu.append(round(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime, 1))
     return seconds, done.stdout
 
 
@@ -101,20 +110,25 @@ def main() -> None:
             for model in args.models.split(","):
                 argv = ["classify", str(folder), "--model", model, "--json"]
                 times: dict[str, list[float]] = {"old": [], "new": [], "new_results_csv": []}
+                cpu: dict[str, list[float]] = {name: [] for name in times}
+                loads = [round(os.getloadavg()[0], 1)]
                 outputs = {}
                 for run in range(args.runs):
-                    seconds, outputs["old"] = timed(argv, old)
+                    seconds, outputs["old"] = timed(argv, old, cpu["old"])
                     times["old"].append(seconds)
-                    seconds, outputs["new"] = timed([*argv, *extra], ROOT)
+                    seconds, outputs["new"] = timed([*argv, *extra], ROOT, cpu["new"])
                     times["new"].append(seconds)
                     results = temp / f"results-{model}-{run}.csv"
                     seconds, _ = timed(["classify", str(folder), "--model", model, "--results", str(results),
-                                        *extra], ROOT)
+                                        *extra], ROOT, cpu["new_results_csv"])
                     times["new_results_csv"].append(seconds)
+                    loads.append(round(os.getloadavg()[0], 1))
                 median = {name: statistics.median(values) for name, values in times.items()}
                 rates = {name: report["images"] / seconds for name, seconds in median.items()}
                 report["models"][model] = {
                     "seconds": times,
+                    "cpu_seconds": cpu,
+                    "load_averages": loads,
                     "images_per_s": {name: round(rate, 1) for name, rate in rates.items()},
                     "ratio_new_vs_old": round(rates["new"] / rates["old"], 2),
                     "ratio_results_csv_vs_old": round(rates["new_results_csv"] / rates["old"], 2),
