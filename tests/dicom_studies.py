@@ -12,6 +12,47 @@ from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import CTImageStorage, ExplicitVRLittleEndian, generate_uid
 
 
+def ct_slice(
+    pixels: np.ndarray,
+    position: tuple[float, float, float],
+    *,
+    study_uid: str,
+    series_uid: str,
+    series_number: int = 1,
+    instance: int = 1,
+    orientation: tuple[float, ...] = (1, 0, 0, 0, 1, 0),
+    pixel_spacing: tuple[float, float] = (0.75, 0.75),
+    intercept: float = -1024.0,
+    photometric: str = "MONOCHROME2",
+    patient: tuple[str, str] = ("Test^Patient", "P1"),
+    study_date: str = "20240102",
+) -> Dataset:
+    """One CT slice (uint16 ``pixels`` stored little endian, uncompressed) at an LPS ``position`` in mm."""
+    meta = FileMetaDataset()
+    meta.MediaStorageSOPClassUID = CTImageStorage
+    meta.MediaStorageSOPInstanceUID = generate_uid()
+    meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    dataset = Dataset()
+    dataset.file_meta = meta
+    dataset.SOPClassUID = CTImageStorage
+    dataset.SOPInstanceUID = meta.MediaStorageSOPInstanceUID
+    dataset.PatientName, dataset.PatientID = patient
+    dataset.StudyInstanceUID, dataset.SeriesInstanceUID = study_uid, series_uid
+    dataset.StudyDate, dataset.StudyTime = study_date, "101010"
+    dataset.SeriesNumber, dataset.InstanceNumber = series_number, instance
+    dataset.Modality, dataset.SeriesDescription = "CT", f"series {series_number}"
+    dataset.ImagePositionPatient = [f"{value:g}" for value in position]
+    dataset.ImageOrientationPatient = [f"{value:g}" for value in orientation]
+    dataset.PixelSpacing = [f"{value:g}" for value in pixel_spacing]
+    dataset.RescaleSlope, dataset.RescaleIntercept = "1", f"{intercept:g}"
+    dataset.WindowCenter, dataset.WindowWidth = "40", "400"
+    dataset.Rows, dataset.Columns = pixels.shape
+    dataset.SamplesPerPixel, dataset.PhotometricInterpretation = 1, photometric
+    dataset.BitsAllocated, dataset.BitsStored, dataset.HighBit, dataset.PixelRepresentation = 16, 16, 15, 0
+    dataset.PixelData = pixels.astype("<u2").tobytes()
+    return dataset
+
+
 def write_ct_series(
     folder: Path,
     *,
@@ -40,29 +81,12 @@ def write_ct_series(
     frame_of_reference = frame_of_reference or generate_uid()
     for k in range(n_slices):
         z = origin[2] + k * slice_step
-        meta = FileMetaDataset()
-        meta.MediaStorageSOPClassUID = CTImageStorage
-        meta.MediaStorageSOPInstanceUID = generate_uid()
-        meta.TransferSyntaxUID = ExplicitVRLittleEndian
-        dataset = Dataset()
-        dataset.file_meta = meta
-        dataset.SOPClassUID = CTImageStorage
-        dataset.SOPInstanceUID = meta.MediaStorageSOPInstanceUID
-        dataset.PatientName, dataset.PatientID = patient_name, patient_id
-        dataset.StudyInstanceUID, dataset.SeriesInstanceUID = study_uid, series_uid
+        pixels = np.full((rows, columns), round(z) + 1024, dtype=np.uint16)
+        dataset = ct_slice(pixels, (origin[0], origin[1], z), study_uid=study_uid, series_uid=series_uid,
+                           series_number=series_number, instance=k + 1, pixel_spacing=pixel_spacing,
+                           patient=(patient_name, patient_id), study_date=study_date)
         dataset.FrameOfReferenceUID = frame_of_reference
-        dataset.StudyDate, dataset.StudyTime, dataset.StudyDescription = study_date, "101010", study_description
-        dataset.SeriesNumber, dataset.InstanceNumber = series_number, k + 1
-        dataset.Modality, dataset.SeriesDescription = "CT", series_description
-        dataset.ImagePositionPatient = [f"{value:g}" for value in (origin[0], origin[1], z)]
-        dataset.ImageOrientationPatient = ["1", "0", "0", "0", "1", "0"]
-        dataset.PixelSpacing = [f"{value:g}" for value in pixel_spacing]
+        dataset.StudyDescription, dataset.SeriesDescription = study_description, series_description
         dataset.SliceThickness = f"{slice_step:g}"
-        dataset.RescaleSlope, dataset.RescaleIntercept = "1", "-1024"
-        dataset.WindowCenter, dataset.WindowWidth = "40", "400"
-        dataset.Rows, dataset.Columns = rows, columns
-        dataset.SamplesPerPixel, dataset.PhotometricInterpretation = 1, "MONOCHROME2"
-        dataset.BitsAllocated, dataset.BitsStored, dataset.HighBit, dataset.PixelRepresentation = 16, 16, 15, 0
-        dataset.PixelData = np.full((rows, columns), round(z) + 1024, dtype="<u2").tobytes()
         dataset.save_as(folder / f"{series_number:02d}-{k:03d}.dcm", enforce_file_format=True)
     return folder

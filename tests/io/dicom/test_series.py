@@ -9,11 +9,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from dicom_studies import write_ct_series
+from dicom_studies import ct_slice, write_ct_series
 from pydicom import dcmread
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import (
-    CTImageStorage,
     ExplicitVRBigEndian,
     ExplicitVRLittleEndian,
     RLELossless,
@@ -43,29 +42,12 @@ def write_slice(
     acquisition: int = 1,
 ) -> Path:
     """Write one CT slice (uint16 stored) at an LPS ``position`` in mm."""
-    meta = FileMetaDataset()
-    meta.MediaStorageSOPClassUID = CTImageStorage
-    meta.MediaStorageSOPInstanceUID = generate_uid()
-    meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    dataset = Dataset()
-    dataset.file_meta = meta
-    dataset.SOPClassUID = CTImageStorage
-    dataset.SOPInstanceUID = meta.MediaStorageSOPInstanceUID
-    dataset.PatientName, dataset.PatientID = "Test^Patient", "P1"
-    dataset.StudyInstanceUID, dataset.SeriesInstanceUID = STUDY_UID, series_uid
-    dataset.SeriesNumber, dataset.InstanceNumber, dataset.AcquisitionNumber = series_number, instance, acquisition
-    dataset.Modality, dataset.SeriesDescription = "CT", f"series {series_number}"
-    dataset.StudyDate, dataset.StudyTime, dataset.StudyID, dataset.AccessionNumber = "20240102", "101010", "1", ""
+    dataset = ct_slice(pixels, position, study_uid=STUDY_UID, series_uid=series_uid, series_number=series_number,
+                       instance=instance, orientation=orientation, pixel_spacing=(0.5, 0.75), intercept=intercept,
+                       photometric=photometric)
+    meta = dataset.file_meta
+    dataset.AcquisitionNumber, dataset.StudyID, dataset.AccessionNumber = acquisition, "1", ""
     dataset.ReferringPhysicianName = ""
-    dataset.ImagePositionPatient = [f"{value:g}" for value in position]
-    dataset.ImageOrientationPatient = [f"{value:g}" for value in orientation]
-    dataset.PixelSpacing = ["0.5", "0.75"]
-    dataset.RescaleSlope, dataset.RescaleIntercept = "1", f"{intercept:g}"
-    dataset.WindowCenter, dataset.WindowWidth = "40", "400"
-    dataset.Rows, dataset.Columns = pixels.shape
-    dataset.SamplesPerPixel, dataset.PhotometricInterpretation = 1, photometric
-    dataset.BitsAllocated, dataset.BitsStored, dataset.HighBit, dataset.PixelRepresentation = 16, 16, 15, 0
-    dataset.PixelData = pixels.astype("<u2").tobytes()
     if transfer_syntax == ExplicitVRBigEndian:
         dataset.PixelData = pixels.astype(">u2").tobytes()
         meta.TransferSyntaxUID = transfer_syntax
