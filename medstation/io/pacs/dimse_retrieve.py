@@ -25,7 +25,7 @@ from medstation.io.pacs.associations import (
 from medstation.io.pacs.errors import PacsError
 from medstation.io.pacs.nodes import LocalStation, PacsNode
 from medstation.io.pacs.part10 import SERIES_INSTANCE_UID, file_head, study_and_series
-from medstation.io.pacs.receiving import poll_often
+from medstation.io.pacs.receiving import poll_often, wait_for_work
 from medstation.io.pacs.storage import ReceivedStore
 from medstation.progress import CancelToken, ProgressCallback, report
 
@@ -177,7 +177,8 @@ def c_get(node: PacsNode, local: LocalStation, study_uid: str, series_uid: str, 
     handlers = [(evt.EVT_C_STORE, lambda event: store_received(store, event, cancel, errors))]
     report(progress, 0.0, f"{node.name}: asking for the instances")
     with association(ae, node, local, ext_neg=roles, evt_handlers=handlers) as assoc:
-        poll_often(assoc)
+        if not wait_for_work(assoc):
+            poll_often(assoc)
         responses = assoc.send_c_get(retrieve_identifier(study_uid, series_uid, sop_uids),
                                      StudyRootQueryRetrieveInformationModelGet, RETRIEVE_MESSAGE_ID)
         _, failed = _follow(node, assoc, responses, progress, cancel, errors, _what(study_uid, series_uid, sop_uids),

@@ -23,7 +23,7 @@ from medstation.io.pacs.associations import RECEIVE_TRANSFER_SYNTAXES, STORAGE_S
 from medstation.io.pacs.dimse_retrieve import store_received
 from medstation.io.pacs.errors import PacsError
 from medstation.io.pacs.nodes import LocalStation, PacsNode
-from medstation.io.pacs.receiving import poll_often, receive_in_bulk
+from medstation.io.pacs.receiving import receive_in_bulk, serve_promptly
 from medstation.io.pacs.storage import ReceivedStore
 
 log = logging.getLogger(__name__)
@@ -125,8 +125,12 @@ class StorageListener:
 
     @staticmethod
     def _opened(event) -> None:
+        # Read in bulk and serve each message as it arrives, but leave the thread reading the connection at
+        # pynetdicom's own pace (a look every 1 ms). Measured on the 140-slice CT by C-MOVE, a median of 9 on the
+        # loaded 2-core machine: with that thread looking every 0.2 ms (``receiving.poll_often``) 1.44 s instead of
+        # 1.03 s, and waiting in select (``receiving.wait_for_work``) no faster; both speed up a C-GET.
         receive_in_bulk(event.assoc)
-        poll_often(event.assoc)
+        serve_promptly(event.assoc)
 
     def _stored(self, event) -> int:
         calling = event.assoc.requestor.ae_title.strip()

@@ -6,13 +6,20 @@ spends the same Python work on each: a state-machine event, decoding, events, a 
 :class:`BulkSocket` reads whatever has arrived in one system call and joins the complete P-DATA-TF PDUs in it into
 one, merging the fragments of the same message into one presentation data value. What pynetdicom receives is the
 same DIMSE messages, in the same order, with the same bytes; nothing waits for data that has not arrived yet.
+
+Between messages pynetdicom's threads look for work and sleep in between (every 1 ms). :func:`wait_for_work` has a
+C-GET's DUL thread wait in ``select`` for data or for a PDU to send instead, and :func:`serve_promptly` has a
+Storage SCP association's thread wait on its queue of received messages.
 """
 
 from __future__ import annotations
 
+import contextlib
+import queue
 import select
 import socket
 import struct
+import time
 
 from pynetdicom.transport import AssociationSocket
 
@@ -24,7 +31,10 @@ MERGE_BYTES = 8 << 20
 TRANSFER_POLL_S = 0.0002
 """How often pynetdicom's reactor looks for work while an association carries a transfer (its own: every 1 ms).
 Each look it finds nothing costs a sleep, and a transfer waits on it twice an instance: for the answer to go out and
-for the next instance to be read."""
+for the next instance to be read. Only C-GET's association uses it: a Storage SCP's incoming associations are
+slower with it (``listener.py``)."""
+WAIT_S = 0.005
+"""The longest a waiting association thread waits before it looks at its timers and whether it is to stop."""
 _HEADER = struct.Struct(">BBL")
 _ITEM = struct.Struct(">LBB")
 _LAST_FRAGMENT = 0x02
@@ -170,3 +180,81 @@ def poll_often(assoc) -> None:
     dul = getattr(assoc, "dul", None)
     if isinstance(getattr(dul, "_run_loop_delay", None), float):
         dul._run_loop_delay = min(dul._run_loop_delay, TRANSFER_POLL_S)
+
+
+class _PokingQueue(queue.Queue):
+    """pynetdicom's queue of what a DUL thread is to send, waking that thread (:class:`WakingSocket`) on each put."""
+
+    _poke: socket.socket
+
+    def put(self, item, block: bool = True, timeout: float | None = None) -> None:
+        super().put(item, block, timeout)
+        with contextlib.suppress(OSError):  # full (a wake-up is pending anyway) or closed
+            self._poke.send(b"\0")
+
+
+class WakingSocket(BulkSocket):
+    """A :class:`BulkSocket` whose ``ready`` waits up to :data:`WAIT_S` for data to arrive or for a PDU to be queued
+    for sending (its DUL thread then looks for work without sleeping in between)."""
+
+    _wake: socket.socket
+    _poke: socket.socket
+
+    @property
+    def ready(self) -> bool:
+        if self.socket is None or self._is_connected is False:
+            time.sleep(0.001)  # nothing can arrive: pynetdicom's own pace
+            return False
+        if self._out or _complete_pdu(self._raw):
+            return True
+        try:
+            readable, _, _ = select.select([self.socket, self._wake], [], [], WAIT_S)
+        except (OSError, ValueError):
+            return AssociationSocket.ready.fget(self)  # reports the closed connection as pynetdicom does
+        if self._wake in readable:
+            with contextlib.suppress(OSError):
+                self._wake.recv(4096)
+        return self.socket in readable
+
+    def close(self) -> None:
+        super().close()
+        self._wake.close()
+        self._poke.close()
+
+
+def wait_for_work(assoc) -> bool:
+    """Have ``assoc``'s DUL thread (after :func:`receive_in_bulk`) wait for data or for a PDU to send instead of
+    sleeping between looks; False (and nothing changed) where it does not read in bulk or pynetdicom differs."""
+    dul = getattr(assoc, "dul", None)
+    sock = getattr(dul, "socket", None)
+    outgoing = getattr(dul, "to_provider_queue", None)
+    if type(sock) is not BulkSocket or type(outgoing) is not queue.Queue or \
+            not isinstance(getattr(dul, "_run_loop_delay", None), float):
+        return False
+    wake, poke = socket.socketpair()
+    wake.setblocking(False)
+    poke.setblocking(False)
+    sock._wake, sock._poke = wake, poke
+    outgoing._poke = poke
+    outgoing.__class__ = _PokingQueue
+    sock.__class__ = WakingSocket
+    dul._run_loop_delay = 0.0
+    return True
+
+
+class _WaitingQueue(queue.Queue):
+    """A Storage SCP association's queue of received DIMSE messages: its reactor's look (a non-blocking get) waits up
+    to :data:`WAIT_S` for a message instead of returning at once, so a message is served as it arrives."""
+
+    def get(self, block: bool = True, timeout: float | None = None):
+        return super().get(True, WAIT_S) if not block else super().get(block, timeout)
+
+
+def serve_promptly(assoc) -> bool:
+    """Have an acceptor association's reactor (a Storage SCP's) wait for each received message instead of sleeping
+    between looks; False (and nothing changed) where pynetdicom differs."""
+    messages = getattr(getattr(assoc, "dimse", None), "msg_queue", None)
+    if type(messages) is not queue.Queue or not getattr(assoc, "is_acceptor", False):
+        return False
+    messages.__class__ = _WaitingQueue
+    return True

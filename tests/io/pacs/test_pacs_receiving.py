@@ -138,3 +138,59 @@ def test_a_transfer_association_polls_often_and_other_objects_are_left_alone():
     other = SimpleNamespace(dul=SimpleNamespace())
     poll_often(other)
     assert not hasattr(other.dul, "_run_loop_delay")
+
+
+def _association(mode: str):
+    """A pynetdicom association of ``mode`` whose connection is one end of a socket pair (the other is returned)."""
+    import socket
+
+    from pynetdicom import AE, Association
+    from pynetdicom.transport import AssociationSocket
+
+    ours, theirs = socket.socketpair()
+    assoc = Association(AE(), mode)
+    assoc.dul.socket = AssociationSocket(assoc, client_socket=ours)
+    return assoc, theirs
+
+
+def test_a_c_get_association_waits_for_data_or_something_to_send():
+    import select
+
+    from medstation.io.pacs.receiving import WakingSocket, receive_in_bulk, wait_for_work
+
+    assoc, peer = _association("requestor")
+    assert not wait_for_work(assoc)  # only after receive_in_bulk
+    assert receive_in_bulk(assoc) and wait_for_work(assoc)
+    sock, dul = assoc.dul.socket, assoc.dul
+    assert type(sock) is WakingSocket and dul._run_loop_delay == 0.0
+    assert sock.ready is False  # nothing arrived, nothing to send: it waited, then says so
+    dul.to_provider_queue.put("a primitive")
+    assert select.select([sock._wake], [], [], 0)[0] == [sock._wake]  # the waiting thread is woken
+    assert sock.ready is False and select.select([sock._wake], [], [], 0)[0] == []  # the wake-up is taken
+    assert dul.to_provider_queue.get_nowait() == "a primitive"
+    peer.sendall(b"\x07\x00\x00\x00\x00\x04\x00\x00\x00\x00")  # an A-ABORT PDU
+    assert sock.ready is True and bytes(sock.recv(10)) == b"\x07\x00\x00\x00\x00\x04\x00\x00\x00\x00"
+    sock.close()
+    assert sock._wake.fileno() == -1 and sock._poke.fileno() == -1
+    dul.to_provider_queue.put("after the close")  # no error once the wake-up pair is closed
+    assert sock.ready is False
+    peer.close()
+
+
+def test_a_storage_scp_association_serves_each_message_as_it_arrives():
+    import queue
+
+    from medstation.io.pacs.receiving import serve_promptly
+
+    requestor, peer = _association("requestor")
+    assert not serve_promptly(requestor)
+    peer.close()
+    assoc, peer = _association("acceptor")
+    assert serve_promptly(assoc)
+    messages = assoc.dimse.msg_queue
+    with pytest.raises(queue.Empty):
+        messages.get(block=False)  # the reactor's look: waits a little, then finds nothing
+    messages.put((1, "message"))
+    assert messages.get(block=False) == (1, "message")
+    assert assoc.dimse.get_msg(block=False) == (None, None)
+    peer.close()
