@@ -129,7 +129,9 @@ class ExportDialog(QDialog):
 
     # what and where ----------------------------------------------------------------------------------
     def set_kind(self, kind: str) -> None:
-        self.kind.setCurrentIndex(self.kind.findData(kind))
+        """Show ``kind`` (a key of :data:`KINDS`); anything else keeps the kind shown (else the first)."""
+        index = self.kind.findData(kind) if kind in KINDS else -1
+        self.kind.setCurrentIndex(index if index >= 0 else max(self.kind.currentIndex(), 0))
         self._kind_changed()
 
     def current_kind(self) -> str:

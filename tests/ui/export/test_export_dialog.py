@@ -19,6 +19,7 @@ from medstation.core.layers import OverlayLayer
 from medstation.core.measurements import Ruler
 from medstation.io.export import sr_lines
 from medstation.io.nifti import read_volume
+from medstation.ui.export.export_dialog import KINDS
 from medstation.ui.jobs import JobState
 
 
@@ -32,7 +33,11 @@ def _answer(qtbot, dialog, yes: bool):
 def test_series_export_reads_back_and_replaces_only_after_a_yes(make_window, qtbot, tmp_path):
     window = make_window()
     source = open_sample(qtbot, window, tmp_path / "study")
-    dialog = window.show_export("nifti")
+    (menu_action,) = [action for action in window.actions if action.text() == "&Export…"]
+    menu_action.trigger()
+    dialog = window.export_dialog
+    assert dialog.isVisible() and dialog.current_kind() == "dicom" and dialog.kind.currentText() == KINDS["dicom"]
+    dialog.set_kind("nifti")
     out = tmp_path / "out"
     dialog.target.setText(str(out))
     done = finish(qtbot, dialog.start())
