@@ -22,6 +22,8 @@ def add_train_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--outcomes", help="outcomes file with RecordID and In-hospital_death (the only label read)")
     parser.add_argument("--test-data", help="held-out record files to evaluate on after training (written to the card)")
     parser.add_argument("--test-outcomes", help="outcomes file of --test-data")
+    parser.add_argument("--checkpoint", metavar="FILE", help="checkpoint written after every epoch (default: none)")
+    parser.add_argument("--resume", action="store_true", help="continue from the checkpoint of --checkpoint")
     add_launcher_options(parser)
 
 
@@ -60,7 +62,10 @@ def run_train(args: argparse.Namespace) -> int:
     recipe = recipe_from_args(FORECASTER.recipe_class(), args)
     if Path(args.out).exists() and not args.overwrite:
         raise UnreadableInput(f"{args.out}: already exists; choose another --out or pass --overwrite")
-    if launch_workers(args):
+    if args.resume and not args.checkpoint:
+        raise UnreadableInput("--resume continues from the checkpoint of --checkpoint FILE; give it")
+    resumable = f"; --resume continues from {args.checkpoint}, the last epoch's checkpoint, on any number of workers"
+    if launch_workers(args, "nothing was written" + (resumable if args.checkpoint else "")):
         return 0
     with process_group() as workers:
         if recipe.batch_size % workers.world:
@@ -84,7 +89,8 @@ def _train(args: argparse.Namespace, recipe, workers) -> int:
     quiet = None if workers.leader else io.StringIO()
     with ProgressBar(args.progress and workers.leader, quiet) as bar:
         timelines, labels = _records(args.data, args.outcomes, bar, 0.0, 0.05)
-        trained = train_forecaster(timelines, labels, recipe, progress=lambda f, m: bar(0.05 + 0.85 * f, m))
+        trained = train_forecaster(timelines, labels, recipe, progress=lambda f, m: bar(0.05 + 0.85 * f, m),
+                                   checkpoint=args.checkpoint, resume=args.resume)
         seconds = time.monotonic() - started
         if not workers.leader:
             barrier(workers)

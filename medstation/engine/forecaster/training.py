@@ -2,12 +2,24 @@
 stopped on the fold it does not learn from, and the out-of-fold predictions calibrate the 80% intervals
 (split-conformal scaling per variable). The losses follow the evaluation: the risk loss puts most of its weight on
 hour 48, and the trend loss gives every forecast variable the same total weight.
+
+With a checkpoint file, the state of the run is written after every epoch (rank 0 alone under torchrun, atomically,
+:mod:`medstation.engine.runtime.checkpoints`): the ensemble's weights (the members trained so far with the weights
+they keep), the member in training's optimiser, learning-rate schedule, random generators (its shuffling and the
+global one dropout draws from), its best held-out scores, the weights it kept at them and how long it has waited,
+and the history. A resumed run recomputes the held-out outputs of the members trained so far from those weights
+(the same numbers as when they were kept) and continues the member in training at its next epoch, so a run without
+torchrun ends with the weights of an uninterrupted run. Under torchrun the order of the patients depends only on
+the seed and the epoch, so a run resumes on any number of workers, to rounding.
 """
 
 from __future__ import annotations
 
+import copy
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
@@ -24,8 +36,18 @@ from medstation.engine.forecaster.features import (
 from medstation.engine.forecaster.network import TrendRiskLSTM, build_ensemble
 from medstation.engine.forecaster.recipe import ForecasterRecipe
 from medstation.engine.metrics import roc_auc
-from medstation.engine.runtime import SINGLE, Workers, current, engine_module, load_optimisers, reduce_sum
-from medstation.errors import UnreadableInput
+from medstation.engine.runtime import (
+    SINGLE,
+    Workers,
+    barrier,
+    current,
+    engine_module,
+    load_optimisers,
+    read_checkpoint,
+    reduce_sum,
+    write_checkpoint,
+)
+from medstation.errors import ModelError, UnreadableInput
 from medstation.progress import CancelToken, ProgressCallback, check_cancelled, report
 
 torch = load_optimisers()
@@ -198,6 +220,21 @@ def train_epoch(
     return summed
 
 
+def _member_parts(member: TrendRiskLSTM) -> tuple[list[str], dict[str, torch.nn.Module]]:
+    """The names of a member's risk networks, and each part kept at its own best epoch (risk networks, trend)."""
+    risk_names = [f"risk {k + 1}" for k in range(len(member.risk.models))]
+    return risk_names, dict(zip(risk_names, member.risk.models, strict=True)) | {"trend": member.trend}
+
+
+def _held_outputs(member: TrendRiskLSTM, held: tuple, recipe: ForecasterRecipe,
+                  weights: torch.Tensor | None) -> dict[str, np.ndarray]:
+    """Each part's output on the held-out fold (a risk network's probabilities at hour 48, the trend's quantiles):
+    what it gave when its weights were kept, each part computing alone."""
+    risk_names, _ = _member_parts(member)
+    _, _, probabilities, quantiles = _evaluate(member, *held, recipe, weights)
+    return {name: probabilities[:, k] for k, name in enumerate(risk_names)} | {"trend": quantiles}
+
+
 def _train_member(
     member: TrendRiskLSTM,
     number: int,
@@ -206,15 +243,26 @@ def _train_member(
     progress: ProgressCallback | None,
     cancel: CancelToken,
     history: list[dict],
+    resumed: dict | None = None,
+    save: Callable[[dict], None] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Train member ``number`` on every fold but its own (``number`` modulo the folds), each risk network and the
-    trend kept at the epoch where they did best on that fold."""
+    trend kept at the epoch where they did best on that fold. ``resumed``: a checkpoint's state of this member to
+    continue from; ``save(state)`` is called after every epoch with the member's state for a checkpoint."""
     inputs, targets, labels, folds = data
     fold = number % recipe.folds
     train_index = np.flatnonzero(folds != fold)
     held_index = np.flatnonzero(folds == fold)
     held = (inputs[held_index], targets[held_index], labels[held_index])
     weights = variable_weights(targets[train_index]) if recipe.balance_variables else None
+    if resumed is not None and resumed["finished"]:  # trained already: its parts keep their best weights
+        risk_names, parts = _member_parts(member)
+        for name, state in resumed.get("kept", {}).items():
+            parts[name].load_state_dict(state)
+        if "global_generator" in resumed:
+            torch.set_rng_state(resumed["global_generator"])
+        outputs = _held_outputs(member, held, recipe, weights)
+        return held_index, np.mean([outputs[name] for name in risk_names], axis=0), outputs["trend"]
     optimiser = torch.optim.AdamW(member.parameters(), lr=recipe.learning_rate, weight_decay=recipe.weight_decay)
     scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, T_max=recipe.epochs)
     generator = torch.Generator().manual_seed(recipe.seed * 1000 + number)
@@ -225,14 +273,26 @@ def _train_member(
         sampler = engine_module("torch.utils.data").DistributedSampler(
             range(len(train_index)), num_replicas=workers.world, rank=workers.rank, shuffle=True,
             seed=recipe.seed * 1000 + number)
-    risk_names = [f"risk {k + 1}" for k in range(len(member.risk.models))]
-    parts = dict(zip(risk_names, member.risk.models, strict=True)) | {"trend": member.trend}
+    risk_names, parts = _member_parts(member)
     best = dict.fromkeys(parts, math.inf)
     waited = dict.fromkeys(parts, 0)
     kept: dict[str, dict] = {}
     outputs: dict[str, np.ndarray] = {}
     held_labels = held[2].numpy()
-    for epoch in range(recipe.epochs):
+    first = 0
+    if resumed is not None:
+        optimiser.load_state_dict(resumed["optimiser"])
+        scheduler.load_state_dict(resumed["scheduler"])
+        generator.set_state(resumed["generator"])
+        torch.set_rng_state(resumed["global_generator"])
+        best, waited, kept = dict(resumed["best"]), dict(resumed["waited"]), dict(resumed["kept"])
+        first = resumed["epoch"]
+        if kept:
+            keeper = copy.deepcopy(member)
+            for name, part in _member_parts(keeper)[1].items():
+                part.load_state_dict(kept[name])
+            outputs = _held_outputs(keeper, held, recipe, weights)
+    for epoch in range(first, recipe.epochs):
         if sampler is None:
             order = train_index[torch.randperm(len(train_index), generator=generator).numpy()]
         else:
@@ -259,7 +319,13 @@ def _train_member(
                 outputs[name] = output
             else:
                 waited[name] += 1
-        if min(waited.values()) >= recipe.patience:
+        stopped = min(waited.values()) >= recipe.patience
+        if save is not None:
+            save({"epoch": epoch + 1, "finished": stopped or epoch + 1 == recipe.epochs,
+                  "optimiser": optimiser.state_dict(), "scheduler": scheduler.state_dict(),
+                  "generator": generator.get_state(), "global_generator": torch.get_rng_state(), "best": best,
+                  "waited": waited, "kept": kept})
+        if stopped:
             break
     for name, state in kept.items():
         parts[name].load_state_dict(state)
@@ -299,15 +365,33 @@ def prepare(
     return torch.from_numpy(inputs), torch.from_numpy(targets), torch.from_numpy(y)
 
 
+def _checkpoint_document(recipe: ForecasterRecipe, labels: torch.Tensor) -> dict:
+    """What a checkpoint must have been made with: the recipe and the training patients' outcomes."""
+    return {"family": "forecaster", "recipe": recipe.as_dict(), "labels": labels.to(torch.int8).clone()}
+
+
+def _load_checkpoint(path: Path, recipe: ForecasterRecipe, labels: torch.Tensor) -> dict:
+    saved = read_checkpoint(path)
+    made = _checkpoint_document(recipe, labels)
+    if (not isinstance(saved, dict) or saved.get("family") != "forecaster" or saved.get("recipe") != made["recipe"]
+            or not torch.equal(saved.get("labels", torch.zeros(0)), made["labels"])):
+        raise ModelError(f"{path}: the checkpoint was made with another recipe or other patients; resume with the "
+                         "same data and options, or start afresh without --resume")
+    return saved
+
+
 def train_forecaster(
     timelines: list[Timeline],
     labels: dict[str, int],
     recipe: ForecasterRecipe | None = None,
     progress: ProgressCallback | None = None,
     cancel: CancelToken | None = None,
+    checkpoint: str | Path | None = None,
+    resume: bool = False,
 ) -> TrainedForecaster:
     """Train the ensemble on ``timelines`` (members cycle through the stratified folds, each held out of its own
-    training) and calibrate its intervals on the out-of-fold forecasts."""
+    training) and calibrate its intervals on the out-of-fold forecasts. With ``checkpoint``, the run's state is
+    written there after every epoch; ``resume`` continues from it (module docstring)."""
     recipe = recipe or ForecasterRecipe()
     torch.manual_seed(recipe.seed)
     norm = Normalisation.fit(timelines)
@@ -319,12 +403,29 @@ def train_forecaster(
     ensemble = build_ensemble(input_size(), carried_columns(), recipe.horizon, recipe.hidden, recipe.members,
                               recipe.risk_models, recipe.dropout)
     history: list[dict] = []
+    path = Path(checkpoint) if checkpoint is not None else None
+    saved = _load_checkpoint(path, recipe, y) if resume and path is not None else None
+    if saved is not None:
+        ensemble.load_state_dict(saved["ensemble"])
+        history = list(saved["history"])
+    workers = current()
+
+    def save(number: int, state: dict) -> None:
+        if workers.leader:
+            write_checkpoint(path, {**_checkpoint_document(recipe, y), "member": number, **state,
+                                    "ensemble": ensemble.state_dict(), "history": history})
+        barrier(workers)
+
     oof_count = np.zeros(len(y))
     oof_risk = np.zeros(len(y))
     oof_quantiles = np.zeros((*targets.shape[:2], len(FORECAST_VARIABLES), recipe.horizon, 3), dtype=np.float32)
     for number, member in enumerate(ensemble.members):
+        resumed = None
+        if saved is not None and number <= saved["member"]:
+            resumed = saved if number == saved["member"] else {"finished": True}
         index, probabilities, quantiles = _train_member(
-            member, number, (inputs, targets, y, folds), recipe, progress, cancel, history
+            member, number, (inputs, targets, y, folds), recipe, progress, cancel, history, resumed,
+            None if path is None else (lambda state, number=number: save(number, state)),
         )
         oof_count[index] += 1
         oof_risk[index] += probabilities
