@@ -148,6 +148,9 @@ class ExportDialog(QDialog):
         self.target.setText(str(self._default_target(kind, self.target.text())))
         self.note.setText(self._note(kind))
         self._update_enabled()
+        self.layout().activate()
+        if self.height() < self.sizeHint().height():  # a row shown: grow, so no line is cut off
+            self.resize(self.width(), self.sizeHint().height())
 
     def _default_target(self, kind: str, typed: str) -> Path:
         """The folder typed so far (or the default one), with the file name a file kind writes."""

@@ -123,8 +123,10 @@ def test_deidentified_export_asks_about_burned_in_annotation_and_keeps_dates(mak
     dataset.save_as(folder / "burned.dcm")
     window = make_window()
     finish(qtbot, window.opener.open_path(folder / "burned.dcm"))
+    window.show_export("png")
     dialog = window.show_export("deidentified")
     assert dialog.keep_dates.isVisibleTo(dialog)
+    assert dialog.height() >= dialog.sizeHint().height(), "the dialog grew with the row it shows"
     dialog.keep_dates.setChecked(True)
     dialog.target.setText(str(tmp_path / "out"))
     dialog.start()
