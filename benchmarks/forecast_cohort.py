@@ -14,7 +14,10 @@ Figures, each with the machine's load average (1 minute) when it was taken:
 - ``gbm_features_scoring_s``: ``GradientBoostingMortality.predict_risk`` (summary features + ``predict_proba``) over
   the same stays, the baseline fitted on set-a beforehand (``gbm_fit_s``, not compared);
 - ``one_at_a_time_ms``: ``Forecaster.forecast`` for ``--patients`` stays one by one (the shape of the command before
-  batching), per patient, with contributors; ``one_at_a_time_extrapolated_s`` for all stays.
+  batching), per patient, with contributors; ``one_at_a_time_extrapolated_s`` for all stays;
+- ``recurrence``: the floor of any fp32 forecast with the shipped ensemble: only its LSTM layers (every member's
+  trend and risk trunks) run over the same stays, binned and batched as the forecast does them, inputs projected
+  beforehand; its multiply-adds, the rate reached, and one large matrix product's rate on this machine for scale.
 
 ``--accuracy`` also compares the integrated gradients the forecaster uses (8 points per path at step middles) and
 the 32-point trapezoid rule used before against a 64-point Gauss-Legendre reference on 256 stays (the figures in
@@ -98,6 +101,37 @@ def attribution_accuracy(model, timelines) -> dict:
     return results
 
 
+def recurrence_floor(model, timelines) -> dict:
+    """The ensemble's LSTM layers alone over ``timelines`` in forecast batches: seconds, GFLOP and GFLOP/s."""
+    import torch
+
+    from medstation.engine.forecaster.cohort import ForecastTask
+
+    trunks = [trunk for member in model.ensemble.members
+              for trunk in [member.trend.trunk, *(risk.trunk for risk in member.risk.models)]]
+    batches = ForecastTask(model, explain=False).prepare(timelines).payload
+    flops, seconds = 0.0, 0.0
+    with torch.inference_mode():
+        for batch in batches:
+            inputs = torch.from_numpy(batch.inputs)
+            projected = [trunk.project(inputs) for trunk in trunks]
+            started = time.perf_counter()
+            for trunk, x in zip(trunks, projected, strict=True):
+                trunk.lstm(x)
+            seconds += time.perf_counter() - started
+            for trunk, x in zip(trunks, projected, strict=True):
+                hidden = trunk.lstm.hidden_size
+                flops += 2 * 4 * hidden * (x.shape[-1] + hidden) * x.shape[0] * x.shape[1]
+        a = torch.randn(2048, 2048)
+        a @ a
+        started = time.perf_counter()
+        for _ in range(5):
+            a @ a
+        gemm = 5 * 2 * 2048**3 / (time.perf_counter() - started)
+    return {"seconds": seconds, "gflop": flops / 1e9, "gflop_per_s": flops / seconds / 1e9,
+            "gemm_2048_gflop_per_s": gemm / 1e9, "at_gemm_rate_s": flops / gemm}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DATA, help="folder with set-a/set-b archives and outcomes")
@@ -132,6 +166,9 @@ def main() -> int:
     results["compare_load_after"] = load()
     gbm_seconds = min(results["gbm_features_scoring_s"], results["gbm_features_scoring_again_s"])
     results["ratio_no_contributors_vs_gbm"] = results["forecast_no_contributors_s"] / gbm_seconds
+    results["recurrence"] = recurrence_floor(model, usable)
+    results["ratio_recurrence_vs_gbm"] = results["recurrence"]["seconds"] / gbm_seconds
+    results["ratio_recurrence_at_gemm_rate_vs_gbm"] = results["recurrence"]["at_gemm_rate_s"] / gbm_seconds
     results["contributors_load"] = load()
     results["forecast_contributors_s"], _ = timed(lambda: model.forecast_many(usable))
     one, _ = timed(lambda: [model.forecast(t) for t in usable[: args.patients]])
