@@ -1,0 +1,59 @@
+"""Exports get the mode any new file gets under the user's umask (0666 less the umask; folders 0777 less it), not
+the private 0600 of the temporary file they are written to, and they are still written under a temporary name."""
+
+from __future__ import annotations
+
+import os
+import stat
+
+import pydicom
+import pytest
+
+from medstation.io.export.files import current_umask, new_file_mode, save_dicom, write_atomically
+from medstation.io.export.series_export import export_series
+from medstation.resources import resource_path
+
+SAMPLE = resource_path("sample", "images", "sample-04.dcm")
+
+
+@pytest.fixture(params=[0o022, 0o027])
+def umask(request):
+    previous = os.umask(request.param)
+    try:
+        yield request.param
+    finally:
+        os.umask(previous)
+
+
+def _mode(path) -> int:
+    return stat.S_IMODE(os.stat(path).st_mode)
+
+
+def test_a_written_file_gets_the_umask_mode_and_is_renamed_into_place(tmp_path, umask):
+    assert current_umask() == umask and new_file_mode() == 0o666 & ~umask
+    seen = []
+
+    def write(temporary):
+        seen.append((temporary.name, _mode(temporary)))
+        temporary.write_text("report")
+
+    target = write_atomically(tmp_path / "out" / "report.txt", write)
+    assert seen[0][0] != "report.txt" and seen[0][0].endswith(".partial") and seen[0][1] == 0o600
+    assert target.read_text() == "report" and _mode(target) == 0o666 & ~umask
+    assert [path.name for path in target.parent.iterdir()] == ["report.txt"]
+    dicom = save_dicom(pydicom.dcmread(SAMPLE), tmp_path / "out" / "copy.dcm")
+    assert _mode(dicom) == 0o666 & ~umask
+
+
+@pytest.mark.parametrize("fmt", ["dicom", "nifti", "png"])
+def test_exported_series_files_and_folders_get_the_umask_modes(tmp_path, fmt):
+    previous = os.umask(0o027)
+    try:
+        summary = export_series(SAMPLE, tmp_path / "out", fmt, anonymize=fmt == "dicom")
+    finally:
+        os.umask(previous)
+    (output,) = summary.outputs
+    paths = [output, *output.rglob("*")] if output.is_dir() else [output]
+    assert len(paths) >= 1 + output.is_dir()
+    for path in paths:
+        assert _mode(path) == (0o750 if path.is_dir() else 0o640), path
