@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QAbstractItemView
 
 from medstation.core.layers import colormap_table
 from medstation.core.volume import Volume, VolumeInfo
@@ -38,6 +40,19 @@ def test_panel_classifies_the_open_image_and_overlays_the_map(
     panel = window.ai_panel
     shown = {panel.results.item(row, 0).text(): float(panel.results.item(row, 1).text()) for row in range(2)}
     assert set(shown) == {"normal", "pneumonia"} and abs(sum(shown.values()) - 1) < 0.01
+    for column in (0, 1):  # typing into the results, or double-clicking a cell, changes nothing
+        panel.results.setFocus()
+        panel.results.setCurrentCell(0, column)
+        before = panel.results.item(0, column).text()
+        qtbot.keyClicks(panel.results, "x9")
+        qtbot.keyClick(panel.results, Qt.Key.Key_F2)
+        qtbot.keyClicks(panel.results.viewport(), "x9")
+        rect = panel.results.visualItemRect(panel.results.item(0, column))
+        qtbot.mouseDClick(panel.results.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+        qtbot.keyClicks(panel.results.viewport(), "x9")
+        qtbot.keyClick(panel.results.viewport(), Qt.Key.Key_Return)
+        assert panel.results.item(0, column).text() == before
+        assert panel.results.state() is not QAbstractItemView.State.EditingState
     assert "deletion AUC" in panel.faithfulness.text()
     (layer,) = window.viewer.state.layers
     assert layer.data.shape == volume.array.shape

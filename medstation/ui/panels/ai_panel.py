@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
+    QAbstractItemView,
     QComboBox,
     QHBoxLayout,
     QHeaderView,
@@ -87,6 +88,7 @@ class AIPanel(ModelPanel):
         self.results = QTableWidget(0, 2)
         self.results.setHorizontalHeaderLabels(["Label", "Probability"])
         self.results.verticalHeader().hide()
+        self.results.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)  # the model's answer, read only
         header = self.results.horizontalHeader()
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
@@ -177,8 +179,11 @@ class AIPanel(ModelPanel):
                 font = label.font()
                 font.setBold(True)
                 label.setFont(font)
+            probability = QTableWidgetItem(f"{row.probability:.3f}")
+            for item in (label, probability):
+                item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsEditable)
             self.results.setItem(number, 0, label)
-            self.results.setItem(number, 1, QTableWidgetItem(f"{row.probability:.3f}"))
+            self.results.setItem(number, 1, probability)
         self.status.setText(f"Prediction: {analysis.call_text()}")
         explanation = analysis.explanation
         if explanation is None:
