@@ -1,7 +1,8 @@
 """A saliency map as a DICOM Parametric Map: float32 values on the grid of the image it explains.
 
 The map keeps the engine's values exactly (Float Pixel Data, a real-world value mapping of slope 1, intercept 0,
-range 0..1, unitless): a reader gets the numbers the heat map was drawn from, not a picture of them. It references
+range 0..1, unitless, whose LUT Explanation says what the values are, ``"fraction of the map's peak"`` for a
+saliency layer): a reader gets the numbers the heat map was drawn from, not a picture of them. It references
 its source images frame by frame (Spatial Locations Preserved YES), and the source's frame of reference where
 there is one. The Parametric Map IOD requires a frame of reference and plane geometry, which a radiograph has not:
 such a map gets a frame of reference of its own with a nominal plane (the image's pixel size, else 1 mm), and
@@ -19,8 +20,9 @@ from medstation.io.export.sources import SourceImages
 LUT_LABEL = "SALIENCY"
 
 
-def saliency_parametric_map(values: np.ndarray, source: SourceImages, description: str):
-    """The Parametric Map of ``values`` (``[k, j, i]`` over the source's slices, finite floats).
+def saliency_parametric_map(values: np.ndarray, source: SourceImages, description: str, meaning: str = ""):
+    """The Parametric Map of ``values`` (``[k, j, i]`` over the source's slices, finite floats); ``meaning`` is what
+    the values are (a layer's :attr:`~medstation.core.layers.OverlayLayer.meaning`), else ``description`` stands.
 
     Raises
     ------
@@ -41,7 +43,7 @@ def saliency_parametric_map(values: np.ndarray, source: SourceImages, descriptio
         raise ExportError(f"{source.paths[0]}: the saliency map holds NaN or infinite values")
     low, high = float(values.min()), float(values.max())
     mapping = hd.pm.RealWorldValueMapping(
-        lut_label=LUT_LABEL, lut_explanation=description[:64], unit=codes.UCUM.NoUnits,
+        lut_label=LUT_LABEL, lut_explanation=(meaning or description)[:64], unit=codes.UCUM.NoUnits,
         value_range=(min(low, 0.0), max(high, 1.0)), slope=1.0, intercept=0.0,
     )
     pm = hd.pm.ParametricMap(

@@ -3,7 +3,9 @@
 A SEG or Parametric Map is placed on its source volume frame by frame through the source images each frame names
 (its Derivation Image Sequence), not through geometry, so it lands on the right slice also for images without
 patient coordinates. A SEG becomes one label layer (label ``n`` is segment ``n``), a Parametric Map one heat layer
-of its real-world values.
+of its real-world values, whose colour legend says what they are: the mapping's LUT Explanation (``"fraction of
+the map's peak"`` for MedStation's saliency maps) where it is more than the map's name, else its LUT Label, with
+the unit where there is one.
 """
 
 from __future__ import annotations
@@ -160,7 +162,26 @@ def derived_layer(path: str | os.PathLike, volume: Volume, instance_uids: list[s
         return OverlayLayer(name, data, kind="label", opacity=0.4)
     low, high = float(data.min()), float(data.max())
     return OverlayLayer(name, data, kind="heat", opacity=0.5, low=min(low, 0.0), high=max(high, 1e-6),
-                        threshold=SALIENCY_THRESHOLD * max(high, 1e-6))
+                        threshold=SALIENCY_THRESHOLD * max(high, 1e-6), meaning=_value_meaning(dataset, name))
+
+
+def _value_meaning(dataset, name: str) -> str:
+    """What a Parametric Map's values are, from its first real-world value mapping (see the module's description)."""
+    groups = dataset.get("SharedFunctionalGroupsSequence")
+    mappings = groups[0].get("RealWorldValueMappingSequence") if groups else None
+    if not mappings:
+        return "values as stored"
+    mapping = mappings[0]
+    explanation = str(mapping.get("LUTExplanation", "") or "").strip()
+    label = str(mapping.get("LUTLabel", "") or "").strip()
+    names = {name, str(dataset.get("ContentDescription", "") or "")}
+    what = explanation if explanation and explanation not in names else (f"{label.lower()} values" if label
+                                                                           else "real-world values")
+    units = mapping.get("MeasurementUnitsCodeSequence")
+    unit = units[0] if units else None
+    if unit is not None and str(unit.get("CodeValue", "")) not in ("", "1"):
+        what += f" ({unit.get('CodeMeaning', '') or unit.CodeValue})"
+    return what
 
 
 def _value_mapping(dataset) -> tuple[float, float]:

@@ -235,7 +235,7 @@ def _save_ai_result(task: ExportTask, progress, cancel) -> Exported:
         "sr": lambda: measurement_report([SeriesFindings(source, volume.affine, volume.info.modality,
                                                          [result] if result else [], list(reading.measurements))],
                                          reader=task.reader),
-        "pm": lambda: saliency_parametric_map(saliency.data, source, f"Saliency: {description}"),
+        "pm": lambda: saliency_parametric_map(saliency.data, source, f"Saliency: {description}", saliency.meaning),
         "seg": lambda: layer_segmentation(saliency, source, model),
         "sc": lambda: overlay_secondary_capture(overlay_slice(volume, k, [saliency], reading.window), source, k,
                                                 f"Overlay: {description}"),

@@ -110,7 +110,8 @@ def test_saliency_as_parametric_map_segmentation_and_overlay(study, tmp_path):
     _, volume, source = study
     values = np.random.default_rng(0).random(volume.spatial_shape).astype(np.float32)
     layer = saliency_overlay(values, "Grad-CAM: pneumonia")
-    pm = save_dicom(saliency_parametric_map(values, source, "Grad-CAM saliency of pneumonia"), tmp_path / "pm.dcm")
+    pm = save_dicom(saliency_parametric_map(values, source, "Grad-CAM saliency of pneumonia", layer.meaning),
+                    tmp_path / "pm.dcm")
     seg = save_dicom(layer_segmentation(layer, source, (MODEL, "1.0.0")), tmp_path / "seg.dcm")
     k = volume.spatial_shape[0] - 1
     sc = save_dicom(overlay_secondary_capture(overlay_slice(volume, k, [layer]), source, k, "Grad-CAM overlay"),
@@ -134,6 +135,9 @@ def test_saliency_as_parametric_map_segmentation_and_overlay(study, tmp_path):
 
     opened_map = derived_layer(pm, volume, source.instance_uids(), source.frames)
     np.testing.assert_array_equal(opened_map.data, values)
+    assert opened_map.meaning == layer.meaning == "fraction of the map's peak", "the legend says what values are"
+    unexplained = save_dicom(saliency_parametric_map(values, source, "Grad-CAM saliency"), tmp_path / "pm-2.dcm")
+    assert derived_layer(unexplained, volume, source.instance_uids(), source.frames).meaning == "saliency values"
     opened_seg = derived_layer(seg, volume, source.instance_uids(), source.frames)
     np.testing.assert_array_equal(opened_seg.data > 0, values >= layer.threshold)
 

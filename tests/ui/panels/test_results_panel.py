@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 from sample_opening import finish, open_sample
 
-from medstation.core.layers import OverlayLayer
+from medstation.core.layers import OverlayLayer, saliency_overlay
 from medstation.core.measurements import Ruler
 from medstation.io.dicom.series import scan_dicom
 from medstation.io.export import (
@@ -17,6 +17,8 @@ from medstation.io.export import (
     saliency_parametric_map,
     save_dicom,
 )
+
+SALIENCY_MEANING = saliency_overlay(np.zeros((1, 1, 1)), "").meaning
 
 
 def _source(path):
@@ -51,13 +53,19 @@ def test_seg_and_parametric_map_open_as_layers_on_their_source(make_window, qtbo
     values = np.random.default_rng(1).random(shape).astype(np.float32)
     labels = np.zeros(shape, np.uint8)
     labels[:, 4:12, 6:20] = 1
-    pm = save_dicom(saliency_parametric_map(values, source, "Grad-CAM: pneumonia"), tmp_path / "exported" / "pm.dcm")
+    pm = save_dicom(saliency_parametric_map(values, source, "Grad-CAM: pneumonia", SALIENCY_MEANING),
+                    tmp_path / "exported" / "pm.dcm")
     seg = save_dicom(layer_segmentation(OverlayLayer("lung", labels, kind="label"), source),
                      tmp_path / "exported" / "seg.dcm")
 
     finish(qtbot, window.open_paths([pm]))
     qtbot.waitUntil(lambda: len(window.viewer.state.layers) == 1)
     np.testing.assert_allclose(window.viewer.state.layers[0].data, values)
+    view = window.viewer.views["axial"]
+    qtbot.waitUntil(lambda: view.colour_legend.isVisibleTo(view))
+    legend = view.colour_legend
+    assert legend.legend.title == "Grad-CAM: pneumonia" and legend.legend.meaning == SALIENCY_MEANING
+    assert legend.sizeHint().width() >= legend.fontMetrics().horizontalAdvance(SALIENCY_MEANING)
     finish(qtbot, window.open_paths([seg]))
     qtbot.waitUntil(lambda: len(window.viewer.state.layers) == 2)
     seg_layer = window.viewer.state.layers[1]
