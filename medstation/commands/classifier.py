@@ -201,12 +201,13 @@ def _check_classify_options(args: argparse.Namespace) -> None:
     if args.nproc_per_node is not None and not args.results:
         raise MedStationError("--nproc-per-node shares the rows of --results between workers; give --results")
     if args.results:
+        from medstation.engine.runtime import launched
         from medstation.io.batch_results import check_results_start, results_format
 
         results_format(args.results)
         if args.path is not None:
             refuse_writing_into_source(args.path, args.results)
-        if args.nproc_per_node is not None:
+        if args.nproc_per_node is not None and not launched():  # the launcher; rank 0 checks again
             check_results_start(args.results, args.resume, sharded=True)
     if args.saliency is not None:
         if args.path is not None:

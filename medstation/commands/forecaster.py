@@ -220,11 +220,12 @@ def run_forecast(args: argparse.Namespace) -> int:
     if args.nproc_per_node is not None and not args.out:
         raise MedStationError("--nproc-per-node shares the rows of --out between workers; give --out")
     if args.out:
+        from medstation.engine.runtime import launched
         from medstation.io.batch_results import check_results_start, partial_paths, results_format
 
         results_format(args.out)
         refuse_writing_into_source(args.path, args.out)
-        if args.nproc_per_node is not None:
+        if args.nproc_per_node is not None and not launched():  # the launcher; rank 0 checks again
             check_results_start(args.out, args.resume, sharded=True)
         parts = partial_paths(args.out)[1]
         kept = f"the chunks written so far are kept in {parts}; --resume continues them, on any number of workers"
