@@ -8,17 +8,15 @@ Saving writes a temporary file beside the real one and renames it over, so a cra
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import json
 import logging
-import os
 import sys
-import tempfile
 import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+from medstation.atomic_files import write_text_atomically
 from medstation.errors import MedStationError
 from medstation.paths import user_data_dir
 
@@ -91,27 +89,6 @@ def save_settings(settings: UserSettings, path: Path | None = None) -> None:
         write_text_atomically(path, json.dumps(document, indent=2, sort_keys=True) + "\n")
     except OSError as error:
         raise MedStationError(f"{path}: cannot save the settings ({_reason(error)})") from error
-
-
-def write_text_atomically(path: Path, text: str) -> None:
-    """Write ``text`` (UTF-8) to a temporary file beside ``path``, then rename it over ``path``; OSError on failure,
-    with nothing left behind."""
-    temporary = None
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(
-            "w", encoding="utf-8", dir=path.parent, prefix=f".{path.name}.", suffix=".tmp", delete=False
-        ) as handle:
-            temporary = Path(handle.name)
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    except OSError:
-        if temporary is not None:
-            with contextlib.suppress(OSError):
-                temporary.unlink()
-        raise
 
 
 def update_settings(path: Path | None = None, **changes: object) -> UserSettings:

@@ -30,6 +30,7 @@ import json
 import logging
 from pathlib import Path
 
+from medstation.atomic_files import write_text_atomically
 from medstation.core.hanging_protocols import (
     DEFAULT_PROTOCOLS,
     VIEW_LAYOUTS,
@@ -39,7 +40,7 @@ from medstation.core.hanging_protocols import (
 )
 from medstation.errors import MedStationError
 from medstation.paths import user_data_dir
-from medstation.settings import warn_once, write_text_atomically
+from medstation.settings import warn_once
 
 PROTOCOLS_FILE_NAME = "hanging-protocols.json"
 FORMAT_VERSION = 1

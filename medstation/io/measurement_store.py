@@ -13,10 +13,10 @@ import hashlib
 import json
 import os
 import re
-import tempfile
 import time
 from pathlib import Path
 
+from medstation.atomic_files import write_text_atomically
 from medstation.errors import UnreadableInput
 from medstation.paths import user_data_dir
 
@@ -61,16 +61,8 @@ class MeasurementStore:
         if not records:
             path.unlink(missing_ok=True)
             return
-        self.folder.mkdir(parents=True, exist_ok=True)
         document = {"series_uid": series_uid, "study_uid": study_uid, "measurements": records}
-        handle, temporary = tempfile.mkstemp(prefix=".partial-", suffix=".json", dir=self.folder)
-        try:
-            with os.fdopen(handle, "w", encoding="utf-8") as file:
-                json.dump(document, file, indent=1)
-            os.replace(temporary, path)
-        finally:
-            if os.path.exists(temporary):
-                os.remove(temporary)
+        write_text_atomically(path, json.dumps(document, indent=1))
 
     def _keep_if_damaged(self, series_uid: str, path: Path) -> None:
         """Move a damaged file of the series aside (``.damaged-<time>``) before it is replaced."""

@@ -10,11 +10,11 @@ round-trips exactly; SimpleITK's formats cannot hold shear and refuse such a vol
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
+from medstation.atomic_files import write_atomically
 from medstation.core.volume import Volume, VolumeInfo
 from medstation.errors import GeometryError, UnreadableInput
 from medstation.io.dicom.pixels import first_line
@@ -79,17 +79,8 @@ def write_volume(volume: Volume, path: str | os.PathLike) -> Path:
     if suffix in (".nhdr", ".mhd"):
         _write_with_simpleitk(volume, path)
         return path
-    handle, temporary = tempfile.mkstemp(prefix=".partial-", suffix=suffix, dir=path.parent)
-    os.close(handle)
-    try:
-        if suffix in NIBABEL_SUFFIXES:
-            _write_nifti(volume, Path(temporary))
-        else:
-            _write_with_simpleitk(volume, Path(temporary))
-        os.replace(temporary, path)
-    finally:
-        if os.path.exists(temporary):
-            os.remove(temporary)
+    write = _write_nifti if suffix in NIBABEL_SUFFIXES else _write_with_simpleitk
+    write_atomically(path, lambda temporary: write(volume, temporary))
     return path
 
 

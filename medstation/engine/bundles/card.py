@@ -10,11 +10,11 @@ which every part ends with an empty line, so parts follow one another with one b
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from medstation.atomic_files import write_text_atomically
 from medstation.engine.bundles.metadata import validate_metadata
 from medstation.engine.bundles.store import Bundle, open_bundle, write_bundle
 from medstation.engine.runtime import engine_module, load_torch
@@ -116,19 +116,13 @@ def write_model_bundle(
     return write_bundle(root, metadata, state_dict, card(Path(root).name, metadata), overwrite)
 
 
-def _replace_text(path: Path, text: str) -> None:
-    temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_text(text, encoding="utf-8")
-    os.replace(temporary, path)
-
-
 def record_in_bundle(bundle: Bundle, document: Mapping[str, Any], card: CardWriter) -> Bundle:
     """Replace ``bundle``'s metadata by ``document`` (checked first) and its card by the one ``card`` writes from
     it, each file atomically; the weights are not touched. Returns the bundle opened again."""
     validate_metadata(document, bundle.metadata_path)
     try:
-        _replace_text(bundle.metadata_path, json.dumps(document, indent=2) + "\n")
-        _replace_text(bundle.card_path, card(bundle.name, document))
+        write_text_atomically(bundle.metadata_path, json.dumps(document, indent=2) + "\n")
+        write_text_atomically(bundle.card_path, card(bundle.name, document))
     except OSError as error:
         raise ModelError(f"{bundle.root}: cannot record the evaluation ({error})") from None
     return open_bundle(bundle.root)

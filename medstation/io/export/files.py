@@ -1,10 +1,9 @@
 """Where an export may write, and writing there atomically.
 
 Every exported file goes to a temporary name in its folder and is renamed into place once complete, so a reader
-never sees half a file. The temporary file is private while it is written (``mkstemp`` makes it 0600); before the
-rename it gets the mode any new file gets, ``0666`` less the user's umask (:func:`new_file_mode`), so an export
-is as readable as a file the user saves elsewhere. An existing file is replaced only when the caller says so
-(``force``); nothing is ever written into the folder (or over the file) an export reads from.
+never sees half a file (:mod:`medstation.atomic_files`); it gets the mode any new file gets, ``0666`` less the
+user's umask, so an export is as readable as a file the user saves elsewhere. An existing file is replaced only
+when the caller says so (``force``); nothing is ever written into the folder (or over the file) an export reads from.
 """
 
 from __future__ import annotations
@@ -15,6 +14,7 @@ import tempfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
+from medstation import atomic_files
 from medstation.errors import MedStationError
 
 
@@ -50,25 +50,6 @@ def refuse_existing(target: str | os.PathLike, force: bool) -> None:
         raise OutputExists(f"{target}: already exists; choose another name, or replace it with --force", target)
 
 
-def current_umask() -> int:
-    """The process's umask, read without changing it where Linux says it (``/proc/self/status``)."""
-    try:
-        with open("/proc/self/status", encoding="ascii") as status:
-            for line in status:
-                if line.startswith("Umask:"):
-                    return int(line.split()[1], 8)
-    except (OSError, ValueError, IndexError):
-        pass
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
-def new_file_mode() -> int:
-    """The permission bits a newly created file gets here: ``0666`` less the umask."""
-    return 0o666 & ~current_umask()
-
-
 def write_atomically(target: str | os.PathLike, write: Callable[[Path], None], force: bool = False) -> Path:
     """Call ``write(temporary_path)`` in ``target``'s folder, then move the result to ``target``.
 
@@ -79,19 +60,11 @@ def write_atomically(target: str | os.PathLike, write: Callable[[Path], None], f
     """
     target = Path(target)
     refuse_existing(target, force)
-    folder = make_folder(target.parent)
-    handle, temporary = tempfile.mkstemp(prefix=f".{target.stem[:40]}-", suffix=".partial", dir=folder)
-    os.close(handle)
+    make_folder(target.parent)
     try:
-        write(Path(temporary))
-        os.chmod(temporary, new_file_mode())
-        if not force and os.path.lexists(target):
-            raise ExportError(f"{target}: appeared while it was being written; nothing was replaced")
-        os.replace(temporary, target)
-    finally:
-        if os.path.exists(temporary):
-            os.remove(temporary)
-    return target
+        return atomic_files.write_atomically(target, write, replace=force)
+    except FileExistsError:
+        raise ExportError(f"{target}: appeared while it was being written; nothing was replaced") from None
 
 
 def make_folder(folder: str | os.PathLike) -> Path:

@@ -21,7 +21,6 @@ from medstation.io.export.deidentify import DeidentificationOptions, Deidentific
 from medstation.io.export.files import (
     ExportError,
     make_folder,
-    new_file_mode,
     publish_folder,
     refuse_existing,
     refuse_source_target,
@@ -154,7 +153,6 @@ def _write_nifti(series, target: Path, deidentifier, progress, cancel) -> int:
     from medstation.io.nifti import write_volume
 
     write_volume(_loaded(series, deidentifier, progress, cancel), target)
-    os.chmod(target, new_file_mode())  # written privately under a temporary name first
     return 1
 
 

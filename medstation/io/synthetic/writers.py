@@ -9,12 +9,12 @@ write_synthetic(images, labels, out_dir, fmt, model=..., seed=...) -> list[Path]
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
+from medstation.atomic_files import write_atomically
 from medstation.errors import MedStationError
 from medstation.io.synthetic.provenance import SyntheticProvenance
 from medstation.progress import CancelToken, ProgressCallback, check_cancelled, report
@@ -127,19 +127,15 @@ def _prepared_folder(out_dir: Path) -> Path:
 
 
 def _write_atomically(target: Path, write: Callable[[Path], None]) -> None:
-    """Write through a hidden temporary file in the same folder, then move it onto ``target``."""
-    handle, temporary = tempfile.mkstemp(prefix=".partial-", suffix=target.suffix, dir=target.parent)
-    os.close(handle)
+    """Write ``target`` complete or not at all, never over a file that appeared meanwhile."""
     try:
-        write(Path(temporary))
-        if target.exists():
-            raise MedStationError(f"{target}: appeared while writing; it was left as it is, choose another folder")
-        os.replace(temporary, target)
+        write_atomically(target, write, replace=False)
+    except FileExistsError:
+        raise MedStationError(
+            f"{target}: appeared while writing; it was left as it is, choose another folder"
+        ) from None
     except OSError as error:
         raise MedStationError(f"{target}: could not be written ({error.strerror or error})") from error
-    finally:
-        if os.path.exists(temporary):
-            os.remove(temporary)
 
 
 def _write_png(image: np.ndarray, provenance: SyntheticProvenance, path: Path) -> None:

@@ -9,7 +9,7 @@ import stat
 import pydicom
 import pytest
 
-from medstation.io.export.files import current_umask, new_file_mode, save_dicom, write_atomically
+from medstation.io.export.files import save_dicom
 from medstation.io.export.series_export import export_series
 from medstation.resources import resource_path
 
@@ -29,20 +29,10 @@ def _mode(path) -> int:
     return stat.S_IMODE(os.stat(path).st_mode)
 
 
-def test_a_written_file_gets_the_umask_mode_and_is_renamed_into_place(tmp_path, umask):
-    assert current_umask() == umask and new_file_mode() == 0o666 & ~umask
-    seen = []
-
-    def write(temporary):
-        seen.append((temporary.name, _mode(temporary)))
-        temporary.write_text("report")
-
-    target = write_atomically(tmp_path / "out" / "report.txt", write)
-    assert seen[0][0] != "report.txt" and seen[0][0].endswith(".partial") and seen[0][1] == 0o600
-    assert target.read_text() == "report" and _mode(target) == 0o666 & ~umask
-    assert [path.name for path in target.parent.iterdir()] == ["report.txt"]
+def test_a_saved_dicom_file_gets_the_umask_mode(tmp_path, umask):
     dicom = save_dicom(pydicom.dcmread(SAMPLE), tmp_path / "out" / "copy.dcm")
     assert _mode(dicom) == 0o666 & ~umask
+    assert [path.name for path in dicom.parent.iterdir()] == ["copy.dcm"]
 
 
 @pytest.mark.parametrize("fmt", ["dicom", "nifti", "png"])
