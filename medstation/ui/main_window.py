@@ -38,7 +38,7 @@ from medstation.ui.study_index import open_study_index
 from medstation.ui.study_opening import StudyOpener, dropped_paths, other_files_count, warnings_to_show
 from medstation.ui.timeline_opening import TimelineOpener, is_timeline_file
 from medstation.ui.viewer.compare_view import CompareView
-from medstation.ui.viewer.result_layers import place_layer, read_for_open_series
+from medstation.ui.viewer.result_layers import place_layer
 from medstation.ui.viewer.viewer_widget import ViewerWidget
 
 log = logging.getLogger(__name__)
@@ -118,7 +118,7 @@ class MainWindow(QMainWindow):
         for viewer in (self.viewer, self.compare.viewer):
             viewer.set_key_images(self.key_images)
         self.export_dialog = None
-        self.results_panel = ResultsPanel(runner, self.open_series)
+        self.results_panel = ResultsPanel(runner, self.shown_series)
         self.results_panel.layer_opened.connect(self.show_result_layer)
         self.results_panel.report_opened.connect(lambda _path: (self.docks["results"].show(),
                                                                 self.docks["results"].raise_()))
@@ -419,10 +419,11 @@ class MainWindow(QMainWindow):
     def open_result_file(self, path: Path) -> Job:
         """Read a DICOM file in a job against the series of the main and the Compare viewer; the results panel shows
         what it is (an ordinary image goes on to the study opener)."""
-        shown = [series for series in (self.open_series(), self.compare.open_series_shown()) if series is not None]
-        job = self.runner.submit(f"Read {path.name}", read_for_open_series, path, shown)
-        job.succeeded.connect(lambda result: self.results_panel._read(result, path, self.opener.open_path))
-        return job
+        return self.results_panel.open_file(path, self.opener.open_path)
+
+    def shown_series(self) -> list[OpenSeries]:
+        """The series of the main viewer and of the Compare viewer when it is shown, main first."""
+        return [series for series in (self.open_series(), self.compare.open_series_shown()) if series is not None]
 
     def open_adjacent_series(self, step: int) -> Job | None:
         """Open the next (``step`` 1) or previous (-1) series of the open study, in the study browser's order."""

@@ -75,6 +75,19 @@ def read_result_file(path: Path, open_series: OpenSeries | None, progress=None, 
     return PlacedLayer(path, derived_layer(path, volume, source.instance_uids(), source.frames), volume)
 
 
+def read_for_open_series(path: Path, shown: list[OpenSeries], progress=None, cancel=None
+                         ) -> ReportText | PlacedLayer | NotPlaced | None:
+    """Read ``path`` as :func:`read_result_file` does, against each series in ``shown`` (in order) until one is its
+    source: a SEG or Parametric Map becomes a layer on that one; an SR is read once. With no series shown, or none
+    the source, the result is the reader's :class:`NotPlaced` line."""
+    result = None
+    for series in shown or [None]:
+        result = read_result_file(path, series, progress, cancel)
+        if not isinstance(result, NotPlaced):
+            return result
+    return result
+
+
 class ResultsPanel(QWidget):
     """The reports opened (a list) and the selected one's content; a status line for layers and refusals.
 
@@ -86,7 +99,7 @@ class ResultsPanel(QWidget):
     report_opened = Signal(object)
     message = Signal(str)
 
-    def __init__(self, runner: JobRunner, open_series: Callable[[], OpenSeries | None],
+    def __init__(self, runner: JobRunner, open_series: Callable[[], list[OpenSeries]],
                  parent: QWidget | None = None):
         super().__init__(parent)
         self.runner = runner
@@ -111,8 +124,9 @@ class ResultsPanel(QWidget):
         layout.addWidget(self.status)
 
     def open_file(self, path: Path, otherwise: Callable[[Path], Job | None]) -> Job:
-        """Read ``path`` in a job; one that is no exported object goes on to ``otherwise(path)`` (open as image)."""
-        job = self.runner.submit(f"Read {Path(path).name}", read_result_file, Path(path), self.open_series())
+        """Read ``path`` in a job against the open viewers' series (``open_series()``, main viewer first); one that is
+        no exported object goes on to ``otherwise(path)`` (open as image)."""
+        job = self.runner.submit(f"Read {Path(path).name}", read_for_open_series, Path(path), self.open_series())
         job.succeeded.connect(lambda result, path=Path(path): self._read(result, path, otherwise))
         return job
 
