@@ -13,6 +13,7 @@ from medstation.io.pacs.dimse import MAX_STUDIES_FOR_SERIES, series_of
 from medstation.io.pacs.errors import PacsError, TransferAborted
 from medstation.io.pacs.nodes import PacsNode
 from medstation.io.pacs.outgoing import OutgoingFile
+from medstation.io.pacs.part10 import file_identity
 from medstation.io.pacs.query import RETURN_KEYS, PacsMatch, QueryFilters, match_from_dataset
 from medstation.io.pacs.storage import ReceivedStore
 from medstation.progress import CancelToken, ProgressCallback, check_cancelled, report
@@ -20,6 +21,7 @@ from medstation.progress import CancelToken, ProgressCallback, check_cancelled, 
 STOW_BATCH_BYTES = 32 * 1024 * 1024
 """A STOW-RS request carries files up to about this many bytes (at least one file)."""
 ANY_TRANSFER_SYNTAX = (("application/dicom", "*"),)
+MULTIPART_ANY_SYNTAX = 'multipart/related; type="application/dicom"; transfer-syntax=*'
 RETRIEVE_ADVICE = "the instances received whole are kept and listed; retrieve again to complete it"
 
 
@@ -173,14 +175,18 @@ def wado_retrieve(node: PacsNode, study_uid: str, series_uid: str, store: Receiv
     total = sum(count for _, count in series) or None
     done = 0
     report(progress, 0.0, f"{node.name}: asking for the instances")
+    raw = _files_available(client)
     for uid, _ in series:
-        instances = (client.retrieve_instance(study_uid, uid, sop, media_types=ANY_TRANSFER_SYNTAX)
-                     for sop in sop_uids) if sop_uids else client.iter_series(study_uid, uid,
-                                                                               media_types=ANY_TRANSFER_SYNTAX)
+        if raw:
+            instances = _instance_files(client, study_uid, uid, sop_uids)
+        else:
+            instances = (client.retrieve_instance(study_uid, uid, sop, media_types=ANY_TRANSFER_SYNTAX)
+                         for sop in sop_uids) if sop_uids else client.iter_series(study_uid, uid,
+                                                                                   media_types=ANY_TRANSFER_SYNTAX)
         try:
             with web_errors(node, "the retrieve"):
-                for dataset in instances:
-                    store.save_dataset(dataset)
+                for instance in instances:
+                    _save(store, instance)
                     done += 1
                     report(progress, done / total if total else 0.0,
                            f"{node.name}: {done} of {total or '?'} instances")
@@ -194,6 +200,48 @@ def wado_retrieve(node: PacsNode, study_uid: str, series_uid: str, store: Receiv
             if close is not None:
                 close()
     return done
+
+
+def _files_available(client) -> bool:
+    """Whether this dicomweb-client has the request and multipart helpers :func:`_instance_files` uses."""
+    try:
+        from dicomweb_client.web import _Transaction  # noqa: F401
+    except ImportError:
+        return False
+    return all(callable(getattr(client, name, None)) for name in (
+        "_http_get", "_get_series_url", "_get_instances_url", "_decode_multipart_message"))
+
+
+def _instance_files(client, study_uid: str, series_uid: str, sop_uids: tuple[str, ...]) -> Iterator[bytes]:
+    """Each instance of the series (or each listed one) as the bytes of the DICOM file the node sent, in the
+    transfer syntax it keeps (WADO-RS), not decoded: the parts of its multipart answers, split by dicomweb-client."""
+    from dicomweb_client.web import _Transaction
+
+    urls = [client._get_instances_url(_Transaction.RETRIEVE, study_uid, series_uid, sop) for sop in sop_uids] \
+        if sop_uids else [client._get_series_url(_Transaction.RETRIEVE, study_uid, series_uid)]
+    for url in urls:
+        response = client._http_get(url, headers={"Accept": MULTIPART_ANY_SYNTAX}, stream=True)
+        with response:
+            if response.headers.get("Content-Type", "").startswith("application/dicom"):
+                yield response.content  # one instance sent bare, as some servers do
+            else:
+                yield from client._decode_multipart_message(response, stream=True)
+
+
+def _save(store: ReceivedStore, instance) -> None:
+    """Store one instance received by WADO-RS: file bytes as they came (where their UIDs can be read without
+    decoding), else decoded and written by pydicom."""
+    if isinstance(instance, (bytes, bytearray)):
+        identity = file_identity(instance)
+        if identity is not None:
+            store.save_encoded([instance], *identity)
+            return
+        from io import BytesIO
+
+        from pydicom import dcmread
+
+        instance = dcmread(BytesIO(instance))
+    store.save_dataset(instance)
 
 
 def stow_send(node: PacsNode, files: list[OutgoingFile], secret: str | None = None,

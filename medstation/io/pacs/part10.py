@@ -73,6 +73,35 @@ def study_and_series(data: bytes | memoryview, implicit_vr: bool) -> tuple[str, 
     return None
 
 
+def file_identity(data: bytes | memoryview) -> tuple[str, str, str] | None:
+    """(StudyInstanceUID, SeriesInstanceUID, SOPInstanceUID) of a DICOM file's bytes (preamble, file meta
+    information, data set), read without pydicom: the SOP instance UID from the file meta information, the others
+    from the data set's first elements. None when the bytes are not such a file, the data set is big endian or
+    deflated, or anything is not as expected (the caller then decodes it with pydicom)."""
+    from pydicom.uid import UID
+
+    view = memoryview(data)
+    if bytes(view[:len(PREAMBLE)])[128:] != b"DICM":
+        return None
+    try:
+        meta: dict[int, str] = {}
+        position = len(PREAMBLE)
+        while position + 8 <= len(view) and _TAG_VR_LENGTH.unpack_from(view, position)[0] == 0x0002:
+            tag, _, length, position = _header(view, position, True)
+            if length == _UNDEFINED:
+                return None
+            if tag in (0x00020003, 0x00020010):
+                meta[tag] = bytes(view[position:position + length]).decode("ascii").rstrip("\0 ")
+            position += length
+        sop_uid, syntax = meta.get(0x00020003), UID(meta.get(0x00020010, ""))
+        if not sop_uid or not syntax.is_transfer_syntax or not syntax.is_little_endian or syntax.is_deflated:
+            return None
+        found = study_and_series(view[position:], syntax.is_implicit_VR)
+    except (struct.error, UnicodeDecodeError, ValueError):
+        return None
+    return (*found, sop_uid) if found else None
+
+
 def _header(view: memoryview, position: int, explicit: bool) -> tuple[int, bytes | None, int, int]:
     """(tag, VR or None, value length, where the value starts)."""
     if explicit:

@@ -190,8 +190,8 @@ class ReceivedStore:
         self._database: StudyDatabase | None = None
 
     def save_encoded(self, chunks: list, study_uid: str, series_uid: str, sop_uid: str) -> Path:
-        """Store one instance as received over DIMSE: the bytes of a DICOM file in pieces (preamble and file meta
-        information, then the data set as encoded by the sender), written without decoding or re-encoding."""
+        """Store one instance as received (DIMSE, WADO-RS): the bytes of a DICOM file in pieces (preamble and file
+        meta information, then the data set as encoded by the sender), written without decoding or re-encoding."""
         path = instance_path(self.root, study_uid, series_uid, sop_uid)
         write_atomically(path, chunks, durable=False)
         return self._written(path, study_uid, series_uid)

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 from orthanc_server import HOST, BearerProxy
 from pacs_fixtures import GE_ACCESSION, DictKeyring, start_orthanc
+from pydicom import dcmread
 
 from medstation.cli import main
 from medstation.io.dicom.series import load_dicom
@@ -106,6 +107,9 @@ def test_send_find_and_retrieve_with_the_token_from_the_keyring(gateway, seeded,
     assert len(files) == ge.instances
     received, original = load_dicom(files[0].parent), load_dicom(ge.folder)
     assert np.array_equal(received.array, original.array) and np.allclose(received.affine, original.affine)
+    sent = {str(dcmread(path, stop_before_pixels=True).SOPInstanceUID): path.read_bytes()
+            for path in ge.folder.glob("*.dcm")}
+    assert {path.stem: path.read_bytes() for path in files} == sent  # kept as the node sent them, byte for byte
     assert len(gateway.seen) >= 4 and set(gateway.seen) == {f"Bearer {TOKEN}"}
 
     for where in (*outputs, caplog.text, settings_file().read_text()):

@@ -12,7 +12,7 @@ from pydicom import dcmread
 from pydicom.filereader import read_file_meta_info
 from pynetdicom.dsutils import create_file_meta, encode_file_meta
 
-from medstation.io.pacs.part10 import PREAMBLE, file_head, study_and_series
+from medstation.io.pacs.part10 import PREAMBLE, file_head, file_identity, study_and_series
 from medstation.io.pacs.receiving import merge_pdata
 
 DATA = Path(__file__).resolve().parents[2] / "data" / "dicom"
@@ -119,6 +119,23 @@ def test_uids_and_file_meta_read_without_pydicom_equal_pydicom(name, tmp_path):
     assert file_head(header.SOPClassUID, header.SOPInstanceUID, syntax) == expected
     assert dcmread(BytesIO(file_head(header.SOPClassUID, header.SOPInstanceUID, syntax) + raw[start:])
                    ).SOPInstanceUID == header.SOPInstanceUID
+    assert file_identity(raw) == (str(header.StudyInstanceUID), str(header.SeriesInstanceUID),
+                                  str(header.SOPInstanceUID))
+
+
+def test_files_whose_uids_cannot_be_read_without_pydicom_are_left_to_it(tmp_path):
+    from pydicom.uid import DeflatedExplicitVRLittleEndian, ExplicitVRBigEndian
+
+    raw = GE[0].read_bytes()
+    assert file_identity(raw[132:]) is None  # no preamble
+    assert file_identity(b"") is None and file_identity(raw[:200]) is None  # cut short
+    explicit = read_file_meta_info(GE[0]).TransferSyntaxUID.encode() + b"\0"
+    assert explicit in raw[:400] and len(ExplicitVRBigEndian) == len(explicit) - 1
+    assert file_identity(raw.replace(explicit, ExplicitVRBigEndian.encode() + b"\0", 1)) is None  # said big endian
+    dataset = dcmread(GE[0])
+    dataset.file_meta.TransferSyntaxUID = DeflatedExplicitVRLittleEndian
+    dataset.save_as(tmp_path / "deflated.dcm", enforce_file_format=True)
+    assert file_identity((tmp_path / "deflated.dcm").read_bytes()) is None
 
 
 def test_uids_not_found_in_data_that_is_not_a_data_set():
