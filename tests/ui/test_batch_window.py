@@ -74,6 +74,32 @@ def test_rows_arrive_by_chunk_cancel_and_resume_then_a_row_opens(qtbot, make_win
     assert window.runner.jobs[-1].state is JobState.SUCCEEDED
 
 
+def test_a_parquet_results_file_cancelled_and_resumed_holds_every_row_once(qtbot, make_window, folder, tmp_path,
+                                                                           monkeypatch):
+    import pyarrow.parquet
+
+    monkeypatch.setattr(cohort, "CHUNK", 4)
+    batch = make_window().show_batch_analysis()
+    results = tmp_path / "results.parquet"
+    batch.folder.setText(str(folder))
+    batch.results_file.setText(str(results))
+    batch.rows_arrived.connect(lambda rows: batch.job.cancel(), Qt.ConnectionType.DirectConnection)
+    job = batch.start()
+    qtbot.waitUntil(lambda: job.state.finished, timeout=WAIT_MS)
+    assert job.state is JobState.CANCELLED and not results.exists()
+    batch.rows_arrived.disconnect()
+    batch.rows_arrived.connect(batch.add_rows)
+    batch.resume.setChecked(True)
+    job = batch.start()
+    qtbot.waitUntil(lambda: job.state.finished, timeout=WAIT_MS)
+    assert job.state is JobState.SUCCEEDED, job.error
+    table = pyarrow.parquet.read_table(results)
+    paths = table.column("path").to_pylist()
+    assert table.column_names == ["path", "prediction", "probabilities", "combined"]
+    assert len(paths) == len(set(paths)) == 10 and not any(path.endswith("zz-damaged.png") for path in paths)
+    assert batch.table.rowCount() == 6  # the rows of this run; the first chunk's came before
+
+
 def test_an_empty_database_query_and_a_missing_folder_are_named(qtbot, make_window):
     window = make_window()
     batch = window.show_batch_analysis()

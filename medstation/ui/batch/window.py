@@ -1,13 +1,13 @@
 """The Batch analysis window: a classifier over a folder of images or a query of the study database, its rows
-written to a results file (CSV or JSON Lines, resumable) and shown in a table as each chunk arrives.
+written to a results file (CSV, JSON Lines or Parquet, resumable) and shown in a table as each chunk arrives.
 
 The work is one job (``ui/jobs.py``) running :func:`run_batch_analysis`: the same engine path as
 ``medstation classify --results`` (:func:`medstation.engine.classifier.cohort.classify_files` and
-:class:`medstation.io.batch_results.ResultsWriter`). Each chunk's rows come back to the GUI thread through a queued
+:func:`medstation.io.batch_results.open_results`). Each chunk's rows come back to the GUI thread through a queued
 signal; the table takes them without blocking. Cancel stops the job between chunks and leaves the results file
-unfinished (``RESULTS.partial``), to be continued with "Resume". In the workstation the images are decoded in the
-job's own thread, not in worker processes: forking a process that runs Qt's threads is not safe. Double-clicking
-a row opens its image in the viewer.
+unfinished (``RESULTS.partial``, or a Parquet file's ``RESULTS.parts`` folder), to be continued with "Resume". In
+the workstation the images are decoded in the job's own thread, not in worker processes: forking a process that
+runs Qt's threads is not safe. Double-clicking a row opens its image in the viewer.
 """
 
 from __future__ import annotations
@@ -93,7 +93,7 @@ def run_batch_analysis(request: BatchRequest, on_started: Callable[[tuple[str, .
     receives the model's labels, ``on_rows`` each chunk's rows (called in this worker thread)."""
     from medstation.engine.classifier import load_classifier
     from medstation.engine.classifier.cohort import CHUNK, RESULT_COLUMNS, classify_files
-    from medstation.io.batch_results import ResultsWriter, results_format
+    from medstation.io.batch_results import open_results, results_format
 
     if request.results is not None:
         results_format(request.results)
@@ -111,7 +111,8 @@ def run_batch_analysis(request: BatchRequest, on_started: Callable[[tuple[str, .
     else:
         job = {"model": classifier.name, "weights_sha256": classifier.bundle.metadata.document["weights"]["sha256"],
                "input": source, "chunk": CHUNK}
-        with ResultsWriter(request.results, "path", RESULT_COLUMNS, job, resume=request.resume) as writer:
+        keys = [str(path) for path in paths]
+        with open_results(request.results, "path", RESULT_COLUMNS, job, keys, resume=request.resume) as writer:
             def write(rows: list[dict[str, Any]]) -> None:
                 writer.write(rows)
                 on_rows(rows)
@@ -160,7 +161,7 @@ class BatchWindow(QWidget):
         self.model = QComboBox()
         self._fill_models()
         self.results_file = QLineEdit()
-        self.results_file.setPlaceholderText("results .csv or .jsonl (optional: the table only)")
+        self.results_file.setPlaceholderText("results .csv, .jsonl or .parquet (optional: the table only)")
         self.resume = QCheckBox("Resume an unfinished file")
         results_row = self._row(self.results_file, self._button("Choose…", self.ask_results_file), self.resume)
         form = QFormLayout()
@@ -235,7 +236,7 @@ class BatchWindow(QWidget):
 
     def ask_results_file(self) -> None:
         path, _ = QFileDialog.getSaveFileName(self, "Results file", self.results_file.text() or "results.csv",
-                                              "CSV (*.csv);;JSON Lines (*.jsonl)",
+                                              "CSV (*.csv);;JSON Lines (*.jsonl);;Parquet (*.parquet)",
                                               options=QFileDialog.Option.DontConfirmOverwrite)
         if path:
             self.results_file.setText(path)
