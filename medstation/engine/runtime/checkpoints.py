@@ -1,13 +1,13 @@
-"""Training checkpoints on disk: written atomically (a temporary file beside, then renamed), read back with
+"""Training checkpoints on disk: written atomically (:mod:`medstation.atomic_files`), read back with
 ``weights_only=True``; each failure one line naming the file."""
 
 from __future__ import annotations
 
-import os
 import pickle
 from pathlib import Path
 from typing import Any
 
+from medstation.atomic_files import write_atomically
 from medstation.engine.runtime.libraries import load_torch
 from medstation.errors import ModelError
 
@@ -16,13 +16,10 @@ torch = load_torch()
 
 def write_checkpoint(path: Path, document: dict[str, Any]) -> None:
     """Write ``document`` to ``path`` atomically."""
-    temporary = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        torch.save(document, temporary)
-        os.replace(temporary, path)
+        write_atomically(path, lambda temporary: torch.save(document, temporary))
     except OSError as error:
-        temporary.unlink(missing_ok=True)
         raise ModelError(f"{path}: cannot write the training checkpoint ({error})") from None
 
 
