@@ -4,7 +4,7 @@
 ``prepare`` opens a chunk of files (:func:`medstation.io.open_study.open_image`), turns each into the network's
 input exactly as :func:`~medstation.engine.classifier.inputs.prepare_batch` does (each image resized on its own,
 then normalised) and stacks them into one tensor; ``run`` puts the tensor through the calibrated network
-:data:`~medstation.engine.classifier.network.INFERENCE_BATCH` images per forward call and returns one row per image,
+:func:`~medstation.engine.classifier.network.inference_batch` images per forward call and returns one row per image,
 the result object of ``classify --json`` (``path``, ``probabilities``, ``combined`` where the model combines labels,
 ``prediction``). :func:`classify_files` drives it through :func:`medstation.engine.batches.run_batches`.
 
@@ -120,17 +120,18 @@ class ClassifyTask:
 
     def logits(self, batch, cancel: CancelToken = None) -> np.ndarray:
         """Uncalibrated logits ``(N, labels)`` float64 of a prepared batch (a CPU tensor, pinned for CUDA)."""
-        from medstation.engine.classifier.network import INFERENCE_BATCH
+        from medstation.engine.classifier.network import inference_batch
 
         torch = load_torch()
         classifier = self._classifier()
         device = classifier.device
+        size = inference_batch(device)
         layout = torch.channels_last if self.spec.spatial_dims == 2 else torch.channels_last_3d
         outputs = []
         with torch.inference_mode():
-            for start in range(0, len(batch), INFERENCE_BATCH):
+            for start in range(0, len(batch), size):
                 check_cancelled(cancel)
-                part = batch[start : start + INFERENCE_BATCH].to(device=device, non_blocking=True)
+                part = batch[start : start + size].to(device=device, non_blocking=True)
                 outputs.append(classifier.inference_network(part.contiguous(memory_format=layout)).float().cpu())
         if not outputs:
             return np.zeros((0, len(classifier.labels)))

@@ -31,7 +31,11 @@ nets = engine_module("monai.networks.nets")
 fuse = engine_module("torch.fx.experimental.optimization").fuse
 
 INFERENCE_BATCH = 128
-"""Images per forward call at inference; beyond this, larger batches gained nothing on a 2-core CPU."""
+"""Images per forward call at inference where the caller does not choose, and of the batch path on an accelerator."""
+CPU_INFERENCE_BATCH = 32
+"""Images per forward call of the batch path (``classify`` over many files) on a CPU: a smaller batch's activations
+stay in the caches. On one thread, 256 Kermany radiographs took 1.84 instead of 2.84 ms of CPU per image through the
+224-px model at 32 rather than 128, 1.39 instead of 1.56 through the 28-px model, with the same probabilities."""
 RESNET18_WIDTHS = (64, 128, 256, 512)
 _MIN_SIZE = {"densenet121": 32}
 
@@ -95,6 +99,11 @@ def build_network(spec: Mapping[str, Any], spatial_dims: int, channels: int, n_c
     if architecture == "densenet121":
         return nets.DenseNet121(spatial_dims=spatial_dims, in_channels=channels, out_channels=n_classes)
     raise ModelError(f"unknown network architecture {architecture!r}; choose one of {', '.join(ARCHITECTURES)}")
+
+
+def inference_batch(device: str) -> int:
+    """Images per forward call of the batch path on ``device`` (:data:`CPU_INFERENCE_BATCH` on a CPU)."""
+    return CPU_INFERENCE_BATCH if device == "cpu" else INFERENCE_BATCH
 
 
 def _channels_last(spatial_dims: int) -> torch.memory_format:
