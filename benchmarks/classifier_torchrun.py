@@ -16,15 +16,13 @@ validation images beside that between two seeds. The load average (1 minute) is 
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
+from torchrun_runs import WITH_OTHER_SEED, efficiencies, print_results, timed_runs
 
 DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "medmnist" / "pneumoniamnist.npz"
 
@@ -65,31 +63,13 @@ def main() -> int:
         data = _subset(args.data, args.train, args.val, folder / "subset.npz")
         common = [sys.executable, "-m", "medstation", "train", "classifier", "--data", str(data), "--labels",
                   "normal,pneumonia", "--steps", str(args.steps), "--json"]
-        for name, extra in (("plain", []), ("workers_1", ["--nproc-per-node", "1"]),
-                            ("workers_2", ["--nproc-per-node", "2"]),
-                            ("workers_1_seed_1", ["--nproc-per-node", "1", "--seed", "1"])):
-            load = os.getloadavg()[0]
-            started = time.perf_counter()
-            run = subprocess.run([*common, "--out", str(folder / name), *extra], capture_output=True, text=True)
-            if run.returncode:
-                raise SystemExit(f"{name} failed: {run.stderr.strip().splitlines()[-1]}")
-            training = json.loads(run.stdout)["training"]
-            results[name] = {"seconds": round(time.perf_counter() - started, 2),
-                             "training_seconds": round(training["seconds"], 2), "steps_run": training["steps_run"],
-                             "load_before": round(load, 2), "load_after": round(os.getloadavg()[0], 2)}
-        for measure in ("seconds", "training_seconds"):
-            results[f"efficiency_2_workers_{measure}"] = round(
-                results["workers_1"][measure] / (2 * results["workers_2"][measure]), 3)
-            results[f"speedup_2_workers_over_plain_{measure}"] = round(
-                results["plain"][measure] / results["workers_2"][measure], 3)
+        results.update(timed_runs(common, folder, WITH_OTHER_SEED, lambda training: {
+            "training_seconds": round(training["seconds"], 2), "steps_run": training["steps_run"]}))
+        results.update(efficiencies(results, ("seconds", "training_seconds")))
         one, two, seed = (_logits(folder / name, data) for name in ("workers_1", "workers_2", "workers_1_seed_1"))
         results["logit_max_difference_1_vs_2_workers"] = float(np.abs(one - two).max())
         results["logit_max_difference_seed_0_vs_1"] = float(np.abs(one - seed).max())
-    if args.json:
-        print(json.dumps(results, indent=1))
-    else:
-        for name, value in results.items():
-            print(f"{name:42s} {json.dumps(value)}")
+    print_results(results, args.json)
     return 0
 
 

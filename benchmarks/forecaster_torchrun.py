@@ -14,16 +14,14 @@ hour 24 on the training stays. The load average (1 minute) is printed with each 
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import subprocess
 import sys
 import tarfile
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
+from torchrun_runs import PLAIN_AND_WORKERS, print_results, timed_runs
 
 DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "physionet2012"
 
@@ -51,15 +49,7 @@ def main() -> int:
         common = [sys.executable, "-m", "medstation", "train", "forecaster", "--data", str(records), "--outcomes",
                   str(args.data / "Outcomes-a.txt"), "--members", "1", "--epochs", str(args.epochs), "--dropout",
                   "0", "--json"]
-        for name, extra in (("plain", []), ("workers_1", ["--nproc-per-node", "1"]),
-                            ("workers_2", ["--nproc-per-node", "2"])):
-            load = os.getloadavg()[0]
-            started = time.perf_counter()
-            run = subprocess.run([*common, "--out", str(folder / name), *extra], capture_output=True, text=True)
-            if run.returncode:
-                raise SystemExit(f"{name} failed: {run.stderr.strip().splitlines()[-1]}")
-            results[name] = {"seconds": time.perf_counter() - started, "load_before": round(load, 2),
-                             "load_after": round(os.getloadavg()[0], 2)}
+        results.update(timed_runs(common, folder, PLAIN_AND_WORKERS))
         results["efficiency_2_workers"] = results["workers_1"]["seconds"] / (2 * results["workers_2"]["seconds"])
         timelines, _ = load_timelines(records)
         one, two = load_forecaster(folder / "workers_1"), load_forecaster(folder / "workers_2")
@@ -68,11 +58,7 @@ def main() -> int:
         hr_one = one.predict_trend(timelines, 24.0, 12)["HR"][..., 1]
         hr_two = two.predict_trend(timelines, 24.0, 12)["HR"][..., 1]
         results["hr_median_24h_max_difference"] = float(np.nanmax(np.abs(hr_one - hr_two)))
-    if args.json:
-        print(json.dumps(results, indent=1))
-    else:
-        for name, value in results.items():
-            print(f"{name:32s} {json.dumps(value)}")
+    print_results(results, args.json)
     return 0
 
 
