@@ -31,6 +31,16 @@ def shared_path():
     return locate
 
 
+@pytest.fixture(params=[0o022, 0o027])
+def umask(request):
+    """The process's umask set to a usual (022) and a stricter (027) value for the test."""
+    previous = os.umask(request.param)
+    try:
+        yield request.param
+    finally:
+        os.umask(previous)
+
+
 @pytest.fixture
 def untrained_classifier_bundle(tmp_path, monkeypatch) -> str:
     """Name of an untrained bundle (see ``bundle_factory``) in a fresh user models folder, for wiring tests."""

@@ -17,15 +17,6 @@ from medstation.resources import resource_path
 from medstation.settings import UserSettings, save_settings
 
 
-@pytest.fixture(params=[0o022, 0o027])
-def umask(request):
-    previous = os.umask(request.param)
-    try:
-        yield request.param
-    finally:
-        os.umask(previous)
-
-
 def _mode(path) -> int:
     return stat.S_IMODE(os.stat(path).st_mode)
 

@@ -16,15 +16,6 @@ from medstation.resources import resource_path
 SAMPLE = resource_path("sample", "images", "sample-04.dcm")
 
 
-@pytest.fixture(params=[0o022, 0o027])
-def umask(request):
-    previous = os.umask(request.param)
-    try:
-        yield request.param
-    finally:
-        os.umask(previous)
-
-
 def _mode(path) -> int:
     return stat.S_IMODE(os.stat(path).st_mode)
 
