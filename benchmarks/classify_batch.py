@@ -14,6 +14,11 @@ after each round; the new command's probabilities are checked against the old on
 
     python benchmarks/classify_batch.py [--models pneumonia-cxr-resnet18,pneumonia-cxr-fullres] [--runs 1]
         [--images 5000] [--workers N] [--old-ref REF] [--json]
+    python benchmarks/classify_batch.py --stages [--models ...]
+
+``--stages`` measures, in one process with the checkout's code, the CPU milliseconds per image of each stage:
+decoding (``open_image``), preparing a chunk (decode, resize, normalise), and the network on one and on two threads
+at 32 and 128 images per forward call.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -84,6 +90,61 @@ def largest_difference(old: str, new: str) -> float:
     return max(abs(before[path][label] - p) for path, row in after.items() for label, p in row.items())
 
 
+def _open_each(open_image, paths: list[Path]) -> None:
+    for path in paths:
+        open_image(path)  # each image dropped before the next, as prepare_images does
+
+
+def stage_costs(models: list[str], count: int = 256) -> dict:
+    """CPU milliseconds per image of each stage in this process (the best of three): decoding a Kermany JPEG and a
+    28-px PNG, preparing a chunk of JPEGs for each model, and its network on one and two threads at 32 and 128
+    images per forward call."""
+    sys.path.insert(0, str(ROOT))
+    from medstation.engine.classifier import load_classifier
+    from medstation.engine.classifier.cohort import ClassifyTask, prepare_images
+    from medstation.engine.runtime import load_torch
+    from medstation.io.open_study import open_image
+
+    torch = load_torch()
+
+    def best(work, images: int) -> float:
+        spent = []
+        for _ in range(3):
+            start = time.process_time()
+            work()
+            spent.append(time.process_time() - start)
+        return round(1000 * min(spent) / images, 3)
+
+    jpegs = sorted((SHARED / "cxr-kermany" / "images").iterdir())[:count]
+    with tempfile.TemporaryDirectory() as temp:
+        from PIL import Image
+
+        with np.load(SHARED / "medmnist" / "pneumoniamnist.npz") as archive:
+            pictures = archive["test_images"][:count]
+        pngs = [Path(temp) / f"mnist-{index:05d}.png" for index in range(len(pictures))]
+        for path, picture in zip(pngs, pictures, strict=True):
+            Image.fromarray(picture).save(path)
+        costs = {"load": round(os.getloadavg()[0], 1), "decode_jpeg": best(lambda: _open_each(open_image, jpegs),
+                                                                             len(jpegs)),
+                 "decode_png_28px": best(lambda: _open_each(open_image, pngs), len(pngs))}
+    for model in models:
+        classifier = load_classifier(model)
+        network = sys.modules["medstation.engine.classifier.network"]
+        costs[f"{model} prepare_jpeg"] = best(lambda c=classifier: prepare_images(jpegs, c.input_spec), len(jpegs))
+        batch = torch.from_numpy(prepare_images(jpegs, classifier.input_spec)[1])
+        task = ClassifyTask(classifier)
+        for threads in (1, 2):
+            torch.set_num_threads(threads)
+            for size in (32, 128):
+                network.CPU_INFERENCE_BATCH = size
+                task.logits(batch[:size])
+                costs[f"{model} network {threads} thread(s) {size}/forward"] = best(partial(task.logits, batch),
+                                                                                    len(batch))
+        network.CPU_INFERENCE_BATCH = 32
+    costs["load_after"] = round(os.getloadavg()[0], 1)
+    return costs
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--models", default=MODELS)
@@ -92,7 +153,12 @@ def main() -> None:
     parser.add_argument("--workers", type=int, help="the new command's --workers (default: its own)")
     parser.add_argument("--old-ref")
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--stages", action="store_true",
+                        help="instead: CPU ms per image of decoding, preparing and the network, in this process")
     args = parser.parse_args()
+    if args.stages:
+        print(json.dumps(stage_costs(args.models.split(",")), indent=1))
+        return
     report: dict = {"cpus": os.cpu_count(), "load_before": os.getloadavg()[0], "models": {}}
     with tempfile.TemporaryDirectory() as temp:
         temp = Path(temp)
