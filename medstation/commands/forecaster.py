@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import os
 import sys
 import time
 from pathlib import Path
@@ -191,6 +192,10 @@ def add_forecast_options(parser: argparse.ArgumentParser) -> None:
                         help="patients per chunk: written together, and the most a killed job loses (default 256)")
     parser.add_argument("--no-contributors", action="store_true",
                         help="leave out what drove each risk (integrated gradients, most of the time taken)")
+    parser.add_argument("--workers", type=int, metavar="N",
+                        help="processes sharing the chunks of patients: on the CPU each bins its chunks and runs the "
+                             "network on them on one thread (default: one per core, at most 8, the cores divided "
+                             "among --nproc-per-node workers); 0 does everything in the main process")
     add_launcher_options(parser, "forecast --out's chunks")
 
 
@@ -217,6 +222,8 @@ def run_forecast(args: argparse.Namespace) -> int:
         raise MedStationError("--resume continues the results file of --out; give --out")
     if args.chunk is not None and args.chunk < 1:
         raise MedStationError(f"--chunk must be at least 1 patient, not {args.chunk}")
+    if args.workers is not None and args.workers < 0:
+        raise MedStationError(f"--workers must be 0 or more, not {args.workers}")
     if args.nproc_per_node is not None and not args.out:
         raise MedStationError("--nproc-per-node shares the rows of --out between workers; give --out")
     if args.out:
@@ -237,9 +244,9 @@ def run_forecast(args: argparse.Namespace) -> int:
 
 def _forecast(args: argparse.Namespace, workers) -> int:
     """Forecast (every worker its share of the chunks), then print (rank 0)."""
-    from medstation.engine.batches import run_batches, run_sharded
+    from medstation.engine.batches import run_sharded
     from medstation.engine.forecaster import load_forecaster
-    from medstation.engine.forecaster.cohort import CHUNK, ForecastTask
+    from medstation.engine.forecaster.cohort import CHUNK, default_workers, forecast_cohort
     from medstation.io.timelines.reading import load_timelines
 
     chunk = args.chunk or CHUNK
@@ -258,34 +265,40 @@ def _forecast(args: argparse.Namespace, workers) -> int:
         def progress(fraction: float, message: str) -> None:
             bar(0.1 + 0.9 * fraction, message)
 
-        task = ForecastTask(model, explain=not args.no_contributors)
+        on_cpu = str(next(model.ensemble.parameters()).device) == "cpu"
+        here = int(os.environ.get("LOCAL_WORLD_SIZE") or workers.world) if workers.grouped else 1  # on this machine
+        workers_now = default_workers(on_cpu, here) if args.workers is None else args.workers
+
+        def run(items, sink, done=(), on_skipped=None):
+            return forecast_cohort(model, items, sink, chunk, explain=not args.no_contributors, done=done,
+                                   workers=workers_now, progress=progress, on_skipped=on_skipped)
+
         if args.out:
             from medstation.io.batch_results import chunked, open_results
 
             job = _job(args, model, chunk)
-            keys = [task.key(t) for t in timelines]
+            keys = [t.patient_id for t in timelines]
             patients = None
             if chunked(args.out, workers.grouped):
                 def open_out(create: bool):
                     return open_results(args.out, "id", RESULT_COLUMNS, job, keys, resume=args.resume or not create,
                                         sharded=True, create=create)
 
-                def run(items, sink, done):
-                    return run_batches(items, task, lambda rows: sink([p.to_json() for p in rows]), chunk,
-                                       done=done, progress=progress)
+                def run_mine(items, sink, done):
+                    return run(items, lambda rows: sink([p.to_json() for p in rows]), done)
 
-                summary, _ = run_sharded(timelines, keys, chunk, open_out, run, workers)
+                summary, _ = run_sharded(timelines, keys, chunk, open_out, run_mine, workers)
                 for patient, reason in summary.skipped:
                     skip(patient, reason)
                 if not workers.leader:
                     return 0
             else:
                 with open_results(args.out, "id", RESULT_COLUMNS, job, keys, resume=args.resume) as writer:
-                    summary = run_batches(timelines, task, lambda rows: writer.write([p.to_json() for p in rows]),
-                                          chunk, done=writer.done, progress=progress, on_skipped=skip)
+                    summary = run(timelines, lambda rows: writer.write([p.to_json() for p in rows]), writer.done,
+                                  skip)
         else:
             patients = []
-            summary = run_batches(timelines, task, patients.extend, chunk, progress=progress, on_skipped=skip)
+            summary = run(timelines, patients.extend, on_skipped=skip)
     if summary.ran + summary.done_before == 0:
         last = skipped[-1] if skipped else None
         where = "" if last is None or last["path"] == str(args.path) else f"{last['path']}: "

@@ -8,23 +8,38 @@ one forward pass, and explained by one integrated-gradients pass (:mod:`~medstat
 The network is causal: a patient's outputs up to the hour forecast from do not depend on the padded hours after it,
 so a forecast made in a batch equals the forecast made for that patient alone, within float rounding (the tests
 hold them to 1e-5). Batching changes the speed, never the answer.
+
+What the network says about a batch is kept as arrays (:class:`BatchOutput`: the risks and standardised quantiles
+as the network gives them, float32, the contributors as variable indices, totals and hours), and the
+:class:`~medstation.core.forecast.PatientForecast` objects are made from them last. With ``workers`` > 0 and the
+network on the CPU (:func:`forecast_cohort`), each ``torch.utils.data.DataLoader`` worker process bins the chunks
+it is given *and* runs the ensemble and the integrated gradients on them, on one thread, and sends back only those
+arrays; the main process makes the objects and writes them. A CPU's cores are kept busier by processes that share
+nothing than by one process whose threads wait on each other at every step of the recurrence, most of all on a
+machine other work shares. With the network on a GPU, the workers only bin. A task sent to a worker by pickling
+carries the bundle's folder, not the network (the worker loads the bundle itself; a forked worker has the
+parent's). Whichever process runs a chunk, the same arrays make the same objects: a chunk run on one thread in a
+worker equals the chunk run in this process on one thread, bit for bit, and on several threads within float
+rounding.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+import os
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from medstation.core.forecast import Contributor, ForecastPoint, PatientForecast
 from medstation.core.timeline import Timeline
-from medstation.engine.batches import PreparedChunk
+from medstation.engine.batches import BatchSummary, PreparedChunk, chunk_bounds, run_batches
 from medstation.engine.forecaster.attribution import attribution_by_source_hour, risk_attributions
 from medstation.engine.forecaster.features import INPUT_VARIABLES, PER_VARIABLE, batch_inputs
 from medstation.engine.forecaster.model import MAX_HOURS, TOP_CONTRIBUTORS, Forecaster
-from medstation.progress import CancelToken, check_cancelled
+from medstation.progress import CancelToken, ProgressCallback, check_cancelled
 
 CHUNK = 256
 """Patients per chunk: the unit a results file is written in, and what a killed job can lose at most."""
@@ -32,6 +47,8 @@ BATCH = 32
 """Patients per pass with contributors: integrated gradients runs ``BATCH`` times its steps paths at once."""
 FORWARD_BATCH = 256
 """Patients per forward pass without contributors."""
+HOURS_PER_CONTRIBUTOR = 3
+"""The hours named with each contributor: those whose observations weigh most."""
 
 
 @dataclass
@@ -42,11 +59,31 @@ class PatientBatch:
     places: list[int]
     ids: list[str]
     last_hours: list[float]
-    measured: list[frozenset[str]]
+    measured: np.ndarray
+    """``[N, forecast variables]``: whether the patient has any value of the variable (only those are forecast)."""
     lasts: np.ndarray
     inputs: np.ndarray
     values: np.ndarray
     baselines: np.ndarray | None
+
+
+@dataclass
+class BatchOutput:
+    """What the network says about a batch, as compact arrays (what a worker process sends back): the risks
+    ``[N, T]`` and standardised quantiles ``[N, F, horizon, 3]`` as the ensemble gives them (float32), and up to
+    :data:`TOP_CONTRIBUTORS` contributors per patient: variable indices (-1 where none), summed attributions
+    (float64) and hours (-1 where fewer)."""
+
+    places: list[int]
+    ids: list[str]
+    last_hours: list[float]
+    measured: np.ndarray
+    lasts: np.ndarray
+    risks: np.ndarray
+    quantiles: np.ndarray
+    variables: np.ndarray
+    attributions: np.ndarray
+    hours: np.ndarray
 
 
 HOURS = tuple(float(hour) for hour in range(MAX_HOURS + 1))
@@ -66,23 +103,57 @@ def too_long(timeline: Timeline) -> str | None:
             f"forecaster forecasts stays of up to {MAX_HOURS} hours ({MAX_HOURS // 24} days) since admission")
 
 
+def default_workers(network_on_cpu: bool = True, world: int = 1) -> int:
+    """Worker processes for a cohort: with the network on the CPU, one per core this process may use (the cores
+    shared by ``world`` torchrun workers on the machine), at most eight, each binning its chunks and running the
+    network on them on one thread, none on a single core; with the network on a GPU, those that bin, one core left
+    to this process, at most four."""
+    cores = (os.cpu_count() or 1) // max(world, 1)
+    if network_on_cpu:
+        return min(8, cores) if cores > 1 or world > 1 else 0
+    return max(0, min(4, cores - 1))
+
+
 class ForecastTask:
     """The forecaster's work for :func:`~medstation.engine.batches.run_batches`: timelines in, one
     :class:`PatientForecast` per usable patient out, contributors included when ``explain``.
 
     Patients with data beyond :data:`MAX_HOURS` are skipped, and with ``skip_unmeasured`` those without any
     measurement (a forecast from the admission attributes alone says nothing about the stay).
+
+    With ``network_in_prepare`` (the network on the CPU, chunks prepared in worker processes), ``prepare`` runs the
+    ensemble and the attributions too, and its payload is :class:`BatchOutput` arrays; otherwise it is the binned
+    :class:`PatientBatch` es and ``run`` puts them through the network. Pickled (a worker that is not forked), the
+    task carries the bundle's folder instead of the network, and the worker loads it on the CPU; a model with no
+    bundle behind it (trained, not yet written) travels whole.
     """
 
     def __init__(self, model: Forecaster, explain: bool = True, skip_unmeasured: bool = True,
-                 batch: int | None = None):
-        self.model, self.explain, self.skip_unmeasured = model, explain, skip_unmeasured
+                 batch: int | None = None, network_in_prepare: bool = False):
+        self.model: Forecaster | None = model
+        self.root = model.root
+        self.explain, self.skip_unmeasured = explain, skip_unmeasured
         self.batch = batch or (BATCH if explain else FORWARD_BATCH)
+        self.network_in_prepare = network_in_prepare
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "model": None if self.root is not None else self.model}
+
+    def _model(self) -> Forecaster:
+        if self.model is None:
+            from medstation.engine.forecaster.model import load_forecaster
+            from medstation.engine.runtime import load_torch
+
+            torch = load_torch()
+            threads = torch.get_num_threads()
+            self.model = load_forecaster(self.root)
+            torch.set_num_threads(threads)  # the worker's own (one, as the DataLoader sets it)
+        return self.model
 
     def key(self, timeline: Timeline) -> str:
         return timeline.patient_id
 
-    def prepare(self, timelines: Sequence[Timeline]) -> PreparedChunk[list[PatientBatch]]:
+    def prepare(self, timelines: Sequence[Timeline]) -> PreparedChunk[list[PatientBatch] | list[BatchOutput]]:
         usable, skipped = [], []
         for timeline in timelines:
             problem = too_long(timeline)
@@ -96,72 +167,128 @@ class ForecastTask:
         order = np.argsort(lasts, kind="stable")
         batches = [self._batch(usable, order[start : start + self.batch], lasts)
                    for start in range(0, len(order), self.batch)]
+        if self.network_in_prepare:
+            batches = [self.compute(batch) for batch in batches]
         return PreparedChunk([t.patient_id for t in usable], batches, skipped)
 
     def _batch(self, usable: list[Timeline], places: np.ndarray, lasts: np.ndarray) -> PatientBatch:
+        model = self._model()
         timelines = [usable[place] for place in places]
         hours = int(lasts[places].max())
-        inputs, values = batch_inputs(timelines, self.model.normalisation, hours)
+        inputs, values = batch_inputs(timelines, model.normalisation, hours)
         baselines = None
         if self.explain:
             empty = [Timeline(t.patient_id, dict(t.static)) for t in timelines]
-            baselines, _ = batch_inputs(empty, self.model.normalisation, hours)
+            baselines, _ = batch_inputs(empty, model.normalisation, hours)
         return PatientBatch(
             places=[int(place) for place in places],
             ids=[t.patient_id for t in timelines],
             last_hours=[float(t.last_hour) for t in timelines],
-            measured=[frozenset(name for name, s in t.series.items() if len(s)) for t in timelines],
+            measured=np.array([[name in t.series and len(t.series[name]) > 0 for name in model.variables]
+                               for t in timelines], dtype=bool).reshape(len(timelines), len(model.variables)),
             lasts=lasts[places],
             inputs=inputs,
             values=values,
             baselines=baselines,
         )
 
-    def run(self, payload: list[PatientBatch], cancel: CancelToken = None) -> list[PatientForecast]:
+    def run(self, payload: list[PatientBatch] | list[BatchOutput], cancel: CancelToken = None
+            ) -> list[PatientForecast]:
         results: dict[int, PatientForecast] = {}
         for batch in payload:
             check_cancelled(cancel)
-            for place, result in zip(batch.places, self._forecast(batch), strict=True):
+            output = batch if isinstance(batch, BatchOutput) else self.compute(batch)
+            for place, result in zip(output.places, self.build(output), strict=True):
                 results[place] = result
         return [results[place] for place in range(len(results))]
 
-    def _forecast(self, batch: PatientBatch) -> list[PatientForecast]:
-        model = self.model
+    def compute(self, batch: PatientBatch) -> BatchOutput:
+        """The ensemble's risks and quantiles for a binned batch, and its contributors when ``explain``."""
+        model = self._model()
         risks, quantiles = model.ensemble.predict(batch.inputs, batch.lasts, batch=len(batch.ids))
-        trend = {name: q.tolist() for name, q in model._to_units(quantiles).items()}
-        risk_rows = risks.tolist()
-        contributors = self._contributors(batch) if self.explain else [[] for _ in batch.ids]
+        count = len(batch.ids)
+        variables = np.full((count, TOP_CONTRIBUTORS), -1, np.int16)
+        attributions = np.zeros((count, TOP_CONTRIBUTORS))
+        hours = np.full((count, TOP_CONTRIBUTORS, HOURS_PER_CONTRIBUTOR), -1, np.int16)
+        if self.explain:
+            per_variable = self._per_variable(batch)
+            for row in range(count):
+                _top(per_variable[row, : int(batch.lasts[row]) + 1], variables[row], attributions[row], hours[row])
+        return BatchOutput(batch.places, batch.ids, batch.last_hours, batch.measured, batch.lasts, risks, quantiles,
+                           variables, attributions, hours)
+
+    def build(self, output: BatchOutput) -> list[PatientForecast]:
+        """The forecast objects of a computed batch."""
+        model = self._model()
+        trend = [q.tolist() for q in model._to_units(output.quantiles).values()]
+        risk_rows = output.risks.tolist()
         results = []
-        for row, patient in enumerate(batch.ids):
-            last = int(batch.lasts[row])
-            result = PatientForecast(patient, batch.last_hours[row])
+        for row, patient in enumerate(output.ids):
+            last = int(output.lasts[row])
+            result = PatientForecast(patient, output.last_hours[row])
             result.risk = list(zip(HOURS[: last + 1], risk_rows[row][: last + 1], strict=True))
-            for name, q in trend.items():
-                if name in batch.measured[row]:
-                    result.forecast[name] = [ForecastPoint(float(last + ahead + 1), *q[row][ahead])
+            for index, name in enumerate(model.variables):
+                if output.measured[row, index]:
+                    q = trend[index][row]
+                    result.forecast[name] = [ForecastPoint(float(last + ahead + 1), *q[ahead])
                                              for ahead in range(model.horizon)]
-            result.contributors = contributors[row]
+            result.contributors = [
+                Contributor(INPUT_VARIABLES[variable], float(output.attributions[row, rank]),
+                            tuple(int(hour) for hour in output.hours[row, rank] if hour >= 0))
+                for rank, variable in enumerate(output.variables[row]) if variable >= 0
+            ]
             results.append(result)
         return results
 
-    def _contributors(self, batch: PatientBatch) -> list[list[Contributor]]:
-        """Per patient, the variables whose observations moved the risk at the hour forecast from most, against the
-        same patient with no observations, each with the three hours whose observations weigh most."""
-        per_column = risk_attributions(self.model.ensemble, batch.inputs, batch.baselines, batch.lasts)
+    def _per_variable(self, batch: PatientBatch) -> np.ndarray:
+        """Attribution per patient, hour and variable of the log-odds of death at each patient's hour, against the
+        same patient with no observations."""
+        per_column = risk_attributions(self._model().ensemble, batch.inputs, batch.baselines, batch.lasts)
         count, steps = per_column.shape[:2]
         width = len(INPUT_VARIABLES) * PER_VARIABLE
-        per_variable = attribution_by_source_hour(
+        return attribution_by_source_hour(
             per_column[:, :, :width].reshape(count, steps, len(INPUT_VARIABLES), PER_VARIABLE), batch.values
         )
-        return [_top(per_variable[row, : int(batch.lasts[row]) + 1]) for row in range(count)]
 
 
-def _top(per_variable: np.ndarray) -> list[Contributor]:
+def _top(per_variable: np.ndarray, variables: np.ndarray, attributions: np.ndarray, hours: np.ndarray) -> None:
+    """The variables whose observations moved the risk most (into ``variables``, ``attributions``), each with the
+    hours whose observations weigh most (``hours``, in order)."""
     totals = per_variable.sum(0)
-    result = []
+    rank = 0
     for index in np.argsort(-np.abs(totals), kind="stable")[:TOP_CONTRIBUTORS]:
         if totals[index] == 0:
             continue
-        hours = np.argsort(-np.abs(per_variable[:, index]), kind="stable")[:3]
-        result.append(Contributor(INPUT_VARIABLES[index], float(totals[index]), tuple(sorted(map(int, hours)))))
-    return result
+        heaviest = np.sort(np.argsort(-np.abs(per_variable[:, index]), kind="stable")[:HOURS_PER_CONTRIBUTOR])
+        variables[rank], attributions[rank] = index, totals[index]
+        hours[rank, : len(heaviest)] = heaviest
+        rank += 1
+
+
+def forecast_cohort(
+    model: Forecaster,
+    timelines: Sequence[Timeline],
+    sink: Callable[[list[PatientForecast]], None],
+    chunk_size: int = CHUNK,
+    explain: bool = True,
+    done: Collection[str] = (),
+    workers: int = 0,
+    progress: ProgressCallback | None = None,
+    cancel: CancelToken = None,
+    on_skipped: Callable[[str, str], None] | None = None,
+) -> BatchSummary:
+    """Forecast ``timelines`` chunk by chunk, handing each chunk's forecasts to ``sink`` (a results file, a list).
+
+    ``workers`` processes prepare the chunks (0: this process does everything; :func:`default_workers` is what the
+    command starts). With the network on the CPU and more than one chunk, each worker also runs the ensemble and the
+    attributions on its chunks on one thread (module docstring), and no more are started than there are chunks;
+    otherwise this process runs the network while the workers bin. ``done`` holds the patients a resumed job wrote.
+    """
+    on_cpu = str(next(model.ensemble.parameters()).device) == "cpu"
+    chunks = len(chunk_bounds(len(timelines), chunk_size))
+    workers = max(0, workers)
+    in_workers = on_cpu and workers > 0 and chunks > 1
+    workers = min(workers, chunks) if in_workers else min(workers, max(chunks - 1, 0))
+    task = ForecastTask(model, explain, network_in_prepare=in_workers)
+    return run_batches(timelines, task, sink, chunk_size, done=done, workers=workers, progress=progress,
+                       cancel=cancel, on_skipped=on_skipped)

@@ -53,6 +53,8 @@ class Forecaster:
     metadata: dict
 
     variables: tuple[str, ...] = FORECAST_VARIABLES
+    root: Path | None = None
+    """The bundle's folder (None for an ensemble just trained): what a worker process loads the forecaster from."""
 
     def _run(self, timelines: list[Timeline], hours: int, batch: int = 256) -> tuple[np.ndarray, np.ndarray]:
         """Probabilities ``[N, hours + 1]`` and the unscaled-interval standardised quantiles forecast from hour
@@ -118,15 +120,17 @@ class Forecaster:
         explain: bool = True,
         progress: ProgressCallback | None = None,
         cancel: CancelToken | None = None,
+        workers: int = 0,
     ) -> tuple[list[PatientForecast], list[tuple[str, str]]]:
         """The forecasts of many patients, batched (:mod:`medstation.engine.forecaster.cohort`), in input order,
-        and ``(patient id, reason)`` for each patient skipped (no measurements, or a stay too long)."""
-        from medstation.engine.batches import run_batches
-        from medstation.engine.forecaster.cohort import CHUNK, ForecastTask
+        and ``(patient id, reason)`` for each patient skipped (no measurements, or a stay too long). With
+        ``workers`` > 0, that many worker processes share the chunks, as ``medstation forecast`` does
+        (:func:`~medstation.engine.forecaster.cohort.forecast_cohort`); 0 keeps everything in this process."""
+        from medstation.engine.forecaster.cohort import CHUNK, forecast_cohort
 
         results: list[PatientForecast] = []
-        summary = run_batches(timelines, ForecastTask(self, explain), results.extend, CHUNK, progress=progress,
-                              cancel=cancel)
+        summary = forecast_cohort(self, timelines, results.extend, CHUNK, explain, workers=workers,
+                                  progress=progress, cancel=cancel)
         return results, summary.skipped
 
 
@@ -149,7 +153,7 @@ def forecaster_from_bundle(bundle: Bundle) -> Forecaster:
         raise ModelError(f"{bundle.metadata_path}: forecaster settings missing or malformed ({error})") from None
     load_into(ensemble, bundle.load_state_dict(), bundle.weights_path, "forecaster network")
     ensemble.eval().requires_grad_(False)
-    return Forecaster(bundle.name, ensemble, normalisation, interval_scale, horizon, metadata)
+    return Forecaster(bundle.name, ensemble, normalisation, interval_scale, horizon, metadata, root=bundle.root)
 
 
 def forecaster_from_trained(trained: TrainedForecaster, name: str) -> Forecaster:

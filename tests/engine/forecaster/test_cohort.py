@@ -87,3 +87,39 @@ def test_stays_beyond_the_longest_are_skipped_in_a_cohort_and_refused_alone(stay
     assert [key for key, _ in skipped] == [long.patient_id] and "2160 hours" in skipped[0][1]
     with pytest.raises(ModelError, match="2160 hours"):
         model.forecast(long, explain=False)
+
+
+def _same_forecasts(many, one) -> None:
+    for a, b in zip(many, one, strict=True):
+        assert a.patient_id == b.patient_id and a.last_hour == b.last_hour
+        assert [h for h, _ in a.risk] == [h for h, _ in b.risk]
+        assert all(_close(x, y) for (_, x), (_, y) in zip(a.risk, b.risk, strict=True))
+        assert a.forecast.keys() == b.forecast.keys()
+        for name, points in a.forecast.items():
+            for x, y in zip(points, b.forecast[name], strict=True):
+                assert x.hour == y.hour and _close(x.p10, y.p10) and _close(x.p50, y.p50) and _close(x.p90, y.p90)
+        assert [(c.variable, c.hours) for c in a.contributors] == [(c.variable, c.hours) for c in b.contributors]
+        assert all(_close(x.attribution, y.attribution) for x, y in zip(a.contributors, b.contributors, strict=True))
+
+
+def test_worker_processes_forecast_what_one_process_does(stays):
+    """Chunks binned, run and explained in worker processes on one thread each (forked here), and a task sent by
+    pickling (as to a spawned worker: the bundle's folder, not the network), give this process's forecasts."""
+    import pickle
+
+    from medstation.engine.forecaster.cohort import BatchOutput, forecast_cohort
+
+    model = load_forecaster()
+    here, there = [], []
+    assert forecast_cohort(model, stays, here.extend, chunk_size=8, workers=0).chunks == 3
+    summary = forecast_cohort(model, stays, there.extend, chunk_size=8, workers=2)
+    assert summary.chunks == 3 and summary.skipped == []
+    assert len({len(p.risk) for p in there}) > 5 and all(p.contributors for p in there)
+    _same_forecasts(there, here)
+    task = ForecastTask(model, network_in_prepare=True)
+    sent = pickle.loads(pickle.dumps(task))
+    assert sent.model is None and sent.root == model.root
+    prepared = sent.prepare(stays[:8])
+    assert all(isinstance(output, BatchOutput) for output in prepared.payload)
+    assert prepared.payload[0].risks.dtype == prepared.payload[0].quantiles.dtype == np.float32
+    _same_forecasts(task.run(prepared.payload), here[:8])
