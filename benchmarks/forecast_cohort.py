@@ -9,8 +9,14 @@ Figures, each with the machine's load average (1 minute) when it was taken:
 
 - ``process_contributors_s`` / ``process_no_contributors_s``: the command as a user runs it (a new process: start,
   imports, reading the archive, forecasting, writing the JSON Lines file), with and without ``--no-contributors``;
+- ``process_no_contributors_in_process``: the same with ``--workers 0`` (everything in the command's one process);
 - ``read_s``: reading the archive in this process (the floor the command approaches);
-- ``forecast_no_contributors_s`` and ``forecast_contributors_s``: ``Forecaster.forecast_many`` over the stays read;
+- ``forecast_no_contributors_s`` and ``forecast_contributors_s``: ``Forecaster.forecast_many`` over the stays read
+  the way the command runs it, with its default worker processes (``workers``: on the CPU each bins its chunks and
+  runs the network on them on one thread); ``forecast_no_contributors_in_process_s``: the same with ``workers=0``,
+  everything in this process on torch's threads (``--in-process-contributors`` adds the same with contributors,
+  ``forecast_contributors_in_process_s``: minutes on a loaded machine); each with ``*_cpu_s``, the CPU seconds of
+  this process and its worker processes together;
 - ``gbm_features_scoring_s``: ``GradientBoostingMortality.predict_risk`` (summary features + ``predict_proba``) over
   the same stays, the baseline fitted on set-a beforehand (``gbm_fit_s``, not compared);
 - ``one_at_a_time_ms``: ``Forecaster.forecast`` for ``--patients`` stays one by one (the shape of the command before
@@ -23,7 +29,7 @@ Figures, each with the machine's load average (1 minute) when it was taken:
 the 32-point trapezoid rule used before against a 64-point Gauss-Legendre reference on 256 stays (the figures in
 engine/forecaster/attribution.py).
 
-    .venv/bin/python benchmarks/forecast_cohort.py [--patients N] [--accuracy] [--json]
+    .venv/bin/python benchmarks/forecast_cohort.py [--patients N] [--accuracy] [--in-process-contributors] [--json]
 """
 
 from __future__ import annotations
@@ -52,16 +58,35 @@ def timed(run) -> tuple[float, object]:
     return time.perf_counter() - started, value
 
 
+def cpu_seconds() -> float:
+    """CPU seconds of this process and of its children that have ended (the DataLoader's workers)."""
+    import resource
+
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def measured(results: dict, name: str, run) -> None:
+    """``run``'s seconds as ``NAME_s``, its CPU seconds (this process and its workers) as ``NAME_cpu_s``, the load
+    before and after."""
+    results[f"{name}_load"] = load()
+    cpu = cpu_seconds()
+    results[f"{name}_s"], _ = timed(run)
+    results[f"{name}_cpu_s"] = cpu_seconds() - cpu
+    results[f"{name}_load_after"] = load()
+
+
 def process_seconds(archive: Path, *options: str) -> dict:
     with tempfile.TemporaryDirectory() as folder:
         out = Path(folder) / "results.jsonl"
         command = [sys.executable, "-m", "medstation", "forecast", str(archive), "--out", str(out), *options]
-        before = load()
+        before, cpu = load(), cpu_seconds()
         seconds, result = timed(lambda: subprocess.run(command, capture_output=True, text=True))
+        cpu = cpu_seconds() - cpu
         if result.returncode:
             raise SystemExit(f"{' '.join(command)} failed: {result.stderr.strip().splitlines()[-1]}")
         rows = sum(1 for _ in out.open())
-    return {"seconds": seconds, "rows": rows, "load_before": before, "load_after": load()}
+    return {"seconds": seconds, "cpu_s": cpu, "rows": rows, "load_before": before, "load_after": load()}
 
 
 def attribution_accuracy(model, timelines) -> dict:
@@ -137,18 +162,22 @@ def main() -> int:
     parser.add_argument("--data", type=Path, default=DATA, help="folder with set-a/set-b archives and outcomes")
     parser.add_argument("--patients", type=int, default=50, help="stays forecast one at a time for comparison")
     parser.add_argument("--accuracy", action="store_true", help="also compare the attribution methods")
+    parser.add_argument("--in-process-contributors", action="store_true",
+                        help="also forecast with contributors in this process alone (workers=0)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     archive = args.data / "set-b.tar.gz"
 
     from medstation.engine.forecaster import load_forecaster
     from medstation.engine.forecaster.baselines import GradientBoostingMortality
+    from medstation.engine.forecaster.cohort import default_workers
     from medstation.engine.forecaster.evaluation import RISK_HOUR
     from medstation.io.timelines.physionet import read_outcomes, read_records
 
     results: dict = {"cpus": os.cpu_count()}
     results["process_contributors"] = process_seconds(archive)
     results["process_no_contributors"] = process_seconds(archive, "--no-contributors")
+    results["process_no_contributors_in_process"] = process_seconds(archive, "--no-contributors", "--workers", "0")
 
     train, _ = read_records(args.data / "set-a.tar.gz")
     labels = read_outcomes(args.data / "Outcomes-a.txt")
@@ -159,18 +188,25 @@ def main() -> int:
     model = load_forecaster()
     usable = [t for t in test if t.series]
     model.forecast_many(usable[:8])
+    workers = default_workers()
+    results["workers"] = workers
     results["compare_load"] = load()
     results["gbm_features_scoring_s"], _ = timed(lambda: gbm.predict_risk(usable, RISK_HOUR))
-    results["forecast_no_contributors_s"], _ = timed(lambda: model.forecast_many(usable, explain=False))
+    measured(results, "forecast_no_contributors", lambda: model.forecast_many(usable, explain=False, workers=workers))
     results["gbm_features_scoring_again_s"], _ = timed(lambda: gbm.predict_risk(usable, RISK_HOUR))
+    measured(results, "forecast_no_contributors_in_process", lambda: model.forecast_many(usable, explain=False))
+    results["gbm_features_scoring_third_s"], _ = timed(lambda: gbm.predict_risk(usable, RISK_HOUR))
     results["compare_load_after"] = load()
-    gbm_seconds = min(results["gbm_features_scoring_s"], results["gbm_features_scoring_again_s"])
+    gbm_seconds = min(results[f"gbm_features_scoring{n}_s"] for n in ("", "_again", "_third"))
     results["ratio_no_contributors_vs_gbm"] = results["forecast_no_contributors_s"] / gbm_seconds
+    results["ratio_no_contributors_in_process_vs_gbm"] = results["forecast_no_contributors_in_process_s"] / gbm_seconds
+    results["recurrence_load"] = load()
     results["recurrence"] = recurrence_floor(model, usable)
     results["ratio_recurrence_vs_gbm"] = results["recurrence"]["seconds"] / gbm_seconds
     results["ratio_recurrence_at_gemm_rate_vs_gbm"] = results["recurrence"]["at_gemm_rate_s"] / gbm_seconds
-    results["contributors_load"] = load()
-    results["forecast_contributors_s"], _ = timed(lambda: model.forecast_many(usable))
+    measured(results, "forecast_contributors", lambda: model.forecast_many(usable, workers=workers))
+    if args.in_process_contributors:
+        measured(results, "forecast_contributors_in_process", lambda: model.forecast_many(usable))
     one, _ = timed(lambda: [model.forecast(t) for t in usable[: args.patients]])
     results["one_at_a_time_ms"] = 1000 * one / args.patients
     results["one_at_a_time_extrapolated_s"] = one / args.patients * len(usable)

@@ -68,6 +68,8 @@ def test_out_rows_are_the_json_patients_and_a_resume_needs_the_same_job(records,
     assert main(["forecast", str(records), "--out", str(records / "inside.csv")]) == 1
     assert not (records / "inside.csv.partial").exists()
     assert main(["forecast", str(one), "--resume"]) == 1
+    assert main(["forecast", str(one), "--workers", "-1"]) == 1
+    assert "--workers must be 0 or more, not -1" in capsys.readouterr().err
     assert main(["forecast", str(one), "--out", str(tmp_path / "r.txt")]) == 1
     assert "results are written as .csv, .jsonl (one JSON object per line) or .parquet" in capsys.readouterr().err
 
