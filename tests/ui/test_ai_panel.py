@@ -71,7 +71,15 @@ def test_a_volume_the_model_was_not_made_for_is_refused_with_the_reason(
     window.ai_panel.models.setCurrentIndex(window.ai_panel.models.findData(untrained_classifier_bundle))
     ct = Volume(np.zeros((5, 28, 28), np.int16), np.eye(4), VolumeInfo(modality="CT"))
     window.show_study(OpenedStudy(ct, tmp_path, []))
-    job = window.ai_panel.run()
+    panel = window.ai_panel
+    assert not panel.run_button.isEnabled()
+    assert panel.model_note.text() == (f"{untrained_classifier_bundle} is made for DX, CR images, not CT: it cannot "
+                                       "classify this image.")
+    assert panel.status.text().startswith("No installed model is made for this image")
+    window.show_study(OpenedStudy(_radiograph(), tmp_path, []))
+    assert panel.run_button.isEnabled() and panel.status.text() == "Ready to classify."
+    window.show_study(OpenedStudy(ct, tmp_path, []))
+    job = window.ai_panel.run()  # run anyway (not through the disabled button): the engine refuses it too
     qtbot.waitUntil(lambda: job.state.finished, timeout=60_000)
     assert job.state.value == "failed"
     assert "CT" in window.ai_panel.status.text()

@@ -8,7 +8,7 @@ from medstation.lazy_exports import lazy_exports
 __all__, __getattr__, __dir__ = lazy_exports(__name__, {
     "card": ("BUNDLE_VERSION", "CardWriter", "library_versions", "model_card", "named_splits", "record_in_bundle",
              "table", "training_data", "write_model_bundle"),
-    "image_fit": ("accepts", "best_bundle", "image_size", "size_distance"),
+    "image_fit": ("accepts", "best_bundle", "image_size", "refusal", "size_distance"),
     "metadata": ("INTENSITY_METHODS", "BundleMetadata", "InputSpec", "IntensitySpec", "metadata_problems",
                  "read_metadata", "validate_metadata"),
     "registry": ("BundleEntry", "find_bundle", "list_bundles", "model_folders"),

@@ -20,15 +20,24 @@ from medstation.engine.bundles.metadata import InputSpec
 
 def accepts(spec: InputSpec, volume: Volume) -> bool:
     """Whether a bundle with input ``spec`` can take ``volume``."""
+    return refusal(spec, volume) is None
+
+
+def refusal(spec: InputSpec, volume: Volume) -> str | None:
+    """Why a bundle with input ``spec`` cannot take ``volume`` (a phrase to follow "the model"), None when it can."""
     modality = volume.info.modality.upper()
     if spec.modalities and modality and modality not in spec.modalities:
-        return False
+        return f"is made for {', '.join(spec.modalities)} images, not {modality}"
     if volume.n_volumes != 1:
-        return False
+        return f"takes one volume, not a series of {volume.n_volumes}"
     slices = volume.spatial_shape[0]
     if (spec.spatial_dims == 2) != (slices == 1):
-        return False
-    return spec.channels == (3 if volume.is_rgb else 1)
+        return "takes single 2D images, not volumes" if spec.spatial_dims == 2 else "takes volumes, not single images"
+    kinds = {1: "greyscale", 3: "colour"}
+    channels = 3 if volume.is_rgb else 1
+    if spec.channels != channels:
+        return f"takes {kinds.get(spec.channels, spec.channels)} images, not {kinds[channels]}"
+    return None
 
 
 def image_size(volume: Volume, spatial_dims: int) -> tuple[int, ...]:

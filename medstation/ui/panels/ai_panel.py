@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from medstation.core.volume import Volume
-from medstation.engine.bundles import InputSpec, best_bundle, image_size
+from medstation.engine.bundles import InputSpec, best_bundle, image_size, refusal
 from medstation.engine.saliency import METHOD_LABELS
 from medstation.engine.saliency.analysis import ImageAnalysis, analyse_image
 from medstation.ui.dialogs.model_card import show_model_card
@@ -55,6 +55,9 @@ def model_note(name: str, spec: InputSpec | None, volume: Volume | None, chosen_
     """What the panel says under the model picker: the chosen model's input against the open image's size."""
     if volume is None or spec is None:
         return ""
+    refused = refusal(spec, volume)
+    if refused is not None:
+        return f"{name} {refused}: it cannot classify this image."
     image = _size_text(image_size(volume, spec.spatial_dims))
     takes = f"takes {_size_text(spec.spatial_size)} pixels"
     if chosen_for_image:
@@ -79,6 +82,7 @@ class AIPanel(ModelPanel):
         self.model_note.setObjectName("placeholder")
         self.models.activated.connect(self._user_chose_model)
         self.models.currentIndexChanged.connect(self._show_model_note)
+        self.models.currentIndexChanged.connect(self._update_enabled)
         self.card_button = QPushButton("Model card…")
         self.card_button.clicked.connect(self.show_card)
         self.method = QComboBox()
@@ -124,9 +128,13 @@ class AIPanel(ModelPanel):
         self.chosen_by_user = False
         self.results.setRowCount(0)
         self.faithfulness.setText("")
-        self.status.setText("Ready to classify." if volume is not None else "Open an image to classify it.")
         self.choose_model_for_image()
         self._update_enabled()
+        if volume is None:
+            self.status.setText("Open an image to classify it.")
+        else:
+            self.status.setText("Ready to classify." if self._can_run() else
+                                "No installed model is made for this image; see the note under the model.")
 
     def choose_model_for_image(self) -> str | None:
         """Pick the usable bundle made for the open image (see the module docstring); None, and the choice left as
@@ -151,7 +159,8 @@ class AIPanel(ModelPanel):
         self.model_note.setText(model_note(name, self.specs.get(name), self.volume, chosen))
 
     def _can_run(self) -> bool:
-        return self.volume is not None
+        spec = self.specs.get(self.models.currentData())
+        return self.volume is not None and (spec is None or refusal(spec, self.volume) is None)
 
     def _update_enabled(self) -> None:
         super()._update_enabled()

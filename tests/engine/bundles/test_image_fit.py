@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from medstation.core.volume import Volume, VolumeInfo
-from medstation.engine.bundles import InputSpec, IntensitySpec, accepts, best_bundle, size_distance
+from medstation.engine.bundles import InputSpec, IntensitySpec, accepts, best_bundle, refusal, size_distance
 from medstation.engine.classifier.inputs import volume_to_input
 from medstation.errors import ModelError
 
@@ -72,3 +72,13 @@ def test_accepts_says_what_the_classifier_takes(spec, image):
     except ModelError:
         taken = False
     assert accepts(spec, image) == taken
+
+
+def test_a_refusal_says_why_in_words():
+    assert refusal(_spec(28), _image(28, 28)) is None
+    assert refusal(_spec(28), _image(28, 28, "CT")) == "is made for DX, CR images, not CT"
+    assert refusal(_spec(28, ()), _image(28, 28, "CT", slices=5)) == "takes single 2D images, not volumes"
+    assert refusal(_spec(16, (), dims=3), _image(28, 28)) == "takes volumes, not single images"
+    assert refusal(_spec(28, (), channels=3), _image(28, 28)) == "takes colour images, not greyscale"
+    assert refusal(_spec(28, ()), _image(28, 28, rgb=True)) == "takes greyscale images, not colour"
+    assert refusal(_spec(28, ()), _image(28, 28, "MR", slices=4, times=3)) == "takes one volume, not a series of 3"
