@@ -220,18 +220,23 @@ class ForecastTask:
     def build(self, output: BatchOutput) -> list[PatientForecast]:
         """The forecast objects of a computed batch."""
         model = self._model()
-        trend = [q.tolist() for q in model._to_units(output.quantiles).values()]
-        risk_rows = output.risks.tolist()
+        # flat lists: numpy makes one float object per value, not a list per point as a nested tolist does
+        trend = [q.ravel().tolist() for q in model._to_units(output.quantiles).values()]
+        risks, width = output.risks.ravel().tolist(), output.risks.shape[1]
+        ahead = range(0, 3 * model.horizon, 3)
+        forecast_hours = tuple(float(hour) for hour in range(int(output.lasts.max(initial=0)) + model.horizon + 2))
         results = []
         for row, patient in enumerate(output.ids):
             last = int(output.lasts[row])
             result = PatientForecast(patient, output.last_hours[row])
-            result.risk = list(zip(HOURS[: last + 1], risk_rows[row][: last + 1], strict=True))
+            result.risk = list(zip(HOURS[: last + 1], risks[row * width : row * width + last + 1], strict=True))
+            start = row * 3 * model.horizon
+            hours = forecast_hours[last + 1 : last + 1 + model.horizon]
             for index, name in enumerate(model.variables):
                 if output.measured[row, index]:
-                    q = trend[index][row]
-                    result.forecast[name] = [ForecastPoint(float(last + ahead + 1), *q[ahead])
-                                             for ahead in range(model.horizon)]
+                    q = trend[index]
+                    result.forecast[name] = [ForecastPoint(hour, q[start + at], q[start + at + 1], q[start + at + 2])
+                                             for hour, at in zip(hours, ahead, strict=True)]
             result.contributors = [
                 Contributor(INPUT_VARIABLES[variable], float(output.attributions[row, rank]),
                             tuple(int(hour) for hour in output.hours[row, rank] if hour >= 0))
