@@ -168,9 +168,9 @@ def main() -> int:
     args = parser.parse_args()
     archive = args.data / "set-b.tar.gz"
 
+    from medstation.engine.batches import default_workers
     from medstation.engine.forecaster import load_forecaster
     from medstation.engine.forecaster.baselines import GradientBoostingMortality
-    from medstation.engine.forecaster.cohort import default_workers
     from medstation.engine.forecaster.evaluation import RISK_HOUR
     from medstation.io.timelines.physionet import read_outcomes, read_records
 

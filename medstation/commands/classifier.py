@@ -251,7 +251,7 @@ def _classify(args: argparse.Namespace, workers) -> int:
     classifier = load_classifier(args.model or CLASSIFIER.shipped, device)
     chunk = args.chunk or CHUNK
     skipped: list[tuple[str, str]] = []
-    options = {"chunk_size": chunk, "workers": args.workers,
+    options = {"chunk_size": chunk, "workers": args.workers, "world": workers.on_this_machine,
                "on_skipped": lambda key, reason: skipped.append((key, reason))}
     with ProgressBar(args.progress and workers.leader, None if workers.leader else io.StringIO()) as bar:
         if args.results:
@@ -267,7 +267,7 @@ def _classify(args: argparse.Namespace, workers) -> int:
 
                 def run(items, sink, done):
                     return classify_files(classifier, items, sink, done=done, progress=bar, chunk_size=chunk,
-                                          workers=args.workers)
+                                          workers=args.workers, world=workers.on_this_machine)
 
                 summary, _ = run_sharded(paths, keys, chunk, open_out, run, workers)
                 skipped = list(summary.skipped)

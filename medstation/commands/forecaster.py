@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import io
-import os
 import sys
 import time
 from pathlib import Path
@@ -244,9 +243,9 @@ def run_forecast(args: argparse.Namespace) -> int:
 
 def _forecast(args: argparse.Namespace, workers) -> int:
     """Forecast (every worker its share of the chunks), then print (rank 0)."""
-    from medstation.engine.batches import run_sharded
+    from medstation.engine.batches import default_workers, run_sharded
     from medstation.engine.forecaster import load_forecaster
-    from medstation.engine.forecaster.cohort import CHUNK, default_workers, forecast_cohort
+    from medstation.engine.forecaster.cohort import CHUNK, forecast_cohort
     from medstation.io.timelines.reading import load_timelines
 
     chunk = args.chunk or CHUNK
@@ -266,8 +265,7 @@ def _forecast(args: argparse.Namespace, workers) -> int:
             bar(0.1 + 0.9 * fraction, message)
 
         on_cpu = str(next(model.ensemble.parameters()).device) == "cpu"
-        here = int(os.environ.get("LOCAL_WORLD_SIZE") or workers.world) if workers.grouped else 1  # on this machine
-        workers_now = default_workers(on_cpu, here) if args.workers is None else args.workers
+        workers_now = default_workers(on_cpu, workers.on_this_machine) if args.workers is None else args.workers
 
         def run(items, sink, done=(), on_skipped=None):
             return forecast_cohort(model, items, sink, chunk, explain=not args.no_contributors, done=done,

@@ -23,6 +23,7 @@ image paths as items, decoding and input preparation as ``prepare``, its calibra
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, Protocol, TypeVar
@@ -75,6 +76,17 @@ class BatchSummary:
     ran: int = 0
     chunks: int = 0
     skipped: list[tuple[str, str]] = field(default_factory=list)
+
+
+def default_workers(network_on_cpu: bool = True, world: int = 1) -> int:
+    """Worker processes for a batch job: with the network on the CPU, one per core this process may use (the cores
+    shared by ``world`` torchrun workers on the machine), at most eight, each preparing its chunks and running the
+    network on them on one thread, none on a single core; with the network on a GPU, those that prepare, one core
+    left to this process, at most four."""
+    cores = (os.cpu_count() or 1) // max(world, 1)
+    if network_on_cpu:
+        return min(8, cores) if cores > 1 or world > 1 else 0
+    return max(0, min(4, cores - 1))
 
 
 def chunk_bounds(count: int, chunk_size: int) -> list[tuple[int, int]]:

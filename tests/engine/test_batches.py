@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from medstation.engine.batches import PreparedChunk, chunk_bounds, run_batches, run_sharded, shard
+from medstation.engine.batches import PreparedChunk, chunk_bounds, default_workers, run_batches, run_sharded, shard
 from medstation.errors import Cancelled
 
 
@@ -117,3 +117,23 @@ def test_a_sharded_job_in_one_process_writes_the_results_file_in_input_order(tmp
     assert summary.skipped == [("7", "odd multiple of 7")]
     assert [line.split(",")[0] for line in out.read_text().splitlines()] == [
         f'{{"n":"{n}"' for n in keys if n != "7"]
+
+
+def test_default_workers_share_the_cores_among_torchrun_workers(monkeypatch):
+    monkeypatch.setattr("os.cpu_count", lambda: 16)
+    assert [default_workers(world=w) for w in (1, 2, 4, 16, 32)] == [8, 8, 4, 1, 0]
+    assert default_workers(network_on_cpu=False) == 4 and default_workers(False, world=8) == 1
+    monkeypatch.setattr("os.cpu_count", lambda: 2)
+    assert [default_workers(world=w) for w in (1, 2)] == [2, 1]
+    monkeypatch.setattr("os.cpu_count", lambda: 1)
+    assert default_workers() == 0
+
+
+def test_the_workers_on_this_machine_are_torchrun_s_local_world(monkeypatch):
+    from medstation.engine.runtime.distributed import SINGLE, Workers
+
+    monkeypatch.setenv("LOCAL_WORLD_SIZE", "2")
+    assert SINGLE.on_this_machine == 1, "outside torchrun the process has the machine"
+    assert Workers(3, 4, "cpu", grouped=True).on_this_machine == 2
+    monkeypatch.delenv("LOCAL_WORLD_SIZE")
+    assert Workers(1, 4, "cpu", grouped=True).on_this_machine == 4

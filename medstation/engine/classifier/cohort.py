@@ -21,14 +21,13 @@ convolutions; the tests hold them to 1e-5).
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from medstation.engine.batches import BatchSummary, PreparedChunk, chunk_bounds, run_batches
+from medstation.engine.batches import BatchSummary, PreparedChunk, chunk_bounds, default_workers, run_batches
 from medstation.engine.bundles import InputSpec
 from medstation.engine.calibration import apply_temperature
 from medstation.engine.classifier.inputs import empty_batch, normalise_intensity, resize_batch, volume_to_input
@@ -43,16 +42,6 @@ CHUNK = 256
 """Images per chunk: prepared together, written together, and the most a killed job loses."""
 RESULT_COLUMNS = ("path", "prediction", "probabilities", "combined")
 """The columns of a results file (``classify --results``); ``combined`` is empty where the model combines none."""
-
-
-def default_workers(network_on_cpu: bool = False) -> int:
-    """Worker processes: with the network on the CPU, one per core (at most eight), each decoding its chunks and
-    running the network on them on one thread; otherwise those that decode, one core left to the network, at
-    most four."""
-    cores = os.cpu_count() or 1
-    if network_on_cpu:
-        return min(8, cores) if cores > 1 else 0
-    return max(0, min(4, cores - 1))
 
 
 def prepare_images(paths: Sequence[str | Path], spec: InputSpec) -> tuple[list[str], np.ndarray,
@@ -170,17 +159,19 @@ def classify_files(
     progress: ProgressCallback | None = None,
     cancel: CancelToken = None,
     on_skipped: Callable[[str, str], None] | None = None,
+    world: int = 1,
 ) -> BatchSummary:
     """Classify ``paths`` chunk by chunk, handing each chunk's rows to ``sink`` (a results file, a list, a table).
 
-    ``workers`` processes prepare the chunks (default :func:`default_workers`; 0 prepares them in this process).
+    ``workers`` processes prepare the chunks (default :func:`~medstation.engine.batches.default_workers` for the
+    ``world`` torchrun workers on this machine; 0 prepares them in this process).
     With the network on the CPU and more than one chunk, each worker also runs the network on its chunks on one
     thread (processes that share nothing keep the cores busy where one process's threads wait on each other);
     otherwise this process runs the network while the workers decode, and no more are started than there are
     chunks to overlap with. ``done`` holds the paths a resumed job wrote already.
     """
     on_cpu = classifier.device == "cpu"
-    workers = default_workers(on_cpu) if workers is None else max(0, workers)
+    workers = default_workers(on_cpu, world) if workers is None else max(0, workers)
     chunks = len(chunk_bounds(len(paths), chunk_size))
     in_workers = on_cpu and workers > 0 and chunks > 1
     workers = min(workers, chunks) if in_workers else min(workers, max(chunks - 1, 0))

@@ -26,7 +26,6 @@ rounding.
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -101,17 +100,6 @@ def too_long(timeline: Timeline) -> str | None:
         return None
     return (f"{timeline.source or 'timeline'}: patient {timeline.patient_id} has data up to hour {last}; the "
             f"forecaster forecasts stays of up to {MAX_HOURS} hours ({MAX_HOURS // 24} days) since admission")
-
-
-def default_workers(network_on_cpu: bool = True, world: int = 1) -> int:
-    """Worker processes for a cohort: with the network on the CPU, one per core this process may use (the cores
-    shared by ``world`` torchrun workers on the machine), at most eight, each binning its chunks and running the
-    network on them on one thread, none on a single core; with the network on a GPU, those that bin, one core left
-    to this process, at most four."""
-    cores = (os.cpu_count() or 1) // max(world, 1)
-    if network_on_cpu:
-        return min(8, cores) if cores > 1 or world > 1 else 0
-    return max(0, min(4, cores - 1))
 
 
 class ForecastTask:
@@ -284,10 +272,11 @@ def forecast_cohort(
 ) -> BatchSummary:
     """Forecast ``timelines`` chunk by chunk, handing each chunk's forecasts to ``sink`` (a results file, a list).
 
-    ``workers`` processes prepare the chunks (0: this process does everything; :func:`default_workers` is what the
-    command starts). With the network on the CPU and more than one chunk, each worker also runs the ensemble and the
-    attributions on its chunks on one thread (module docstring), and no more are started than there are chunks;
-    otherwise this process runs the network while the workers bin. ``done`` holds the patients a resumed job wrote.
+    ``workers`` processes prepare the chunks (0: this process does everything;
+    :func:`~medstation.engine.batches.default_workers` is what the command starts). With the network on the CPU and
+    more than one chunk, each worker also runs the ensemble and the attributions on its chunks on one thread (module
+    docstring), and no more are started than there are chunks; otherwise this process runs the network while the
+    workers bin. ``done`` holds the patients a resumed job wrote.
     """
     on_cpu = str(next(model.ensemble.parameters()).device) == "cpu"
     chunks = len(chunk_bounds(len(timelines), chunk_size))

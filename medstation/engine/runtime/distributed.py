@@ -54,6 +54,11 @@ class Workers:
     def distributed(self) -> bool:
         return self.world > 1
 
+    @property
+    def on_this_machine(self) -> int:
+        """How many of the job's workers share this machine (torchrun's LOCAL_WORLD_SIZE); 1 outside torchrun."""
+        return int(os.environ.get("LOCAL_WORLD_SIZE") or self.world) if self.grouped else 1
+
 
 SINGLE = Workers(0, 1, "cpu")
 

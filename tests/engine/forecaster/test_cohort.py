@@ -123,15 +123,3 @@ def test_worker_processes_forecast_what_one_process_does(stays):
     assert all(isinstance(output, BatchOutput) for output in prepared.payload)
     assert prepared.payload[0].risks.dtype == prepared.payload[0].quantiles.dtype == np.float32
     _same_forecasts(task.run(prepared.payload), here[:8])
-
-
-def test_default_workers_share_the_cores_among_torchrun_workers(monkeypatch):
-    from medstation.engine.forecaster.cohort import default_workers
-
-    monkeypatch.setattr("os.cpu_count", lambda: 16)
-    assert [default_workers(world=w) for w in (1, 2, 4, 16, 32)] == [8, 8, 4, 1, 0]
-    assert default_workers(network_on_cpu=False) == 4 and default_workers(False, world=8) == 1
-    monkeypatch.setattr("os.cpu_count", lambda: 2)
-    assert [default_workers(world=w) for w in (1, 2)] == [2, 1]
-    monkeypatch.setattr("os.cpu_count", lambda: 1)
-    assert default_workers() == 0
