@@ -33,6 +33,7 @@ from medstation.progress import CancelToken, ProgressCallback, check_cancelled, 
 Item = TypeVar("Item")
 Payload = TypeVar("Payload")
 Result = TypeVar("Result")
+Model = TypeVar("Model")
 
 
 @dataclass
@@ -87,6 +88,29 @@ def default_workers(network_on_cpu: bool = True, world: int = 1) -> int:
     if network_on_cpu:
         return min(8, cores) if cores > 1 or world > 1 else 0
     return max(0, min(4, cores - 1))
+
+
+def worker_plan(count: int, chunk_size: int, workers: int, network_on_cpu: bool) -> tuple[bool, int]:
+    """Whether the workers run the network too, and how many to start, for ``count`` items: with the network on the
+    CPU and more than one chunk, each worker prepares and runs its chunks (no more workers than chunks); otherwise
+    this process runs the network while workers prepare the chunks after the first (no more than those)."""
+    chunks = len(chunk_bounds(count, chunk_size))
+    workers = max(0, workers)
+    in_workers = network_on_cpu and workers > 0 and chunks > 1
+    return in_workers, min(workers, chunks) if in_workers else min(workers, max(chunks - 1, 0))
+
+
+def load_in_worker(load: Callable[[], Model]) -> Model:
+    """``load()`` (a model, in a worker process that was not forked), keeping the worker's thread count (one, as
+    the DataLoader sets it) where loading the engine would set its own."""
+    from medstation.engine.runtime import load_torch
+
+    torch = load_torch()
+    threads = torch.get_num_threads()
+    try:
+        return load()
+    finally:
+        torch.set_num_threads(threads)
 
 
 def chunk_bounds(count: int, chunk_size: int) -> list[tuple[int, int]]:

@@ -137,3 +137,13 @@ def test_the_workers_on_this_machine_are_torchrun_s_local_world(monkeypatch):
     assert Workers(3, 4, "cpu", grouped=True).on_this_machine == 2
     monkeypatch.delenv("LOCAL_WORLD_SIZE")
     assert Workers(1, 4, "cpu", grouped=True).on_this_machine == 4
+
+
+def test_the_workers_run_the_network_only_on_the_cpu_and_with_more_than_one_chunk():
+    from medstation.engine.batches import worker_plan
+
+    assert worker_plan(1000, 256, 2, network_on_cpu=True) == (True, 2)
+    assert worker_plan(1000, 256, 8, network_on_cpu=True) == (True, 4), "no more workers than chunks"
+    assert worker_plan(100, 256, 2, network_on_cpu=True) == (False, 0), "one chunk: all in this process"
+    assert worker_plan(1000, 256, 8, network_on_cpu=False) == (False, 3), "a GPU: workers prepare the later chunks"
+    assert worker_plan(1000, 256, -1, network_on_cpu=True) == (False, 0)

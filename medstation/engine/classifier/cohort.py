@@ -27,7 +27,14 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from medstation.engine.batches import BatchSummary, PreparedChunk, chunk_bounds, default_workers, run_batches
+from medstation.engine.batches import (
+    BatchSummary,
+    PreparedChunk,
+    default_workers,
+    load_in_worker,
+    run_batches,
+    worker_plan,
+)
 from medstation.engine.bundles import InputSpec
 from medstation.engine.calibration import apply_temperature
 from medstation.engine.classifier.inputs import empty_batch, normalise_intensity, resize_batch, volume_to_input
@@ -92,10 +99,7 @@ class ClassifyTask:
         if self.classifier is None:
             from medstation.engine.classifier.model import load_classifier
 
-            torch = load_torch()
-            threads = torch.get_num_threads()
-            self.classifier = load_classifier(str(self.bundle_root), device="cpu")
-            torch.set_num_threads(threads)  # the worker's own (one, as the DataLoader sets it), not the engine's
+            self.classifier = load_in_worker(lambda: load_classifier(str(self.bundle_root), device="cpu"))
         return self.classifier
 
     def prepare(self, items: Sequence[str | Path]) -> PreparedChunk:
@@ -172,9 +176,7 @@ def classify_files(
     """
     on_cpu = classifier.device == "cpu"
     workers = default_workers(on_cpu, world) if workers is None else max(0, workers)
-    chunks = len(chunk_bounds(len(paths), chunk_size))
-    in_workers = on_cpu and workers > 0 and chunks > 1
-    workers = min(workers, chunks) if in_workers else min(workers, max(chunks - 1, 0))
+    in_workers, workers = worker_plan(len(paths), chunk_size, workers, on_cpu)
     return run_batches(list(paths), ClassifyTask(classifier, network_in_prepare=in_workers), sink, chunk_size,
                        done=done, workers=workers, pin_memory=classifier.device.startswith("cuda"),
                        progress=progress, cancel=cancel, on_skipped=on_skipped)

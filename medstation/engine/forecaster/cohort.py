@@ -34,7 +34,7 @@ import numpy as np
 
 from medstation.core.forecast import Contributor, ForecastPoint, PatientForecast
 from medstation.core.timeline import Timeline
-from medstation.engine.batches import BatchSummary, PreparedChunk, chunk_bounds, run_batches
+from medstation.engine.batches import BatchSummary, PreparedChunk, load_in_worker, run_batches, worker_plan
 from medstation.engine.forecaster.attribution import attribution_by_source_hour, risk_attributions
 from medstation.engine.forecaster.features import INPUT_VARIABLES, PER_VARIABLE, batch_inputs
 from medstation.engine.forecaster.model import MAX_HOURS, TOP_CONTRIBUTORS, Forecaster
@@ -130,12 +130,8 @@ class ForecastTask:
     def _model(self) -> Forecaster:
         if self.model is None:
             from medstation.engine.forecaster.model import load_forecaster
-            from medstation.engine.runtime import load_torch
 
-            torch = load_torch()
-            threads = torch.get_num_threads()
-            self.model = load_forecaster(self.root)
-            torch.set_num_threads(threads)  # the worker's own (one, as the DataLoader sets it)
+            self.model = load_in_worker(lambda: load_forecaster(self.root))
         return self.model
 
     def key(self, timeline: Timeline) -> str:
@@ -279,10 +275,7 @@ def forecast_cohort(
     workers bin. ``done`` holds the patients a resumed job wrote.
     """
     on_cpu = str(next(model.ensemble.parameters()).device) == "cpu"
-    chunks = len(chunk_bounds(len(timelines), chunk_size))
-    workers = max(0, workers)
-    in_workers = on_cpu and workers > 0 and chunks > 1
-    workers = min(workers, chunks) if in_workers else min(workers, max(chunks - 1, 0))
+    in_workers, workers = worker_plan(len(timelines), chunk_size, workers, on_cpu)
     task = ForecastTask(model, explain, network_in_prepare=in_workers)
     return run_batches(timelines, task, sink, chunk_size, done=done, workers=workers, progress=progress,
                        cancel=cancel, on_skipped=on_skipped)
