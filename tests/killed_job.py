@@ -30,7 +30,7 @@ if {rank!r} is None or os.environ.get("RANK") == str({rank!r}):
     def store_then_die(self, target, data):
         written.append(data)
         if len(written) == {write}:
-            target.with_name(f".{{target.name}}.tmp-{{os.getpid()}}").write_bytes(data[: len(data) // 2])
+            target.with_name(f".{{target.name}}.killed.partial.jsonl").write_bytes(data[: len(data) // 2])
             os.kill(os.getpid(), signal.SIGKILL)
         store(self, target, data)
 

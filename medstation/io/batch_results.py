@@ -34,8 +34,8 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from medstation.atomic_files import write_atomically, write_text_atomically
 from medstation.errors import MedStationError
-from medstation.settings import write_text_atomically
 
 FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet"}
 PARTIAL = ".partial"
@@ -382,13 +382,8 @@ class ChunkedResults:
                                   "its chunk again") from None
 
     def _store(self, target: Path, data: bytes) -> None:
-        """``data`` as ``target``: written to a temporary name beside it, synced, then renamed."""
-        temporary = target.with_name(f".{target.name}.tmp-{os.getpid()}")
-        with temporary.open("wb") as file:
-            file.write(data)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, target)
+        """``data`` as ``target``: written to a hidden temporary name beside it, synced, then renamed."""
+        write_atomically(target, lambda temporary: temporary.write_bytes(data), durable=True)
 
     def write(self, rows: list[dict[str, Any]]) -> None:
         """One chunk's rows as one file of the folder, there whole once this returns."""
@@ -415,24 +410,22 @@ class ChunkedResults:
         chunks = [self._read_chunk(path) for path in self._chunk_files()]
         for rows in chunks:
             rows.sort(key=lambda row: self.place.get(str(row[self.key]), len(self.place)))
-        temporary = self.path.with_name(f".{self.path.name}.tmp-{os.getpid()}")
-        try:
+        def merge(temporary: Path) -> None:
             if self.format == "parquet":
                 write_parquet(temporary, chunks, self.columns)
-            else:
-                with temporary.open("wb") as file:
-                    if self.format == "csv":
-                        file.write(_csv_bytes([dict(zip(self.columns, self.columns, strict=True))], self.columns,
-                                              self.path))
-                    for rows in chunks:
-                        file.write(_csv_bytes(rows, self.columns, self.path) if self.format == "csv"
-                                   else "".join(map(_json_line, rows)).encode("utf-8"))
-                    file.flush()
-                    os.fsync(file.fileno())
-            os.replace(temporary, self.path)
+                return
+            with temporary.open("wb") as file:
+                if self.format == "csv":
+                    file.write(_csv_bytes([dict(zip(self.columns, self.columns, strict=True))], self.columns,
+                                          self.path))
+                for rows in chunks:
+                    file.write(_csv_bytes(rows, self.columns, self.path) if self.format == "csv"
+                               else "".join(map(_json_line, rows)).encode("utf-8"))
+
+        try:
+            write_atomically(self.path, merge, durable=True)
             shutil.rmtree(self.folder, ignore_errors=True)
         except OSError as error:
-            temporary.unlink(missing_ok=True)
             raise MedStationError(f"{self.path}: cannot finish the results ({error.strerror or error})") from None
         self.complete = True
         return self.path

@@ -164,7 +164,7 @@ def test_a_killed_chunked_job_resumes_to_the_rows_of_an_uninterrupted_one(tmp_pa
     results = open_results(out, "id", COLUMNS, JOB, ORDER, sharded=True)
     results.write(_rows(0, 1, 2, 3))
     parts = tmp_path / f"killed{suffix}.parts"
-    (parts / ".rows-000000004.jsonl.tmp-123").write_text('{"id":"4","score"')  # a chunk cut by a kill
+    (parts / ".rows-000000004.jsonl.killed.partial.jsonl").write_text('{"id":"4","score"')  # a chunk cut by a kill
     with pytest.raises(MedStationError, match=r"killed\.\w+\.parts: the results of an unfinished job; pass --resume"):
         open_results(out, "id", COLUMNS, JOB, ORDER, sharded=True)
     with pytest.raises(MedStationError, match=r"made by another job .*model was 'm', now 'n'"):
